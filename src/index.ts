@@ -1,0 +1,65 @@
+/**
+ * langgraph-ops: production kit for LangGraph.js agents.
+ * @packageDocumentation
+ */
+export { withTimeout, type TimeoutOptions } from "./resilience/timeout.js";
+export { withRetry, decideRetry, type RetryOptions, type RetryDecision, type RetryPolicyResolved } from "./resilience/retry.js";
+export { backoffDelay, type BackoffPolicy, type Jitter } from "./resilience/backoff.js";
+export {
+  createCircuitBreaker,
+  withCircuitBreaker,
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+} from "./resilience/circuit-breaker.js";
+export {
+  withIdempotency,
+  runOnce,
+  idempotencyKey,
+  type IdempotencyOptions,
+  type IdempotencyBaseOptions,
+  type RunOnceOptions,
+} from "./resilience/idempotency.js";
+export {
+  InMemoryIdempotencyStore,
+  setDefaultIdempotencyStore,
+  getDefaultIdempotencyStore,
+  type IdempotencyStore,
+  type ClaimResult,
+  type InMemoryIdempotencyStoreOptions,
+} from "./resilience/idempotency-store.js";
+export { withFallback, type FallbackFn } from "./resilience/fallback.js";
+export { withBulkhead, type BulkheadOptions } from "./resilience/bulkhead.js";
+export { resilient, type ResilientOptions } from "./resilience/compose.js";
+export { classifyError, langGraphRetryOn, type ErrorClassification, type ErrorReason } from "./resilience/classify.js";
+export { retryAfterFromHeaders } from "./resilience/retry-after.js";
+export {
+  TimeoutError,
+  CircuitOpenError,
+  RetriesExhaustedError,
+  IdempotencyConflictError,
+  BulkheadRejectedError,
+  toError,
+} from "./resilience/errors.js";
+export { systemClock } from "./resilience/clock.js";
+export type { Clock, NodeFn, WrappedNode } from "./resilience/types.js";
+export {
+  CHANNELS,
+  GRAPH_NAME_METADATA_KEY,
+  subscribe,
+  labelsOf,
+  type ChannelName,
+  type ChannelPayloads,
+  type NodeEventBase,
+  type RetryEvent,
+  type RetriesExhaustedEvent,
+  type TimeoutEvent,
+  type FallbackEvent,
+  type BulkheadRejectedEvent,
+  type BreakerState,
+  type BreakerCreatedEvent,
+  type BreakerStateChangeEvent,
+  type BreakerRejectedEvent,
+  type IdempotencyEvent,
+} from "./observability/events.js";
+// @metrics-exports
+// @tracing-exports

@@ -1,0 +1,181 @@
+/**
+ * The resilience wrappers publish what they do on `node:diagnostics_channel` channels. Metrics, tracing and logging
+ * subscribe to them, and so can an application. Publishing costs nothing while a channel has no subscriber.
+ */
+import { channel } from "node:diagnostics_channel";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type { ErrorReason } from "../resilience/classify.js";
+
+/** Metadata key under which `instrument()` binds the graph name into the run config. */
+export const GRAPH_NAME_METADATA_KEY = "langgraph_ops_graph";
+
+/** Label value used when a run config does not name the graph or node. */
+export const UNKNOWN_LABEL = "unknown";
+
+/** The documented channel names. */
+export const CHANNELS = {
+  /** A failed attempt that will be retried after `delayMs`. {@link RetryEvent} */
+  retry: "langgraph-ops:retry",
+  /** `withRetry` gave up with retries left or spent. {@link RetriesExhaustedEvent} */
+  retriesExhausted: "langgraph-ops:retry.exhausted",
+  /** An attempt passed its deadline. {@link TimeoutEvent} */
+  timeout: "langgraph-ops:timeout",
+  /** A fallback replaced a failed node's update. {@link FallbackEvent} */
+  fallback: "langgraph-ops:fallback",
+  /** A bulkhead rejected a call. {@link BulkheadRejectedEvent} */
+  bulkheadRejected: "langgraph-ops:bulkhead.rejected",
+  /** A circuit breaker was created. {@link BreakerCreatedEvent} */
+  breakerCreated: "langgraph-ops:circuit.created",
+  /** A circuit breaker changed state. {@link BreakerStateChangeEvent} */
+  breakerStateChange: "langgraph-ops:circuit.state",
+  /** An open breaker rejected a call. {@link BreakerRejectedEvent} */
+  breakerRejected: "langgraph-ops:circuit.rejected",
+  /** An idempotency lookup: hit, miss or conflict. {@link IdempotencyEvent} */
+  idempotency: "langgraph-ops:idempotency",
+} as const;
+
+/** Where an event happened: the graph and node labels plus the node's run config. */
+export interface NodeEventBase {
+  /** Graph name bound by `instrument()`, or "unknown". */
+  graph: string;
+  /** LangGraph node name (`metadata.langgraph_node`), or "unknown". */
+  node: string;
+  /** The config the node was called with (undefined when called outside LangGraph without one). */
+  config: RunnableConfig | undefined;
+}
+
+/** Published before each retry's backoff sleep. */
+export interface RetryEvent extends NodeEventBase {
+  /** The attempt that failed (1 = first). */
+  attempt: number;
+  /** How long the wrapper waits before the next attempt. */
+  delayMs: number;
+  /** Whether `delayMs` came from the server (`Retry-After` and friends) rather than the backoff schedule. */
+  serverDelay: boolean;
+  /** Low-cardinality reason from `classifyError`. */
+  reason: ErrorReason;
+  /** The error of the failed attempt. */
+  error: Error;
+}
+
+/** Published when `withRetry` stops because no attempts or time budget are left. */
+export interface RetriesExhaustedEvent extends NodeEventBase {
+  attempts: number;
+  error: Error;
+}
+
+/** Published when an attempt passes its deadline. */
+export interface TimeoutEvent extends NodeEventBase {
+  timeoutMs: number;
+}
+
+/** Published when a fallback supplies the update instead of the node. */
+export interface FallbackEvent extends NodeEventBase {
+  error: Error;
+}
+
+/** Published when a bulkhead rejects a call. */
+export interface BulkheadRejectedEvent extends NodeEventBase {
+  limit: number;
+  queue: number;
+}
+
+/** Circuit breaker states, as used in metric labels. */
+export type BreakerState = "closed" | "open" | "half_open";
+
+/** Published once per breaker, at creation. */
+export interface BreakerCreatedEvent {
+  breaker: string;
+  state: BreakerState;
+}
+
+/** Published on every breaker transition. */
+export interface BreakerStateChangeEvent {
+  breaker: string;
+  from: BreakerState;
+  to: BreakerState;
+}
+
+/** Published when an open breaker rejects a call. */
+export interface BreakerRejectedEvent extends NodeEventBase {
+  breaker: string;
+  retryAfterMs: number;
+}
+
+/** Published on each idempotency lookup by `withIdempotency` and `runOnce`. */
+export interface IdempotencyEvent extends NodeEventBase {
+  result: "hit" | "miss" | "conflict";
+  /** The idempotency key (high cardinality: never a metric label). */
+  key: string;
+  /** "node" for `withIdempotency`, the `runOnce` name otherwise. */
+  operation: string;
+}
+
+/** Maps each channel name to its payload type, for typed subscribers. */
+export interface ChannelPayloads {
+  [CHANNELS.retry]: RetryEvent;
+  [CHANNELS.retriesExhausted]: RetriesExhaustedEvent;
+  [CHANNELS.timeout]: TimeoutEvent;
+  [CHANNELS.fallback]: FallbackEvent;
+  [CHANNELS.bulkheadRejected]: BulkheadRejectedEvent;
+  [CHANNELS.breakerCreated]: BreakerCreatedEvent;
+  [CHANNELS.breakerStateChange]: BreakerStateChangeEvent;
+  [CHANNELS.breakerRejected]: BreakerRejectedEvent;
+  [CHANNELS.idempotency]: IdempotencyEvent;
+}
+
+/** A documented channel name. */
+export type ChannelName = keyof ChannelPayloads;
+
+const channels = new Map<string, ReturnType<typeof channel>>();
+function channelFor(name: ChannelName): ReturnType<typeof channel> {
+  let ch = channels.get(name);
+  if (ch === undefined) {
+    ch = channel(name);
+    channels.set(name, ch);
+  }
+  return ch;
+}
+
+/** @internal Whether anyone listens on `name`; lets callers skip building a payload. */
+export function hasSubscribers(name: ChannelName): boolean {
+  return channelFor(name).hasSubscribers;
+}
+
+/** @internal Publishes `payload` on `name`. */
+export function publish<N extends ChannelName>(name: N, payload: ChannelPayloads[N]): void {
+  const ch = channelFor(name);
+  if (ch.hasSubscribers) ch.publish(payload);
+}
+
+/**
+ * Subscribes `listener` to channel `name` and returns a function that unsubscribes it. An exception thrown by
+ * `listener` is swallowed: `node:diagnostics_channel` would otherwise rethrow it as an uncaught exception.
+ * @example
+ * const stop = subscribe(CHANNELS.retry, (e) => console.log(e.node, e.attempt, e.delayMs));
+ */
+export function subscribe<N extends ChannelName>(name: N, listener: (payload: ChannelPayloads[N]) => void): () => void {
+  const ch = channelFor(name);
+  const handler = (message: unknown) => {
+    try {
+      listener(message as ChannelPayloads[N]);
+    } catch {
+      // An observer must never take the process down.
+    }
+  };
+  ch.subscribe(handler);
+  return () => {
+    ch.unsubscribe(handler);
+  };
+}
+
+/** The `graph` and `node` labels for a node's run config. */
+export function labelsOf(config: RunnableConfig | undefined): { graph: string; node: string } {
+  const metadata = config?.metadata as Record<string, unknown> | undefined;
+  const graph = metadata?.[GRAPH_NAME_METADATA_KEY];
+  const node = metadata?.langgraph_node;
+  return {
+    graph: typeof graph === "string" ? graph : UNKNOWN_LABEL,
+    node: typeof node === "string" ? node : UNKNOWN_LABEL,
+  };
+}

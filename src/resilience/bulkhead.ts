@@ -1,0 +1,87 @@
+/**
+ * Concurrency limit per wrapped node and process: up to `limit` calls run, up to `queue` wait in FIFO order, the
+ * rest are rejected at once with `BulkheadRejectedError`. A queued call whose run is aborted leaves the queue.
+ */
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { BulkheadRejectedError } from "./errors.js";
+import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
+import type { NodeFn, WrappedNode } from "./types.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+
+/** Options of `withBulkhead`. */
+export interface BulkheadOptions {
+  /** Calls allowed to run at once. */
+  limit: number;
+  /** Calls allowed to wait for a slot. Default 0. */
+  queue?: number;
+}
+
+/** @internal */
+export function resolveBulkheadOptions(options: unknown, where: string): Required<BulkheadOptions> {
+  assertObject(options, where);
+  assertKnownKeys(options, ["limit", "queue"], where);
+  if (options.limit === undefined) throw new TypeError(`${where}.limit is required (an integer >= 1)`);
+  return {
+    limit: numberOption(options.limit, `${where}.limit`, 1, { min: 1, integer: true }),
+    queue: numberOption(options.queue, `${where}.queue`, 0, { min: 0, integer: true, allowInfinity: true }),
+  };
+}
+
+interface Waiter {
+  grant: () => void;
+}
+
+/**
+ * Runs at most `limit` calls of the node at once in this process, queueing up to `queue` more.
+ * @example
+ * builder.addNode("scrape", withBulkhead(scrape, { limit: 4, queue: 16 }));
+ */
+export function withBulkhead<S, U, C>(node: NodeFn<S, U, C>, options: BulkheadOptions): WrappedNode<S, U, C> {
+  assertFunction(node, "withBulkhead(node)");
+  const { limit, queue } = resolveBulkheadOptions(options, "withBulkhead(options)");
+  let running = 0;
+  const waiting: Waiter[] = [];
+
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next === undefined) running -= 1;
+    else next.grant();
+  };
+
+  const acquire = (signal: AbortSignal | undefined): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        grant: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = (): void => {
+        const index = waiting.indexOf(waiter);
+        if (index >= 0) waiting.splice(index, 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      waiting.push(waiter);
+    });
+
+  return async function bulkheaded(state: S, config: C): Promise<U> {
+    const runConfig = config as RunnableConfig | undefined;
+    if (running < limit) {
+      running += 1;
+    } else if (waiting.length < queue) {
+      if (runConfig?.signal?.aborted) throw runConfig.signal.reason;
+      await acquire(runConfig?.signal);
+    } else {
+      if (hasSubscribers(CHANNELS.bulkheadRejected)) {
+        publish(CHANNELS.bulkheadRejected, { ...labelsOf(runConfig), config: runConfig, limit, queue });
+      }
+      throw new BulkheadRejectedError(limit, queue);
+    }
+    try {
+      return await node(state, config);
+    } finally {
+      release();
+    }
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * Circuit breaker built on opossum, configured so that:
+ * - opossum never times calls out or aborts a shared controller (timeouts belong to `withTimeout`, per attempt);
+ * - what counts as a failure comes from `isFailure` (default `classifyError(e).countsAsFailure`), evaluated on the
+ *   normalised error;
+ * - an open breaker rejects with `CircuitOpenError` carrying `retryAfterMs`;
+ * - state changes are published on `node:diagnostics_channel` and the latest breaker per name is visible to metrics.
+ */
+import OpossumBreaker from "opossum";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { isGraphBubbleUp } from "@langchain/langgraph";
+import { classifyError } from "./classify.js";
+import { CircuitOpenError, toError } from "./errors.js";
+import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
+import type { NodeFn, WrappedNode } from "./types.js";
+import { type BreakerState, CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+
+/** Options of a circuit breaker; the numeric names and defaults are opossum's. */
+export interface CircuitBreakerOptions {
+  /** Name used in metrics (`breaker` label), logs and errors. Keep it low-cardinality: one per dependency. */
+  name: string;
+  /** Open when the failure percentage in the rolling window exceeds this. Default 50. */
+  errorThresholdPercentage?: number;
+  /** Calls needed in the window before the breaker may open. Default 10. */
+  volumeThreshold?: number;
+  /** Length of the rolling window in ms. Default 10_000. */
+  rollingCountTimeout?: number;
+  /** Buckets the window is split into; must divide `rollingCountTimeout`. Default 10. */
+  rollingCountBuckets?: number;
+  /** Time in ms an open breaker waits before letting one probe through. Default 30_000. */
+  resetTimeout?: number;
+  /** Whether an error counts against the dependency. Default `classifyError(e).countsAsFailure`. */
+  isFailure?: (error: Error) => boolean;
+  /** Time source for `retryAfterMs`. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** A circuit breaker that one or several nodes share. */
+export interface CircuitBreaker {
+  /** The breaker's name. */
+  readonly name: string;
+  /** Current state. */
+  readonly state: BreakerState;
+  /** Milliseconds until an open breaker lets a probe through; 0 when closed or half-open. */
+  retryAfterMs(): number;
+  /**
+   * Runs `fn` through the breaker. Rejects at once with `CircuitOpenError` while open. `config` only feeds the
+   * graph/node labels of the rejection event.
+   */
+  execute<T>(fn: () => T | Promise<T>, config?: RunnableConfig): Promise<T>;
+  /** Stops the breaker's background timers; later calls reject. */
+  shutdown(): void;
+}
+
+const BREAKER_KEYS = [
+  "name",
+  "errorThresholdPercentage",
+  "volumeThreshold",
+  "rollingCountTimeout",
+  "rollingCountBuckets",
+  "resetTimeout",
+  "isFailure",
+  "now",
+] as const;
+
+const live = new Map<string, WeakRef<CircuitBreaker>>();
+
+/** @internal The newest live breaker per name, for scrape-time state gauges and readiness checks. */
+export function liveCircuitBreakers(): CircuitBreaker[] {
+  const out: CircuitBreaker[] = [];
+  for (const [name, ref] of live) {
+    const breaker = ref.deref();
+    if (breaker === undefined) live.delete(name);
+    else out.push(breaker);
+  }
+  return out;
+}
+
+const defaultIsFailure = (error: Error): boolean => classifyError(error).countsAsFailure;
+const runThunk = (fn: () => unknown): Promise<unknown> => {
+  const result = fn();
+  return result instanceof Promise ? result : Promise.resolve(result);
+};
+
+/** Validates options and returns them with defaults filled in. */
+function resolveOptions(options: unknown, where: string): Required<Omit<CircuitBreakerOptions, "now">> & { now: () => number } {
+  assertObject(options, where);
+  assertKnownKeys(options, BREAKER_KEYS, where);
+  const name = options.name;
+  if (typeof name !== "string" || name.trim() === "") throw new TypeError(`${where}.name must be a non-empty string`);
+  const isFailure = options.isFailure ?? defaultIsFailure;
+  assertFunction(isFailure, `${where}.isFailure`);
+  const now = options.now ?? Date.now;
+  assertFunction(now, `${where}.now`);
+  const rollingCountTimeout = numberOption(options.rollingCountTimeout, `${where}.rollingCountTimeout`, 10_000, { min: 1, integer: true });
+  const rollingCountBuckets = numberOption(options.rollingCountBuckets, `${where}.rollingCountBuckets`, 10, { min: 1, integer: true });
+  if (rollingCountTimeout % rollingCountBuckets !== 0) {
+    throw new TypeError(`${where}.rollingCountBuckets (${rollingCountBuckets}) must divide rollingCountTimeout (${rollingCountTimeout})`);
+  }
+  return {
+    name,
+    errorThresholdPercentage: numberOption(options.errorThresholdPercentage, `${where}.errorThresholdPercentage`, 50, { min: 0, max: 100 }),
+    volumeThreshold: numberOption(options.volumeThreshold, `${where}.volumeThreshold`, 10, { min: 0, integer: true }),
+    rollingCountTimeout,
+    rollingCountBuckets,
+    resetTimeout: numberOption(options.resetTimeout, `${where}.resetTimeout`, 30_000, { min: 1, integer: true }),
+    isFailure: isFailure as (error: Error) => boolean,
+    now: now as () => number,
+  };
+}
+
+const OPOSSUM_STATE: Record<string, BreakerState> = { open: "open", close: "closed", halfOpen: "half_open" };
+
+/**
+ * Creates a circuit breaker that several nodes can share (for example one per LLM provider).
+ * @example
+ * const openai = createCircuitBreaker({ name: "openai", volumeThreshold: 20, resetTimeout: 15_000 });
+ * builder.addNode("plan", withCircuitBreaker(plan, openai)).addNode("answer", withCircuitBreaker(answer, openai));
+ */
+export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
+  const o = resolveOptions(options, "createCircuitBreaker(options)");
+  const opossum = new OpossumBreaker(runThunk, {
+    name: o.name,
+    timeout: false,
+    errorThresholdPercentage: o.errorThresholdPercentage,
+    volumeThreshold: o.volumeThreshold,
+    rollingCountTimeout: o.rollingCountTimeout,
+    rollingCountBuckets: o.rollingCountBuckets,
+    resetTimeout: o.resetTimeout,
+    rollingPercentilesEnabled: false,
+    enableSnapshots: false,
+    // opossum's errorFilter: true means "not a failure"; bubble-ups (interrupts) never are.
+    errorFilter: (error: unknown) => isGraphBubbleUp(error) || !o.isFailure(toError(error)),
+  } as OpossumBreaker.Options);
+
+  let state: BreakerState = "closed";
+  let openedAt = 0;
+  for (const event of ["open", "close", "halfOpen"] as const) {
+    (opossum as unknown as NodeJS.EventEmitter).on(event, () => {
+      const from = state;
+      state = OPOSSUM_STATE[event] as BreakerState;
+      if (state === "open") openedAt = o.now();
+      if (from !== state) publish(CHANNELS.breakerStateChange, { breaker: o.name, from, to: state });
+    });
+  }
+
+  const retryAfterMs = (): number => (state === "open" ? Math.max(0, openedAt + o.resetTimeout - o.now()) : 0);
+
+  const breaker: CircuitBreaker = {
+    name: o.name,
+    get state() {
+      return state;
+    },
+    retryAfterMs,
+    async execute<T>(fn: () => T | Promise<T>, config?: RunnableConfig): Promise<T> {
+      try {
+        return (await opossum.fire(fn)) as T;
+      } catch (error) {
+        if ((error as { code?: unknown } | null)?.code === "EOPENBREAKER" && !(error instanceof CircuitOpenError)) {
+          const rejection = new CircuitOpenError(o.name, retryAfterMs());
+          if (hasSubscribers(CHANNELS.breakerRejected)) {
+            publish(CHANNELS.breakerRejected, { ...labelsOf(config), config, breaker: o.name, retryAfterMs: rejection.retryAfterMs });
+          }
+          throw rejection;
+        }
+        throw toError(error);
+      }
+    },
+    shutdown() {
+      opossum.shutdown();
+      if (live.get(o.name)?.deref() === breaker) live.delete(o.name);
+    },
+  };
+  live.set(o.name, new WeakRef(breaker));
+  publish(CHANNELS.breakerCreated, { breaker: o.name, state });
+  return breaker;
+}
+
+function isBreaker(value: unknown): value is CircuitBreaker {
+  return typeof value === "object" && value !== null && typeof (value as CircuitBreaker).execute === "function";
+}
+
+/** @internal Accepts a breaker or options (named after the node when `name` is missing). */
+export function toBreaker(breakerOrOptions: unknown, nodeName: string, where: string): CircuitBreaker {
+  if (isBreaker(breakerOrOptions)) return breakerOrOptions;
+  assertObject(breakerOrOptions, where);
+  const withName = breakerOrOptions.name === undefined && nodeName !== "" ? { ...breakerOrOptions, name: nodeName } : breakerOrOptions;
+  if (withName.name === undefined) throw new TypeError(`${where}.name is required when the node function has no name`);
+  resolveOptions(withName, where);
+  return createCircuitBreaker(withName as unknown as CircuitBreakerOptions);
+}
+
+/**
+ * Guards a node with a circuit breaker: while open, calls reject at once with `CircuitOpenError` without running
+ * the node. Pass a breaker from `createCircuitBreaker` to share it between nodes, or options to create one.
+ * @example
+ * builder.addNode("call_model", withCircuitBreaker(callModel, { name: "openai", resetTimeout: 10_000 }));
+ */
+export function withCircuitBreaker<S, U, C>(
+  node: NodeFn<S, U, C>,
+  breakerOrOptions: CircuitBreaker | CircuitBreakerOptions,
+): WrappedNode<S, U, C> {
+  assertFunction(node, "withCircuitBreaker(node)");
+  const breaker = toBreaker(breakerOrOptions, node.name, "withCircuitBreaker(options)");
+  return function circuitBroken(state: S, config: C): Promise<U> {
+    return breaker.execute(() => node(state, config), config as RunnableConfig | undefined);
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * `resilient()`: every policy in one wrapper, in a fixed order (outermost first):
+ * fallback → idempotency → retry → circuit breaker → bulkhead → timeout → node.
+ * Idempotency sits outside retry so that all attempts share one key; the breaker sits inside retry so each attempt
+ * is counted and an open breaker is seen (and not hammered) by the retry loop; the timeout is per attempt.
+ */
+import { type BulkheadOptions, resolveBulkheadOptions, withBulkhead } from "./bulkhead.js";
+import { type CircuitBreaker, type CircuitBreakerOptions, toBreaker, withCircuitBreaker } from "./circuit-breaker.js";
+import { type FallbackFn, withFallback } from "./fallback.js";
+import { type IdempotencyOptions, withIdempotency } from "./idempotency.js";
+import { assertFunction, assertKnownKeys, assertObject } from "./options.js";
+import { type RetryOptions, resolveRetryOptions, withRetry } from "./retry.js";
+import { type TimeoutOptions, resolveTimeoutMs, withTimeout } from "./timeout.js";
+import type { NodeFn, WrappedNode } from "./types.js";
+
+/** Options of `resilient`; every key is optional and switches its policy on. */
+export interface ResilientOptions<S, U, C> {
+  /** Replacement update when everything inside gave up. */
+  fallback?: FallbackFn<S, U, C>;
+  /** Memoise the node's update per task (`true`) or per custom key. */
+  idempotency?: true | IdempotencyOptions<S, C>;
+  /** Retry with backoff. */
+  retry?: RetryOptions;
+  /** A shared breaker or options for a breaker of this node (named after the node function when unnamed). */
+  circuitBreaker?: CircuitBreaker | CircuitBreakerOptions;
+  /** Concurrency limit in this process. */
+  bulkhead?: BulkheadOptions;
+  /** Per-attempt deadline in ms. */
+  timeout?: number | TimeoutOptions;
+}
+
+const RESILIENT_KEYS = ["fallback", "idempotency", "retry", "circuitBreaker", "bulkhead", "timeout"] as const;
+
+/**
+ * Wraps a node with the policies named in `options`, composed in the documented order.
+ * @example
+ * builder.addNode("call_model", resilient(callModel, {
+ *   timeout: 30_000,
+ *   retry: { retries: 3, maxElapsedMs: 90_000 },
+ *   circuitBreaker: openaiBreaker,
+ *   fallback: () => ({ messages: [new AIMessage("The assistant is busy, please retry.")] }),
+ * }));
+ */
+export function resilient<S, U, C>(node: NodeFn<S, U, C>, options: ResilientOptions<S, U, C> = {}): WrappedNode<S, U, C> {
+  assertFunction(node, "resilient(node)");
+  assertObject(options as unknown, "resilient(options)");
+  assertKnownKeys(options as unknown as Record<string, unknown>, RESILIENT_KEYS, "resilient(options)");
+  // Validate everything before building anything, so a bad option never leaves a half-registered breaker behind.
+  if (options.retry !== undefined) resolveRetryOptions(options.retry, "resilient(options).retry");
+  if (options.timeout !== undefined) resolveTimeoutMs(options.timeout, "resilient(options).timeout");
+  if (options.bulkhead !== undefined) resolveBulkheadOptions(options.bulkhead, "resilient(options).bulkhead");
+  if (options.fallback !== undefined) assertFunction(options.fallback as unknown, "resilient(options).fallback");
+  if (options.idempotency !== undefined && options.idempotency !== true) assertObject(options.idempotency as unknown, "resilient(options).idempotency");
+
+  let wrapped: NodeFn<S, U, C> = node;
+  if (options.timeout !== undefined) wrapped = withTimeout(wrapped, options.timeout);
+  if (options.bulkhead !== undefined) wrapped = withBulkhead(wrapped, options.bulkhead);
+  if (options.circuitBreaker !== undefined) {
+    wrapped = withCircuitBreaker(wrapped, toBreaker(options.circuitBreaker, node.name, "resilient(options).circuitBreaker"));
+  }
+  if (options.retry !== undefined) wrapped = withRetry(wrapped, options.retry);
+  if (options.idempotency !== undefined) wrapped = withIdempotency(wrapped, options.idempotency === true ? {} : options.idempotency);
+  if (options.fallback !== undefined) wrapped = withFallback(wrapped, options.fallback);
+  return wrapped as WrappedNode<S, U, C>;
+}

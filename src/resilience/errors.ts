@@ -1,0 +1,88 @@
+/**
+ * Error classes thrown by the resilience wrappers, and the normalisation every wrapper applies first.
+ */
+
+/** Thrown (and used as the abort reason of the node's `config.signal`) when an attempt passes its deadline. */
+export class TimeoutError extends Error {
+  /** The per-attempt limit that was exceeded, in milliseconds. */
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number, options?: ErrorOptions) {
+    super(`Node attempt timed out after ${timeoutMs} ms`, options);
+    this.name = "TimeoutError";
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Thrown at once, without calling the node, while a circuit breaker is open. */
+export class CircuitOpenError extends Error {
+  /** Name of the breaker that rejected the call. */
+  readonly breaker: string;
+  /** Milliseconds until the breaker lets a probe call through (0 while a probe is in flight). */
+  readonly retryAfterMs: number;
+  constructor(breaker: string, retryAfterMs: number) {
+    super(`Circuit breaker "${breaker}" is open; retry after ${retryAfterMs} ms`);
+    this.name = "CircuitOpenError";
+    this.breaker = breaker;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Thrown by `withRetry` when every permitted attempt failed with a retryable error; `cause` is the last error. */
+export class RetriesExhaustedError extends Error {
+  /** How many attempts were made, the first included. */
+  readonly attempts: number;
+  constructor(attempts: number, cause: Error) {
+    super(`Gave up after ${attempts} attempts: ${cause.message}`, { cause });
+    this.name = "RetriesExhaustedError";
+    this.attempts = attempts;
+  }
+}
+
+/** Thrown when a duplicate call for an idempotency key that another caller holds did not finish within the wait budget. */
+export class IdempotencyConflictError extends Error {
+  /** The contested idempotency key. */
+  readonly key: string;
+  constructor(key: string, waitedMs: number) {
+    super(`Idempotency key "${key}" is held by another caller; gave up waiting after ${waitedMs} ms`);
+    this.name = "IdempotencyConflictError";
+    this.key = key;
+  }
+}
+
+/** Thrown when a bulkhead has `limit` calls running and `queue` waiting. */
+export class BulkheadRejectedError extends Error {
+  /** The bulkhead's concurrency limit. */
+  readonly limit: number;
+  /** The bulkhead's queue length. */
+  readonly queue: number;
+  constructor(limit: number, queue: number) {
+    super(`Bulkhead full: ${limit} running and ${queue} queued`);
+    this.name = "BulkheadRejectedError";
+    this.limit = limit;
+    this.queue = queue;
+  }
+}
+
+const COPIED_FIELDS = ["status", "statusCode", "code", "headers", "response"] as const;
+
+/**
+ * Turns a thrown value into an `Error`. Errors pass through unchanged; anything else becomes an `Error` whose message
+ * contains `String(value)`, with the value kept as `cause` and its HTTP-ish fields (`status`, `code`, `headers`)
+ * copied so classification still works for SDKs that throw plain objects.
+ */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  let text: string;
+  try {
+    text = String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  const error = new Error(`Non-Error value thrown: ${text}`, { cause: value });
+  if (typeof value === "object" && value !== null) {
+    const source = value as Record<string, unknown>;
+    const target = error as unknown as Record<string, unknown>;
+    for (const field of COPIED_FIELDS) if (source[field] !== undefined) target[field] = source[field];
+  }
+  return error;
+}

@@ -1,0 +1,36 @@
+/**
+ * Fallback: when the wrapped node fails for real (not control flow, not a cancelled run), the fallback's update
+ * is used instead.
+ */
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { isGraphBubbleUp } from "@langchain/langgraph";
+import { toError } from "./errors.js";
+import { assertFunction } from "./options.js";
+import type { NodeFn, WrappedNode } from "./types.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+
+/** Produces a replacement update from the error that made the node fail. */
+export type FallbackFn<S, U, C> = (error: Error, state: S, config: C) => U | Promise<U>;
+
+/**
+ * Returns the fallback's update when the node throws. Interrupts and other LangGraph control flow pass through, and
+ * so does the error of a run whose `config.signal` was aborted.
+ * @example
+ * builder.addNode("answer", withFallback(answer, () => ({ messages: [new AIMessage("Sorry, try again later.")] })));
+ */
+export function withFallback<S, U, C>(node: NodeFn<S, U, C>, fallback: FallbackFn<S, U, C>): WrappedNode<S, U, C> {
+  assertFunction(node, "withFallback(node)");
+  assertFunction(fallback, "withFallback(fallback)");
+  return async function withFallbackUpdate(state: S, config: C): Promise<U> {
+    try {
+      return await node(state, config);
+    } catch (thrown) {
+      if (isGraphBubbleUp(thrown)) throw thrown;
+      const runConfig = config as RunnableConfig | undefined;
+      if (runConfig?.signal?.aborted) throw thrown;
+      const error = toError(thrown);
+      if (hasSubscribers(CHANNELS.fallback)) publish(CHANNELS.fallback, { ...labelsOf(runConfig), config: runConfig, error });
+      return fallback(error, state, config);
+    }
+  };
+}

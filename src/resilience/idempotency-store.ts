@@ -1,0 +1,119 @@
+/**
+ * The idempotency store contract and the bounded in-memory store. A store keeps, per key, either a lease (someone
+ * is running the work) or the JSON text of the finished result.
+ */
+import { randomUUID } from "node:crypto";
+import { numberOption, assertKnownKeys, assertObject, assertFunction } from "./options.js";
+
+/** The answer to a claim. */
+export type ClaimResult =
+  /** The caller holds the lease and must run the work, then `complete` or `release` with `token`. */
+  | { status: "acquired"; token: string }
+  /** The work already finished; `value` is the recorded JSON text. */
+  | { status: "completed"; value: string }
+  /** Another caller holds a live lease. */
+  | { status: "pending" };
+
+/**
+ * Storage for idempotency records. Implementations must make `claim` atomic: of concurrent claims on a free or
+ * expired key exactly one gets `acquired`.
+ */
+export interface IdempotencyStore {
+  /** Claims `key` for `leaseMs`, or reports the recorded result or a live lease held by someone else. */
+  claim(key: string, leaseMs: number): Promise<ClaimResult>;
+  /** Records `value` (JSON text) for `key`, kept for `ttlMs`; false when `token` no longer holds the lease. */
+  complete(key: string, token: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up after a failure so a later attempt can run the work. */
+  release(key: string, token: string): Promise<void>;
+}
+
+/** Options of `InMemoryIdempotencyStore`. */
+export interface InMemoryIdempotencyStoreOptions {
+  /** Most records kept; the oldest are dropped past it. Default 10_000. */
+  maxEntries?: number;
+  /** Time source. Default `Date.now`. */
+  now?: () => number;
+}
+
+type MemoryRecord = { token: string; expiresAt: number; value?: string };
+
+/**
+ * A bounded, TTL-based store for a single process (the default). Expired records are dropped lazily on access and
+ * by insertion-order eviction once `maxEntries` is reached, so no timer is needed.
+ */
+export class InMemoryIdempotencyStore implements IdempotencyStore {
+  readonly #records = new Map<string, MemoryRecord>();
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+
+  constructor(options: InMemoryIdempotencyStoreOptions = {}) {
+    assertObject(options, "InMemoryIdempotencyStore(options)");
+    assertKnownKeys(options, ["maxEntries", "now"], "InMemoryIdempotencyStore(options)");
+    this.#maxEntries = numberOption(options.maxEntries, "InMemoryIdempotencyStore(options).maxEntries", 10_000, { min: 1, integer: true });
+    const now = options.now ?? Date.now;
+    assertFunction(now, "InMemoryIdempotencyStore(options).now");
+    this.#now = now as () => number;
+  }
+
+  /** Number of records held, expired ones included until touched. */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  async claim(key: string, leaseMs: number): Promise<ClaimResult> {
+    const now = this.#now();
+    const record = this.#records.get(key);
+    if (record !== undefined && record.expiresAt > now) {
+      return record.value !== undefined ? { status: "completed", value: record.value } : { status: "pending" };
+    }
+    const token = randomUUID();
+    this.#records.delete(key);
+    this.#records.set(key, { token, expiresAt: now + leaseMs });
+    this.#evict(now);
+    return { status: "acquired", token };
+  }
+
+  async complete(key: string, token: string, value: string, ttlMs: number): Promise<boolean> {
+    const record = this.#records.get(key);
+    if (record === undefined || record.token !== token) return false;
+    this.#records.delete(key);
+    this.#records.set(key, { token, expiresAt: this.#now() + ttlMs, value });
+    this.#evict(this.#now());
+    return true;
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    if (this.#records.get(key)?.token === token) this.#records.delete(key);
+  }
+
+  /** Drops every record. */
+  clear(): void {
+    this.#records.clear();
+  }
+
+  #evict(now: number): void {
+    if (this.#records.size <= this.#maxEntries) return;
+    // Expired records go first, then the oldest by insertion (Map order).
+    for (const [key, record] of this.#records) if (record.expiresAt <= now) this.#records.delete(key);
+    for (const key of this.#records.keys()) {
+      if (this.#records.size <= this.#maxEntries) break;
+      this.#records.delete(key);
+    }
+  }
+}
+
+let defaultStore: IdempotencyStore | undefined;
+
+/** Sets the store used by `withIdempotency` and `runOnce` when none is passed. */
+export function setDefaultIdempotencyStore(store: IdempotencyStore): void {
+  if (typeof store !== "object" || store === null || typeof store.claim !== "function" || typeof store.complete !== "function" || typeof store.release !== "function") {
+    throw new TypeError("setDefaultIdempotencyStore(store): store must implement claim, complete and release");
+  }
+  defaultStore = store;
+}
+
+/** The process default store: the one set by `setDefaultIdempotencyStore`, else a shared in-memory store. */
+export function getDefaultIdempotencyStore(): IdempotencyStore {
+  defaultStore ??= new InMemoryIdempotencyStore();
+  return defaultStore;
+}

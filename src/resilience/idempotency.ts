@@ -1,0 +1,219 @@
+/**
+ * Idempotency keyed by the node task. LangGraph gives every node task a deterministic id (a uuid5 of the
+ * checkpoint it was planned from, the step, the node and its trigger) that stays the same across `RetryPolicy`
+ * attempts, `interrupt()`/resume and a resume after a crash when the checkpoint was persisted. The default key is
+ * `thread_id` + `checkpoint_ns` (which ends with that task id), so it survives a process restart.
+ */
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { load } from "@langchain/core/load";
+import { isGraphBubbleUp } from "@langchain/langgraph";
+import { systemClock } from "./clock.js";
+import { IdempotencyConflictError, toError } from "./errors.js";
+import { type IdempotencyStore, getDefaultIdempotencyStore } from "./idempotency-store.js";
+import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
+import type { Clock, NodeFn, WrappedNode } from "./types.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+
+/** Options shared by `withIdempotency` and `runOnce`. */
+export interface IdempotencyBaseOptions {
+  /** Where records live. Default: the process default (`setDefaultIdempotencyStore`), else a shared in-memory store. */
+  store?: IdempotencyStore;
+  /** How long a finished result is replayed, in ms. Default 24 h. */
+  ttlMs?: number;
+  /** How long a claim is held before another caller may take over (a crashed holder), in ms. Default 5 min. */
+  leaseMs?: number;
+  /** How long a duplicate waits for the holder's result before `IdempotencyConflictError`, in ms. Default 30 s. */
+  waitMs?: number;
+  /** Time source and sleeper for the wait loop. */
+  clock?: Clock;
+}
+
+/** Options of `withIdempotency`. */
+export interface IdempotencyOptions<S = unknown, C = RunnableConfig> extends IdempotencyBaseOptions {
+  /** Derives the key from the state (e.g. a request id); default: the node task key (`idempotencyKey(config)`). */
+  key?: (state: S, config: C) => string;
+}
+
+/** Options of `runOnce`. */
+export type RunOnceOptions = IdempotencyBaseOptions;
+
+const BASE_KEYS = ["store", "ttlMs", "leaseMs", "waitMs", "clock"] as const;
+
+interface ResolvedIdempotency {
+  store: IdempotencyStore | undefined;
+  ttlMs: number;
+  leaseMs: number;
+  waitMs: number;
+  clock: Clock;
+}
+
+function resolveBase(options: Record<string, unknown>, where: string): ResolvedIdempotency {
+  const store = options.store;
+  if (store !== undefined) {
+    assertObject(store, `${where}.store`);
+    for (const method of ["claim", "complete", "release"]) assertFunction(store[method], `${where}.store.${method}`);
+  }
+  const clock = options.clock ?? systemClock;
+  assertObject(clock, `${where}.clock`);
+  return {
+    store: store as IdempotencyStore | undefined,
+    ttlMs: numberOption(options.ttlMs, `${where}.ttlMs`, 86_400_000, { min: 1, integer: true }),
+    leaseMs: numberOption(options.leaseMs, `${where}.leaseMs`, 300_000, { min: 1, integer: true }),
+    waitMs: numberOption(options.waitMs, `${where}.waitMs`, 30_000, { min: 0, integer: true }),
+    clock: clock as unknown as Clock,
+  };
+}
+
+/**
+ * The stable idempotency key of the node task that `config` belongs to: the same across attempts, retries,
+ * interrupt/resume and a resume after a restart, unique per task and thread. Pass it (or a key derived from it) to
+ * external APIs as an `Idempotency-Key` header so they deduplicate too.
+ * @param name distinguishes several side effects in one node
+ * @throws TypeError when the config has no `thread_id` or was not given to a LangGraph node
+ */
+export function idempotencyKey(config: RunnableConfig | undefined, name?: string): string {
+  const configurable = config?.configurable as Record<string, unknown> | undefined;
+  const threadId = configurable?.thread_id;
+  if (typeof threadId !== "string" && typeof threadId !== "number") {
+    throw new TypeError(
+      "idempotency needs a thread: invoke the graph with { configurable: { thread_id } } (and a checkpointer), " +
+        "or pass a `key` option to withIdempotency/runOnce",
+    );
+  }
+  const execution = (config as { executionInfo?: { checkpointNs?: unknown } }).executionInfo;
+  const namespace = execution?.checkpointNs ?? configurable?.checkpoint_ns;
+  if (typeof namespace !== "string" || namespace === "") {
+    throw new TypeError("idempotencyKey(config): config has no checkpoint_ns; call it with the config a LangGraph node received");
+  }
+  const base = `${String(threadId)}:${namespace}`;
+  return name === undefined ? base : `${base}:${name}`;
+}
+
+function encode(value: unknown, where: string): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value === undefined ? { u: true } : { v: value });
+  } catch (error) {
+    throw new TypeError(`${where}: the result is not JSON-serialisable (${toError(error).message})`, { cause: error });
+  }
+  if (text === undefined) throw new TypeError(`${where}: the result is not JSON-serialisable`);
+  return text;
+}
+
+async function decode<T>(text: string): Promise<T> {
+  // LangChain messages serialise as { lc: 1, type: "constructor", ... }; load() revives them as message instances.
+  const envelope = (text.includes('"lc":1') ? await load(text) : JSON.parse(text)) as { v?: T; u?: true };
+  return envelope.v as T;
+}
+
+/** @internal Claims `key`, runs `work` once, records its result, or replays / waits for another holder's result. */
+async function runClaimed<T>(
+  key: string,
+  operation: string,
+  o: ResolvedIdempotency,
+  config: RunnableConfig | undefined,
+  work: () => Promise<T>,
+  where: string,
+): Promise<T> {
+  const store = o.store ?? getDefaultIdempotencyStore();
+  const signal = config?.signal;
+  const started = o.clock.now();
+  let pollMs = 10;
+  const report = (result: "hit" | "miss" | "conflict"): void => {
+    if (hasSubscribers(CHANNELS.idempotency)) publish(CHANNELS.idempotency, { ...labelsOf(config), config, result, key, operation });
+  };
+  for (;;) {
+    const claim = await store.claim(key, o.leaseMs);
+    if (claim.status === "completed") {
+      report("hit");
+      return decode<T>(claim.value);
+    }
+    if (claim.status === "acquired") {
+      report("miss");
+      let value: T;
+      try {
+        value = await work();
+      } catch (error) {
+        await store.release(key, claim.token).catch(() => undefined);
+        throw error;
+      }
+      await store.complete(key, claim.token, encode(value, where), o.ttlMs);
+      return value;
+    }
+    const waited = o.clock.now() - started;
+    if (waited + pollMs > o.waitMs) {
+      report("conflict");
+      throw new IdempotencyConflictError(key, waited);
+    }
+    await o.clock.sleep(pollMs, signal);
+    pollMs = Math.min(pollMs * 2, 500);
+  }
+}
+
+const callCounters = new WeakMap<object, Map<string, number>>();
+
+/** Occurrence number of `name` within this node attempt, so two `runOnce(config, "email")` calls get two keys. */
+function occurrence(config: RunnableConfig, name: string): number {
+  let counts = callCounters.get(config);
+  if (counts === undefined) {
+    counts = new Map();
+    callCounters.set(config, counts);
+  }
+  const n = counts.get(name) ?? 0;
+  counts.set(name, n + 1);
+  return n;
+}
+
+/**
+ * Runs a side effect at most once per node task: on a retry, a resume after `interrupt()` or a resume after a
+ * crash, the recorded result is returned instead of running `fn` again. Errors thrown by `fn` are not recorded.
+ * @param config the config the node received
+ * @param name names the side effect within the node
+ * @example
+ * const charge = await runOnce(config, "charge", () => payments.charge(order, { idempotencyKey: idempotencyKey(config, "charge") }));
+ */
+export async function runOnce<T>(config: RunnableConfig, name: string, fn: () => T | Promise<T>, options: RunOnceOptions = {}): Promise<T> {
+  if (typeof name !== "string" || name === "") throw new TypeError("runOnce(config, name, fn): name must be a non-empty string");
+  assertFunction(fn, "runOnce(config, name, fn): fn");
+  assertObject(options as unknown, "runOnce(options)");
+  assertKnownKeys(options as unknown as Record<string, unknown>, BASE_KEYS, "runOnce(options)");
+  const o = resolveBase(options as unknown as Record<string, unknown>, "runOnce(options)");
+  const key = `${idempotencyKey(config)}:run:${name}:${occurrence(config, name)}`;
+  return runClaimed(key, name, o, config, async () => fn(), `runOnce(config, ${JSON.stringify(name)})`);
+}
+
+/**
+ * Memoises a node's update per key: a second call with the same key returns the recorded update without running
+ * the node; a concurrent duplicate waits for the first one's result. Default key: the node task
+ * (`idempotencyKey(config)`); pass `key` to deduplicate by request id across threads.
+ * @example
+ * builder.addNode("create_ticket", withIdempotency(createTicket, { key: (s) => s.requestId }));
+ */
+export function withIdempotency<S, U, C>(node: NodeFn<S, U, C>, options: IdempotencyOptions<S, C> = {}): WrappedNode<S, U, C> {
+  assertFunction(node, "withIdempotency(node)");
+  assertObject(options as unknown, "withIdempotency(options)");
+  assertKnownKeys(options as unknown as Record<string, unknown>, [...BASE_KEYS, "key"], "withIdempotency(options)");
+  const o = resolveBase(options as Record<string, unknown>, "withIdempotency(options)");
+  const keyOf = options.key;
+  if (keyOf !== undefined) assertFunction(keyOf as unknown, "withIdempotency(options).key");
+  return async function idempotent(state: S, config: C): Promise<U> {
+    const runConfig = config as RunnableConfig | undefined;
+    let key: string;
+    if (keyOf === undefined) {
+      key = `${idempotencyKey(runConfig)}:node`;
+    } else {
+      const userKey = keyOf(state, config);
+      if (typeof userKey !== "string" || userKey === "") {
+        throw new TypeError("withIdempotency(options).key must return a non-empty string");
+      }
+      key = `node:${labelsOf(runConfig).node}:${userKey}`;
+    }
+    return runClaimed(key, "node", o, runConfig, async () => {
+      try {
+        return await node(state, config);
+      } catch (error) {
+        throw isGraphBubbleUp(error) ? error : toError(error);
+      }
+    }, "withIdempotency");
+  };
+}

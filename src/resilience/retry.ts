@@ -1,0 +1,232 @@
+/**
+ * Retry with backoff. The first attempt runs directly (no retry machinery on the happy path); after a first
+ * retryable failure the remaining attempts run in p-retry's loop, with this module deciding, per failure, whether
+ * and how long to wait: decorrelated jitter by default, the server's `Retry-After` when present, the `maxElapsedMs`
+ * budget, and an abortable sleep so a cancelled run stops at once.
+ */
+import pRetry from "p-retry";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { isGraphBubbleUp } from "@langchain/langgraph";
+import { type BackoffPolicy, type Jitter, backoffDelay } from "./backoff.js";
+import { classifyError, markHandled } from "./classify.js";
+import { systemClock } from "./clock.js";
+import { CircuitOpenError, RetriesExhaustedError, toError } from "./errors.js";
+import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
+import { retryAfterFromHeaders } from "./retry-after.js";
+import type { Clock, NodeFn, WrappedNode } from "./types.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+
+/** Options of `withRetry`. */
+export interface RetryOptions {
+  /** Additional attempts after the first. Default 3. */
+  retries?: number;
+  /** Smallest backoff delay in ms. Default 200. */
+  minDelayMs?: number;
+  /** Largest backoff delay in ms (does not cap a server's `Retry-After`). Default 30_000. */
+  maxDelayMs?: number;
+  /** Growth factor of the backoff. Default 2. */
+  factor?: number;
+  /** Randomisation of the backoff. Default "decorrelated". */
+  jitter?: Jitter;
+  /** Total time budget in ms, first attempt included; no retry is started that would end its wait past it. */
+  maxElapsedMs?: number;
+  /** Cap on a server-requested delay (`Retry-After`, `retry-after-ms`, `x-ratelimit-reset-*`). Default 60_000. */
+  maxRetryAfterMs?: number;
+  /** Whether to retry an error. Default `classifyError(e).retryable`. Control flow and aborts are never retried. */
+  retryOn?: (error: Error) => boolean;
+  /** Time source and sleeper. Default: `Date.now` and an abortable `setTimeout`. */
+  clock?: Clock;
+  /** Random source in [0, 1) for jitter. Default `Math.random`. */
+  random?: () => number;
+}
+
+const RETRY_KEYS = [
+  "retries",
+  "minDelayMs",
+  "maxDelayMs",
+  "factor",
+  "jitter",
+  "maxElapsedMs",
+  "maxRetryAfterMs",
+  "retryOn",
+  "clock",
+  "random",
+] as const;
+const JITTERS: readonly Jitter[] = ["decorrelated", "full", "none"];
+
+/** A validated retry policy. */
+export interface RetryPolicyResolved extends BackoffPolicy {
+  retries: number;
+  maxElapsedMs: number;
+  maxRetryAfterMs: number;
+  retryOn: (error: Error) => boolean;
+  clock: Clock;
+  random: () => number;
+}
+
+const defaultRetryOn = (error: Error): boolean => classifyError(error).retryable;
+
+/** @internal Validates `withRetry` options and fills in defaults. */
+export function resolveRetryOptions(options: unknown, where = "withRetry(options)"): RetryPolicyResolved {
+  const o = options === undefined ? {} : options;
+  assertObject(o, where);
+  assertKnownKeys(o, RETRY_KEYS, where);
+  const minDelayMs = numberOption(o.minDelayMs, `${where}.minDelayMs`, 200, { min: 0 });
+  const maxDelayMs = numberOption(o.maxDelayMs, `${where}.maxDelayMs`, Math.max(30_000, minDelayMs), { min: 0 });
+  if (maxDelayMs < minDelayMs) throw new TypeError(`${where}.maxDelayMs (${maxDelayMs}) must be >= minDelayMs (${minDelayMs})`);
+  const jitter = o.jitter ?? "decorrelated";
+  if (!JITTERS.includes(jitter as Jitter)) throw new TypeError(`${where}.jitter must be one of ${JITTERS.join(", ")}, got ${String(jitter)}`);
+  const retryOn = o.retryOn ?? defaultRetryOn;
+  assertFunction(retryOn, `${where}.retryOn`);
+  const random = o.random ?? Math.random;
+  assertFunction(random, `${where}.random`);
+  const clock = o.clock ?? systemClock;
+  assertObject(clock, `${where}.clock`);
+  assertFunction(clock.now, `${where}.clock.now`);
+  assertFunction(clock.sleep, `${where}.clock.sleep`);
+  return {
+    retries: numberOption(o.retries, `${where}.retries`, 3, { min: 0, max: 1000, integer: true }),
+    minDelayMs,
+    maxDelayMs,
+    factor: numberOption(o.factor, `${where}.factor`, 2, { min: 1, max: 100 }),
+    jitter: jitter as Jitter,
+    maxElapsedMs: numberOption(o.maxElapsedMs, `${where}.maxElapsedMs`, Number.POSITIVE_INFINITY, { min: 0, allowInfinity: true }),
+    maxRetryAfterMs: numberOption(o.maxRetryAfterMs, `${where}.maxRetryAfterMs`, 60_000, { min: 0 }),
+    retryOn: retryOn as (error: Error) => boolean,
+    clock: clock as unknown as Clock,
+    random: random as () => number,
+  };
+}
+
+/** The outcome of looking at a failed attempt: wait `delayMs` and try again, or stop with `error`. */
+export type RetryDecision =
+  | { retry: true; delayMs: number; serverDelay: boolean }
+  | { retry: false; error: Error; exhausted: boolean };
+
+/**
+ * Pure decision for a failed attempt, exported for property tests of the schedule.
+ * @param attempt the attempt that failed (1 = first)
+ * @param elapsedMs time since the first attempt started
+ * @param previousDelayMs the previous backoff delay (minDelayMs before the first retry)
+ */
+export function decideRetry(
+  policy: RetryPolicyResolved,
+  error: Error,
+  attempt: number,
+  elapsedMs: number,
+  previousDelayMs: number,
+  aborted: boolean,
+): RetryDecision {
+  if (aborted || isGraphBubbleUp(error)) return { retry: false, error, exhausted: false };
+  let delayMs: number;
+  let serverDelay = true;
+  if (error instanceof CircuitOpenError) {
+    // An open breaker is only worth waiting for when its half-open time fits the explicit budget.
+    if (!Number.isFinite(policy.maxElapsedMs)) return { retry: false, error, exhausted: false };
+    delayMs = Math.max(error.retryAfterMs, policy.minDelayMs);
+  } else {
+    if (!policy.retryOn(error)) return { retry: false, error, exhausted: false };
+    const asked = retryAfterFromHeaders(error, policy.clock.now());
+    if (asked !== undefined) {
+      delayMs = Math.min(asked, policy.maxRetryAfterMs);
+    } else {
+      delayMs = backoffDelay(policy, attempt, previousDelayMs, policy.random);
+      serverDelay = false;
+    }
+  }
+  if (attempt > policy.retries || elapsedMs + delayMs > policy.maxElapsedMs) {
+    return { retry: false, error, exhausted: !(error instanceof CircuitOpenError) };
+  }
+  return { retry: true, delayMs: Math.round(delayMs), serverDelay };
+}
+
+class Stop extends Error {
+  constructor(readonly thrown: Error) {
+    super("stop");
+  }
+}
+
+async function retryAfterFirstFailure<S, U, C>(
+  node: NodeFn<S, U, C>,
+  state: S,
+  config: C,
+  firstError: Error,
+  policy: RetryPolicyResolved,
+  startedAt: number,
+): Promise<U> {
+  const runConfig = config as RunnableConfig | undefined;
+  const signal = runConfig?.signal;
+  let attempt = 1;
+  let previousDelayMs = policy.minDelayMs;
+
+  // Waits before the next attempt, or throws the error the wrapper ends with.
+  const prepareNext = async (error: Error): Promise<true> => {
+    const decision = decideRetry(policy, error, attempt, policy.clock.now() - startedAt, previousDelayMs, signal?.aborted === true);
+    if (!decision.retry) {
+      if (decision.exhausted) {
+        const exhausted = markHandled(new RetriesExhaustedError(attempt, error));
+        if (hasSubscribers(CHANNELS.retriesExhausted)) {
+          publish(CHANNELS.retriesExhausted, { ...labelsOf(runConfig), config: runConfig, attempts: attempt, error });
+        }
+        throw new Stop(exhausted);
+      }
+      throw new Stop(isGraphBubbleUp(error) ? error : markHandled(error));
+    }
+    if (!decision.serverDelay) previousDelayMs = decision.delayMs;
+    if (hasSubscribers(CHANNELS.retry)) {
+      publish(CHANNELS.retry, {
+        ...labelsOf(runConfig),
+        config: runConfig,
+        attempt,
+        delayMs: decision.delayMs,
+        serverDelay: decision.serverDelay,
+        reason: classifyError(error).reason,
+        error,
+      });
+    }
+    await policy.clock.sleep(decision.delayMs, signal);
+    attempt += 1;
+    return true;
+  };
+
+  try {
+    await prepareNext(firstError);
+    return await pRetry(
+      async () => {
+        try {
+          // A fresh config object per attempt, so per-attempt bookkeeping (runOnce's call counter) starts over.
+          return await node(state, (runConfig === undefined ? config : { ...runConfig }) as C);
+        } catch (thrown) {
+          throw toError(thrown);
+        }
+      },
+      { retries: Number.POSITIVE_INFINITY, minTimeout: 0, maxTimeout: 0, factor: 1, signal, shouldRetry: ({ error }) => prepareNext(error) },
+    );
+  } catch (error) {
+    if (error instanceof Stop) throw error.thrown;
+    // p-retry never retries a non-network TypeError and rethrows an abort reason as is.
+    throw isGraphBubbleUp(error) ? error : markHandled(toError(error));
+  }
+}
+
+/**
+ * Retries a node on retryable errors with exponential backoff and jitter, honouring `Retry-After`.
+ * Throws `RetriesExhaustedError` (cause: the last error) when attempts or `maxElapsedMs` run out, and rethrows
+ * non-retryable errors unchanged. Interrupts and other LangGraph control flow pass straight through.
+ * @example
+ * builder.addNode("call_model", withRetry(callModel, { retries: 4, minDelayMs: 500, maxElapsedMs: 60_000 }));
+ */
+export function withRetry<S, U, C>(node: NodeFn<S, U, C>, options?: RetryOptions): WrappedNode<S, U, C> {
+  assertFunction(node, "withRetry(node)");
+  const policy = resolveRetryOptions(options);
+  const timed = Number.isFinite(policy.maxElapsedMs);
+  return async function retrying(state: S, config: C): Promise<U> {
+    const startedAt = timed ? policy.clock.now() : 0;
+    try {
+      return await node(state, config);
+    } catch (thrown) {
+      if (isGraphBubbleUp(thrown)) throw thrown;
+      return retryAfterFirstFailure(node, state, config, toError(thrown), policy, timed ? startedAt : policy.clock.now());
+    }
+  };
+}

@@ -1,0 +1,18 @@
+import { existsSync } from "node:fs";
+import { defineConfig } from "tsup";
+
+const entry = {
+  index: "src/index.ts",
+  otel: "src/integrations/otel.ts",
+  postgres: "src/integrations/postgres.ts",
+  redis: "src/integrations/redis.ts",
+};
+const present = Object.fromEntries(
+  Object.entries(entry).filter(([, file]) => existsSync(file)),
+);
+
+export default defineConfig([
+  { entry: present, format: ["esm"], dts: true, sourcemap: true, clean: true, target: "node20", splitting: true },
+  // p-retry is ESM-only; the CommonJS build carries its own copy so `require("langgraph-ops")` works everywhere.
+  { entry: present, format: ["cjs"], dts: true, sourcemap: true, target: "node20", noExternal: ["p-retry", "is-network-error"] },
+]);
