@@ -6,6 +6,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { BulkheadRejectedError } from "./errors.js";
 import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
 import type { NodeFn, WrappedNode } from "./types.js";
+import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
 /** Options of `withBulkhead`. */
@@ -65,7 +66,7 @@ export function withBulkhead<S, U, C>(node: NodeFn<S, U, C>, options: BulkheadOp
       waiting.push(waiter);
     });
 
-  return async function bulkheaded(state: S, config: C): Promise<U> {
+  return markWrapper(async function bulkheaded(state: S, config: C): Promise<U> {
     const runConfig = config as RunnableConfig | undefined;
     if (running < limit) {
       running += 1;
@@ -79,9 +80,9 @@ export function withBulkhead<S, U, C>(node: NodeFn<S, U, C>, options: BulkheadOp
       throw new BulkheadRejectedError(limit, queue);
     }
     try {
-      return await node(state, config);
+      return await callNode(node, state, config);
     } finally {
       release();
     }
-  };
+  });
 }

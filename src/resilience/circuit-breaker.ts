@@ -13,6 +13,7 @@ import { classifyError } from "./classify.js";
 import { CircuitOpenError, toError } from "./errors.js";
 import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
 import type { NodeFn, WrappedNode } from "./types.js";
+import { callNode, markWrapper } from "../observability/node-context.js";
 import { type BreakerState, CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
 /** Options of a circuit breaker; the numeric names and defaults are opossum's. */
@@ -202,7 +203,7 @@ export function withCircuitBreaker<S, U, C>(
 ): WrappedNode<S, U, C> {
   assertFunction(node, "withCircuitBreaker(node)");
   const breaker = toBreaker(breakerOrOptions, node.name, "withCircuitBreaker(options)");
-  return function circuitBroken(state: S, config: C): Promise<U> {
-    return breaker.execute(() => node(state, config), config as RunnableConfig | undefined);
-  };
+  return markWrapper(function circuitBroken(state: S, config: C): Promise<U> {
+    return breaker.execute(() => callNode(node, state, config), config as RunnableConfig | undefined);
+  });
 }

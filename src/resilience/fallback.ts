@@ -7,6 +7,7 @@ import { isGraphBubbleUp } from "@langchain/langgraph";
 import { toError } from "./errors.js";
 import { assertFunction } from "./options.js";
 import type { NodeFn, WrappedNode } from "./types.js";
+import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
 /** Produces a replacement update from the error that made the node fail. */
@@ -21,9 +22,9 @@ export type FallbackFn<S, U, C> = (error: Error, state: S, config: C) => U | Pro
 export function withFallback<S, U, C>(node: NodeFn<S, U, C>, fallback: FallbackFn<S, U, C>): WrappedNode<S, U, C> {
   assertFunction(node, "withFallback(node)");
   assertFunction(fallback, "withFallback(fallback)");
-  return async function withFallbackUpdate(state: S, config: C): Promise<U> {
+  return markWrapper(async function withFallbackUpdate(state: S, config: C): Promise<U> {
     try {
-      return await node(state, config);
+      return await callNode(node, state, config);
     } catch (thrown) {
       if (isGraphBubbleUp(thrown)) throw thrown;
       const runConfig = config as RunnableConfig | undefined;
@@ -32,5 +33,5 @@ export function withFallback<S, U, C>(node: NodeFn<S, U, C>, fallback: FallbackF
       if (hasSubscribers(CHANNELS.fallback)) publish(CHANNELS.fallback, { ...labelsOf(runConfig), config: runConfig, error });
       return fallback(error, state, config);
     }
-  };
+  });
 }

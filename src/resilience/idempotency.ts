@@ -12,6 +12,7 @@ import { IdempotencyConflictError, toError } from "./errors.js";
 import { type IdempotencyStore, getDefaultIdempotencyStore } from "./idempotency-store.js";
 import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
 import type { Clock, NodeFn, WrappedNode } from "./types.js";
+import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
 /** Options shared by `withIdempotency` and `runOnce`. */
@@ -196,7 +197,7 @@ export function withIdempotency<S, U, C>(node: NodeFn<S, U, C>, options: Idempot
   const o = resolveBase(options as Record<string, unknown>, "withIdempotency(options)");
   const keyOf = options.key;
   if (keyOf !== undefined) assertFunction(keyOf as unknown, "withIdempotency(options).key");
-  return async function idempotent(state: S, config: C): Promise<U> {
+  return markWrapper(async function idempotent(state: S, config: C): Promise<U> {
     const runConfig = config as RunnableConfig | undefined;
     let key: string;
     if (keyOf === undefined) {
@@ -210,10 +211,10 @@ export function withIdempotency<S, U, C>(node: NodeFn<S, U, C>, options: Idempot
     }
     return runClaimed(key, "node", o, runConfig, async () => {
       try {
-        return await node(state, config);
+        return await callNode(node, state, config);
       } catch (error) {
         throw isGraphBubbleUp(error) ? error : toError(error);
       }
     }, "withIdempotency");
-  };
+  });
 }

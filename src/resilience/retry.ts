@@ -14,6 +14,7 @@ import { CircuitOpenError, RetriesExhaustedError, toError } from "./errors.js";
 import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
 import { retryAfterFromHeaders } from "./retry-after.js";
 import type { Clock, NodeFn, WrappedNode } from "./types.js";
+import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
 /** Options of `withRetry`. */
@@ -195,7 +196,7 @@ async function retryAfterFirstFailure<S, U, C>(
       async () => {
         try {
           // A fresh config object per attempt, so per-attempt bookkeeping (runOnce's call counter) starts over.
-          return await node(state, (runConfig === undefined ? config : { ...runConfig }) as C);
+          return await callNode(node, state, (runConfig === undefined ? config : { ...runConfig }) as C);
         } catch (thrown) {
           throw toError(thrown);
         }
@@ -220,13 +221,13 @@ export function withRetry<S, U, C>(node: NodeFn<S, U, C>, options?: RetryOptions
   assertFunction(node, "withRetry(node)");
   const policy = resolveRetryOptions(options);
   const timed = Number.isFinite(policy.maxElapsedMs);
-  return async function retrying(state: S, config: C): Promise<U> {
+  return markWrapper(async function retrying(state: S, config: C): Promise<U> {
     const startedAt = timed ? policy.clock.now() : 0;
     try {
-      return await node(state, config);
+      return await callNode(node, state, config);
     } catch (thrown) {
       if (isGraphBubbleUp(thrown)) throw thrown;
       return retryAfterFirstFailure(node, state, config, toError(thrown), policy, timed ? startedAt : policy.clock.now());
     }
-  };
+  });
 }

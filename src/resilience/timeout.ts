@@ -8,6 +8,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { TimeoutError } from "./errors.js";
 import { assertFunction, numberOption } from "./options.js";
 import type { NodeFn, WrappedNode } from "./types.js";
+import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
 /** Options of `withTimeout`. */
@@ -73,7 +74,7 @@ export function runWithTimeout<S, U, C>(node: NodeFn<S, U, C>, state: S, config:
     }, ms);
     let result: U | Promise<U>;
     try {
-      result = node(state, attemptConfig);
+      result = callNode(node, state, attemptConfig);
     } catch (error) {
       finish();
       reject(error);
@@ -104,7 +105,7 @@ export function runWithTimeout<S, U, C>(node: NodeFn<S, U, C>, state: S, config:
 export function withTimeout<S, U, C>(node: NodeFn<S, U, C>, msOrOptions: number | TimeoutOptions): WrappedNode<S, U, C> {
   assertFunction(node, "withTimeout(node)");
   const ms = resolveTimeoutMs(msOrOptions, "withTimeout(ms)");
-  return function timed(state: S, config: C): Promise<U> {
+  return markWrapper(function timed(state: S, config: C): Promise<U> {
     return runWithTimeout(node, state, config, ms);
-  };
+  });
 }

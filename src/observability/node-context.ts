@@ -1,0 +1,31 @@
+/**
+ * The seam through which tracing makes a node's span the active OpenTelemetry context while the node runs, so spans
+ * started inside the node (HTTP, database, manual) nest under it. The resilience wrappers call the user's node
+ * through `callNode`; with no runner installed that is a plain call.
+ */
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type { NodeFn } from "../resilience/types.js";
+
+/** Runs `fn` inside the context that belongs to the node run of `config`. */
+export type NodeContextRunner = <T>(config: RunnableConfig | undefined, fn: () => T) => T;
+
+let runner: NodeContextRunner | undefined;
+
+/** @internal Installs (or, with undefined, removes) the runner; tracing calls this. */
+export function setNodeContextRunner(next: NodeContextRunner | undefined): void {
+  runner = next;
+}
+
+const KIT_WRAPPER = Symbol.for("langgraph-ops.wrapper");
+
+/** @internal Marks a function as a kit wrapper, so only the innermost call enters the node context. */
+export function markWrapper<F extends object>(fn: F): F {
+  (fn as Record<symbol, boolean>)[KIT_WRAPPER] = true;
+  return fn;
+}
+
+/** @internal Calls `node`, entering the node's tracing context when the node is user code and a runner is installed. */
+export function callNode<S, U, C>(node: NodeFn<S, U, C>, state: S, config: C): U | Promise<U> {
+  if (runner === undefined || (node as unknown as Record<symbol, boolean>)[KIT_WRAPPER] === true) return node(state, config);
+  return runner(config as RunnableConfig | undefined, () => node(state, config));
+}
