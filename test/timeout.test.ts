@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { TimeoutError, resilient, withRetry, withTimeout } from "../src/index.js";
+import { fakeClock, httpError, oneNodeGraph, threadConfig, type TestNode } from "./support/graph.js";
+
+const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+
+/** Work that takes `ms` unless its signal aborts first; records how it ended. */
+function listeningNode(ms: number) {
+  const seen: { aborted: boolean; reason?: unknown } = { aborted: false };
+  const node: TestNode = (_state, config) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => resolve({ result: "finished" }), ms);
+      config.signal?.addEventListener("abort", () => {
+        clearTimeout(timer);
+        seen.aborted = true;
+        seen.reason = config.signal?.reason;
+        reject(config.signal?.reason);
+      });
+    });
+  return { node, seen };
+}
+
+describe("withTimeout", () => {
+  it("aborts the node's signal at the deadline and rejects with TimeoutError naming the limit", async () => {
+    const { node, seen } = listeningNode(60_000);
+    const error = await oneNodeGraph(withTimeout(node, 40))
+      .invoke({ requestId: "a" }, threadConfig())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).message).toContain("40 ms");
+    expect(seen.aborted).toBe(true);
+    expect(seen.reason).toBeInstanceOf(TimeoutError);
+  });
+
+  it("rejects at the deadline even when the node ignores its signal", async () => {
+    let finish: (() => void) | undefined;
+    const stubborn: TestNode = () =>
+      new Promise((resolve) => {
+        finish = () => resolve({ result: "late" });
+      });
+    const error = await oneNodeGraph(withTimeout(stubborn, { ms: 30 }))
+      .invoke({ requestId: "a" }, threadConfig())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    finish?.();
+  });
+
+  it("applies per attempt inside retry", async () => {
+    let calls = 0;
+    const node: TestNode = (_s, config) => {
+      calls += 1;
+      if (calls < 3) return listeningNode(60_000).node(_s, config);
+      return Promise.resolve({ result: `attempt ${calls}` });
+    };
+    const clock = fakeClock();
+    const out = await oneNodeGraph(resilient(node, { timeout: 25, retry: { retries: 3, clock } })).invoke({ requestId: "a" }, threadConfig());
+    expect(out.result).toBe("attempt 3");
+    expect(clock.sleeps).toHaveLength(2);
+  });
+
+  it("passes the caller's abort on to the node's signal", async () => {
+    const { node, seen } = listeningNode(60_000);
+    const controller = new AbortController();
+    const run = oneNodeGraph(withTimeout(node, 60_000)).invoke({ requestId: "a" }, { ...threadConfig(), signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("user cancelled")), 20);
+    await expect(run).rejects.toThrow();
+    expect(seen.aborted).toBe(true);
+  });
+
+  it("leaves no timer behind once calls settle", async () => {
+    const before = timers();
+    const fast = withTimeout(async () => ({ result: "x" }), 60_000);
+    const failing = withTimeout(async () => {
+      throw httpError(500);
+    }, 60_000);
+    for (let i = 0; i < 50; i += 1) {
+      await fast({} as never, {} as never);
+      await failing({} as never, {} as never).catch(() => undefined);
+    }
+    expect(timers()).toBe(before);
+  });
+});
+
+describe("cancellation", () => {
+  it("stops retries at once when the caller aborts mid-backoff, leaving no timer", async () => {
+    let calls = 0;
+    const node: TestNode = async () => {
+      calls += 1;
+      throw httpError(503);
+    };
+    const before = timers();
+    const controller = new AbortController();
+    const graph = oneNodeGraph(withRetry(node, { minDelayMs: 600_000, jitter: "none" }));
+    const run = graph.invoke({ requestId: "a" }, { ...threadConfig(), signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("shutdown")), 30);
+    await expect(run).rejects.toThrow();
+    expect(calls).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(timers()).toBe(before);
+  });
+
+  it("does not start an attempt when the signal is already aborted", async () => {
+    let calls = 0;
+    const controller = new AbortController();
+    controller.abort(new Error("gone"));
+    const wrapped = resilient(
+      async () => {
+        calls += 1;
+        return { result: "x" };
+      },
+      { timeout: 1000, retry: {} },
+    );
+    await expect(wrapped({} as never, { signal: controller.signal } as never)).rejects.toThrow("gone");
+    expect(calls).toBe(0);
+  });
+});
