@@ -7,9 +7,7 @@ const entry = {
   postgres: "src/integrations/postgres.ts",
   redis: "src/integrations/redis.ts",
 };
-const present = Object.fromEntries(
-  Object.entries(entry).filter(([, file]) => existsSync(file)),
-);
+const present = Object.fromEntries(Object.entries(entry).filter(([, file]) => existsSync(file)));
 
 export default defineConfig([
   { entry: present, format: ["esm"], dts: true, sourcemap: true, clean: true, target: "node20", splitting: true },

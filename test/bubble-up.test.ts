@@ -74,7 +74,10 @@ describe("interrupts and the breaker", () => {
 
 describe("Command({ graph: Command.PARENT }) passes through wrappers", () => {
   it("navigates the parent graph instead of retrying or falling back", async () => {
-    const State = Annotation.Root({ route: Annotation<string>(), visited: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }) });
+    const State = Annotation.Root({
+      route: Annotation<string>(),
+      visited: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+    });
     let childCalls = 0;
     let triageCalls = 0;
     let fallbacks = 0;

@@ -30,7 +30,13 @@ function switchable() {
 describe("circuit breaker on a compiled graph", () => {
   it("opens at the failure rate once the volume is reached, then rejects without calling the node", async () => {
     let now = 1_000_000;
-    const breaker = createCircuitBreaker({ name: "opens", volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeout: 30_000, now: () => now });
+    const breaker = createCircuitBreaker({
+      name: "opens",
+      volumeThreshold: 4,
+      errorThresholdPercentage: 50,
+      resetTimeout: 30_000,
+      now: () => now,
+    });
     stops.push(() => breaker.shutdown());
     const { node, state } = switchable();
     const graph = oneNodeGraph(withCircuitBreaker(node, breaker));
@@ -100,8 +106,14 @@ describe("circuit breaker on a compiled graph", () => {
       answerCalls += 1;
       return { answer: "hi" };
     }, provider);
-    const planner = new StateGraph(State).addNode("plan_step", plan).addEdge("__start__", "plan_step").compile({ checkpointer: new MemorySaver() });
-    const answerer = new StateGraph(State).addNode("answer_step", answer).addEdge("__start__", "answer_step").compile({ checkpointer: new MemorySaver() });
+    const planner = new StateGraph(State)
+      .addNode("plan_step", plan)
+      .addEdge("__start__", "plan_step")
+      .compile({ checkpointer: new MemorySaver() });
+    const answerer = new StateGraph(State)
+      .addNode("answer_step", answer)
+      .addEdge("__start__", "answer_step")
+      .compile({ checkpointer: new MemorySaver() });
     for (let i = 0; i < 3; i += 1) await planner.invoke({}, threadConfig()).catch(() => undefined);
     expect(provider.state).toBe("open");
     await expect(answerer.invoke({}, threadConfig())).rejects.toBeInstanceOf(CircuitOpenError);

@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  RetriesExhaustedError,
-  backoffDelay,
-  decideRetry,
-  langGraphRetryOn,
-  withRetry,
-  resilient,
-} from "../src/index.js";
+import { RetriesExhaustedError, backoffDelay, decideRetry, langGraphRetryOn, withRetry, resilient } from "../src/index.js";
 import { resolveRetryOptions } from "../src/resilience/retry.js";
 import { fakeClock, httpError, oneNodeGraph, threadConfig, type TestNode } from "./support/graph.js";
 

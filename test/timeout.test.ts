@@ -53,7 +53,10 @@ describe("withTimeout", () => {
       return Promise.resolve({ result: `attempt ${calls}` });
     };
     const clock = fakeClock();
-    const out = await oneNodeGraph(resilient(node, { timeout: 25, retry: { retries: 3, clock } })).invoke({ requestId: "a" }, threadConfig());
+    const out = await oneNodeGraph(resilient(node, { timeout: 25, retry: { retries: 3, clock } })).invoke(
+      { requestId: "a" },
+      threadConfig(),
+    );
     expect(out.result).toBe("attempt 3");
     expect(clock.sleeps).toHaveLength(2);
   });

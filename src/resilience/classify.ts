@@ -48,7 +48,13 @@ const NETWORK_CODES = new Set([
   "UND_ERR_BODY_TIMEOUT",
   "UND_ERR_CLOSED",
 ]);
-const TIMEOUT_CODES = new Set(["ETIMEDOUT", "ESOCKETTIMEDOUT", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+const TIMEOUT_CODES = new Set([
+  "ETIMEDOUT",
+  "ESOCKETTIMEDOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
 const NETWORK_NAMES = new Set(["APIConnectionError", "FetchError", "ConnectionError"]);
 const TIMEOUT_NAMES = new Set(["TimeoutError", "APIConnectionTimeoutError", "NodeTimeoutError", "ConnectTimeoutError"]);
 const PROGRAMMER_NAMES = new Set(["TypeError", "ReferenceError", "SyntaxError", "RangeError", "GraphValueError", "InvalidUpdateError"]);
@@ -96,7 +102,8 @@ function isOverload(e: Fields): boolean {
 
 function isAbort(e: Fields): boolean {
   if (e.name === "AbortError") return true;
-  if (typeof e.message === "string" && (e.message.startsWith("AbortError") || e.message.startsWith("Cancel") || e.message === "Abort")) return true;
+  if (typeof e.message === "string" && (e.message.startsWith("AbortError") || e.message.startsWith("Cancel") || e.message === "Abort"))
+    return true;
   return e.code === "ABORT_ERR" || e.code === "ECONNABORTED";
 }
 

@@ -50,7 +50,8 @@ export function resilient<S, U, C>(node: NodeFn<S, U, C>, options: ResilientOpti
   if (options.timeout !== undefined) resolveTimeoutMs(options.timeout, "resilient(options).timeout");
   if (options.bulkhead !== undefined) resolveBulkheadOptions(options.bulkhead, "resilient(options).bulkhead");
   if (options.fallback !== undefined) assertFunction(options.fallback as unknown, "resilient(options).fallback");
-  if (options.idempotency !== undefined && options.idempotency !== true) assertObject(options.idempotency as unknown, "resilient(options).idempotency");
+  if (options.idempotency !== undefined && options.idempotency !== true)
+    assertObject(options.idempotency as unknown, "resilient(options).idempotency");
 
   let wrapped: NodeFn<S, U, C> = node;
   if (options.timeout !== undefined) wrapped = withTimeout(wrapped, options.timeout);

@@ -106,7 +106,13 @@ let defaultStore: IdempotencyStore | undefined;
 
 /** Sets the store used by `withIdempotency` and `runOnce` when none is passed. */
 export function setDefaultIdempotencyStore(store: IdempotencyStore): void {
-  if (typeof store !== "object" || store === null || typeof store.claim !== "function" || typeof store.complete !== "function" || typeof store.release !== "function") {
+  if (
+    typeof store !== "object" ||
+    store === null ||
+    typeof store.claim !== "function" ||
+    typeof store.complete !== "function" ||
+    typeof store.release !== "function"
+  ) {
     throw new TypeError("setDefaultIdempotencyStore(store): store must implement claim, complete and release");
   }
   defaultStore = store;

@@ -209,12 +209,19 @@ export function withIdempotency<S, U, C>(node: NodeFn<S, U, C>, options: Idempot
       }
       key = `node:${labelsOf(runConfig).node}:${userKey}`;
     }
-    return runClaimed(key, "node", o, runConfig, async () => {
-      try {
-        return await callNode(node, state, config);
-      } catch (error) {
-        throw isGraphBubbleUp(error) ? error : toError(error);
-      }
-    }, "withIdempotency");
+    return runClaimed(
+      key,
+      "node",
+      o,
+      runConfig,
+      async () => {
+        try {
+          return await callNode(node, state, config);
+        } catch (error) {
+          throw isGraphBubbleUp(error) ? error : toError(error);
+        }
+      },
+      "withIdempotency",
+    );
   });
 }

@@ -76,7 +76,8 @@ export function resolveRetryOptions(options: unknown, where = "withRetry(options
   const maxDelayMs = numberOption(o.maxDelayMs, `${where}.maxDelayMs`, Math.max(30_000, minDelayMs), { min: 0 });
   if (maxDelayMs < minDelayMs) throw new TypeError(`${where}.maxDelayMs (${maxDelayMs}) must be >= minDelayMs (${minDelayMs})`);
   const jitter = o.jitter ?? "decorrelated";
-  if (!JITTERS.includes(jitter as Jitter)) throw new TypeError(`${where}.jitter must be one of ${JITTERS.join(", ")}, got ${String(jitter)}`);
+  if (!JITTERS.includes(jitter as Jitter))
+    throw new TypeError(`${where}.jitter must be one of ${JITTERS.join(", ")}, got ${String(jitter)}`);
   const retryOn = o.retryOn ?? defaultRetryOn;
   assertFunction(retryOn, `${where}.retryOn`);
   const random = o.random ?? Math.random;
@@ -100,9 +101,7 @@ export function resolveRetryOptions(options: unknown, where = "withRetry(options
 }
 
 /** The outcome of looking at a failed attempt: wait `delayMs` and try again, or stop with `error`. */
-export type RetryDecision =
-  | { retry: true; delayMs: number; serverDelay: boolean }
-  | { retry: false; error: Error; exhausted: boolean };
+export type RetryDecision = { retry: true; delayMs: number; serverDelay: boolean } | { retry: false; error: Error; exhausted: boolean };
 
 /**
  * Pure decision for a failed attempt, exported for property tests of the schedule.
@@ -201,7 +200,14 @@ async function retryAfterFirstFailure<S, U, C>(
           throw toError(thrown);
         }
       },
-      { retries: Number.POSITIVE_INFINITY, minTimeout: 0, maxTimeout: 0, factor: 1, signal, shouldRetry: ({ error }) => prepareNext(error) },
+      {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: 0,
+        maxTimeout: 0,
+        factor: 1,
+        signal,
+        shouldRetry: ({ error }) => prepareNext(error),
+      },
     );
   } catch (error) {
     if (error instanceof Stop) throw error.thrown;

@@ -93,7 +93,12 @@ export async function startPrometheus(options: {
   return {
     url,
     api,
-    query: async (q) => (await api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent(q)}`)).result,
+    query: async (q) =>
+      (
+        await api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(
+          `/api/v1/query?query=${encodeURIComponent(q)}`,
+        )
+      ).result,
     stop,
   };
 }

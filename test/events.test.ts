@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  CHANNELS,
+  type ChannelName,
+  GRAPH_NAME_METADATA_KEY,
+  InMemoryIdempotencyStore,
+  createCircuitBreaker,
+  resilient,
+  subscribe,
+  withBulkhead,
+} from "../src/index.js";
+import { fakeClock, httpError, oneNodeGraph, threadConfig, type TestNode, type TestStateType } from "./support/graph.js";
+
+const received: Array<{ channel: string; payload: Record<string, unknown> }> = [];
+const stops: Array<() => void> = [];
+function listen(...names: ChannelName[]): void {
+  for (const name of names)
+    stops.push(subscribe(name, (payload) => received.push({ channel: name, payload: payload as unknown as Record<string, unknown> })));
+}
+afterEach(() => {
+  for (const stop of stops.splice(0)) stop();
+  received.length = 0;
+});
+const on = (channel: string) => received.filter((r) => r.channel === channel).map((r) => r.payload);
+const named = (node: TestNode) => oneNodeGraph(node).withConfig({ metadata: { [GRAPH_NAME_METADATA_KEY]: "support-agent" } });
+
+describe("wrapper events on node:diagnostics_channel", () => {
+  it("publishes retries, exhaustion and fallback with graph and node labels from the run config", async () => {
+    listen(CHANNELS.retry, CHANNELS.retriesExhausted, CHANNELS.fallback);
+    const node: TestNode = async () => {
+      throw httpError(429, { "retry-after": "1" });
+    };
+    const graph = named(resilient(node, { retry: { retries: 2, clock: fakeClock() }, fallback: () => ({ result: "fb" }) }));
+    await graph.invoke({ requestId: "a" }, threadConfig());
+    const retries = on(CHANNELS.retry);
+    expect(retries.map((r) => [r.graph, r.node, r.attempt, r.delayMs, r.serverDelay, r.reason])).toEqual([
+      ["support-agent", "work", 1, 1000, true, "rate_limited"],
+      ["support-agent", "work", 2, 1000, true, "rate_limited"],
+    ]);
+    expect(on(CHANNELS.retriesExhausted).map((e) => [e.graph, e.node, e.attempts])).toEqual([["support-agent", "work", 3]]);
+    expect(on(CHANNELS.fallback).map((e) => [e.graph, e.node])).toEqual([["support-agent", "work"]]);
+  });
+
+  it("publishes timeouts", async () => {
+    listen(CHANNELS.timeout);
+    const hang: TestNode = () => new Promise(() => undefined);
+    await named(resilient(hang, { timeout: 20 }))
+      .invoke({ requestId: "a" }, threadConfig())
+      .catch(() => undefined);
+    expect(on(CHANNELS.timeout).map((e) => [e.graph, e.node, e.timeoutMs])).toEqual([["support-agent", "work", 20]]);
+  });
+
+  it("publishes breaker creation, transitions and rejections", async () => {
+    listen(CHANNELS.breakerCreated, CHANNELS.breakerStateChange, CHANNELS.breakerRejected);
+    const breaker = createCircuitBreaker({ name: "events-breaker", volumeThreshold: 1 });
+    const graph = named(
+      resilient(
+        async () => {
+          throw httpError(500);
+        },
+        { circuitBreaker: breaker },
+      ),
+    );
+    await graph.invoke({ requestId: "a" }, threadConfig()).catch(() => undefined);
+    await graph.invoke({ requestId: "a" }, threadConfig()).catch(() => undefined);
+    breaker.shutdown();
+    expect(on(CHANNELS.breakerCreated)).toContainEqual({ breaker: "events-breaker", state: "closed" });
+    expect(on(CHANNELS.breakerStateChange)).toContainEqual({ breaker: "events-breaker", from: "closed", to: "open" });
+    const rejections = on(CHANNELS.breakerRejected);
+    expect(rejections.map((r) => [r.breaker, r.graph, r.node])).toEqual([["events-breaker", "support-agent", "work"]]);
+  });
+
+  it("publishes idempotency miss, hit and conflict", async () => {
+    listen(CHANNELS.idempotency);
+    const store = new InMemoryIdempotencyStore();
+    let release: (() => void) | undefined;
+    const node: TestNode = async () => {
+      await new Promise<void>((r) => (release = r));
+      return { result: "x" };
+    };
+    const graph = named(resilient(node, { idempotency: { store, key: (s: TestStateType) => s.requestId, waitMs: 30 } }));
+    const first = graph.invoke({ requestId: "k" }, threadConfig());
+    await new Promise((r) => setTimeout(r, 10));
+    await graph.invoke({ requestId: "k" }, threadConfig()).catch(() => undefined);
+    release?.();
+    await first;
+    await graph.invoke({ requestId: "k" }, threadConfig());
+    expect(on(CHANNELS.idempotency).map((e) => [e.result, e.graph, e.node, e.operation])).toEqual([
+      ["miss", "support-agent", "work", "node"],
+      ["conflict", "support-agent", "work", "node"],
+      ["hit", "support-agent", "work", "node"],
+    ]);
+  });
+
+  it("publishes bulkhead rejections", async () => {
+    listen(CHANNELS.bulkheadRejected);
+    const node = withBulkhead(() => new Promise(() => undefined), { limit: 1 });
+    void node({}, { metadata: { [GRAPH_NAME_METADATA_KEY]: "g", langgraph_node: "n" } });
+    await node({}, { metadata: { [GRAPH_NAME_METADATA_KEY]: "g", langgraph_node: "n" } }).catch(() => undefined);
+    expect(on(CHANNELS.bulkheadRejected).map((e) => [e.graph, e.node, e.limit, e.queue])).toEqual([["g", "n", 1, 0]]);
+  });
+
+  it("a throwing subscriber never fails the node", async () => {
+    stops.push(
+      subscribe(CHANNELS.retry, () => {
+        throw new Error("broken observer");
+      }),
+    );
+    let calls = 0;
+    const node: TestNode = async () => {
+      calls += 1;
+      if (calls === 1) throw httpError(503);
+      return { result: "ok" };
+    };
+    const out = await named(resilient(node, { retry: { clock: fakeClock() } })).invoke({ requestId: "a" }, threadConfig());
+    expect(out.result).toBe("ok");
+  });
+});

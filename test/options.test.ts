@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import {
+  InMemoryIdempotencyStore,
+  createCircuitBreaker,
+  resilient,
+  runOnce,
+  setDefaultIdempotencyStore,
+  withBulkhead,
+  withCircuitBreaker,
+  withFallback,
+  withIdempotency,
+  withRetry,
+  withTimeout,
+} from "../src/index.js";
+import { liveCircuitBreakers } from "../src/resilience/circuit-breaker.js";
+
+const node = async () => ({});
+type Case = [string, () => unknown, RegExp];
+
+const cases: Case[] = [
+  ["negative delay", () => withRetry(node, { minDelayMs: -1 }), /minDelayMs must be a number >= 0/],
+  ["NaN delay", () => withRetry(node, { maxDelayMs: Number.NaN }), /maxDelayMs must be a number >= 0.*NaN/],
+  ["retries -1", () => withRetry(node, { retries: -1 }), /retries must be an integer >= 0 and <= 1000, got -1/],
+  ["fractional retries", () => withRetry(node, { retries: 1.5 }), /retries must be an integer/],
+  ["max below min", () => withRetry(node, { minDelayMs: 500, maxDelayMs: 100 }), /maxDelayMs \(100\) must be >= minDelayMs \(500\)/],
+  ["factor below 1", () => withRetry(node, { factor: 0.5 }), /factor must be a number >= 1/],
+  ["bad jitter", () => withRetry(node, { jitter: "random" as never }), /jitter must be one of decorrelated, full, none/],
+  ["unknown key", () => withRetry(node, { retires: 3 } as never), /unknown option "retires"/],
+  ["retryOn not a function", () => withRetry(node, { retryOn: true as never }), /retryOn must be a function/],
+  ["non-function node", () => withRetry("node" as never), /withRetry\(node\) must be a function, got "node"/],
+  ["timeout 0", () => withTimeout(node, 0), /withTimeout\(ms\) must be a number >= 1/],
+  ["timeout NaN", () => withTimeout(node, Number.NaN), /withTimeout\(ms\) must be a number/],
+  ["timeout missing", () => withTimeout(node, undefined as never), /withTimeout\(ms\) must be a number of milliseconds/],
+  ["timeout unknown key", () => withTimeout(node, { ms: 5, seconds: 1 } as never), /unknown option "seconds"/],
+  [
+    "breaker threshold",
+    () => createCircuitBreaker({ name: "x", errorThresholdPercentage: 150 }),
+    /errorThresholdPercentage must be a number >= 0 and <= 100/,
+  ],
+  ["breaker without name", () => createCircuitBreaker({} as never), /name must be a non-empty string/],
+  [
+    "breaker buckets",
+    () => createCircuitBreaker({ name: "x", rollingCountTimeout: 1000, rollingCountBuckets: 3 }),
+    /must divide rollingCountTimeout/,
+  ],
+  ["breaker unknown key", () => withCircuitBreaker(node, { name: "x", timeout: 5 } as never), /unknown option "timeout"/],
+  ["bulkhead limit 0", () => withBulkhead(node, { limit: 0 }), /limit must be an integer >= 1/],
+  ["bulkhead without limit", () => withBulkhead(node, {} as never), /limit is required/],
+  ["fallback not a function", () => withFallback(node, "x" as never), /withFallback\(fallback\) must be a function/],
+  ["idempotency ttl", () => withIdempotency(node, { ttlMs: -5 }), /ttlMs must be an integer >= 1/],
+  ["idempotency store", () => withIdempotency(node, { store: {} as never }), /store.claim must be a function/],
+  ["resilient unknown key", () => resilient(node, { retrys: {} } as never), /resilient\(options\): unknown option "retrys"/],
+  ["resilient nested", () => resilient(node, { retry: { retries: -2 } }), /resilient\(options\).retry.retries/],
+  ["resilient timeout", () => resilient(node, { timeout: -1 }), /resilient\(options\).timeout must be a number >= 1/],
+  ["default store", () => setDefaultIdempotencyStore({} as never), /must implement claim, complete and release/],
+  ["memory store size", () => new InMemoryIdempotencyStore({ maxEntries: 0 }), /maxEntries must be an integer >= 1/],
+];
+
+describe("bad options fail at wrap time with a TypeError naming the option", () => {
+  it.each(cases)("%s", (_name, make, message) => {
+    let thrown: unknown;
+    try {
+      make();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as Error).message).toMatch(message);
+  });
+
+  it("runOnce validates its arguments before touching the store", async () => {
+    await expect(runOnce({}, "", async () => 1)).rejects.toThrow(/name must be a non-empty string/);
+    await expect(runOnce({}, "x", "f" as never)).rejects.toThrow(/fn must be a function/);
+  });
+
+  it("a rejected resilient() leaves no breaker behind", () => {
+    expect(() => resilient(node, { circuitBreaker: { name: "half-built" }, retry: { retries: -1 } })).toThrow(TypeError);
+    expect(liveCircuitBreakers().map((b) => b.name)).not.toContain("half-built");
+  });
+});
