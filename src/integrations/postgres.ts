@@ -1,0 +1,267 @@
+/**
+ * `langgraph-ops/postgres`: an idempotency store in PostgreSQL, shared by every replica that uses the same table.
+ * One row per key holds either a lease (token + expiry) or the finished result's JSON text (+ expiry = TTL).
+ * Time comes from the database (`now()`), so replicas with skewed clocks agree on when a lease or result expires.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import pg from "pg";
+import type { ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
+import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
+
+/** The part of a `pg` pool client the store uses (for `setup()`'s migration transaction). */
+export interface PgPoolClientLike {
+  query(config: { text: string; values?: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  release(error?: Error | boolean): void;
+}
+
+/** The part of a `pg.Pool` the store uses; a `pg.Pool` fits. */
+export interface PgPoolLike {
+  query(config: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  connect(): Promise<PgPoolClientLike>;
+  end(): Promise<void>;
+}
+
+/** Options of `PostgresIdempotencyStore`: exactly one of `pool` and `connectionString`. */
+export interface PostgresIdempotencyStoreOptions {
+  /** An existing `pg.Pool`; the store never ends it. */
+  pool?: PgPoolLike;
+  /** A connection string; the store creates a pool and `close()` ends it. */
+  connectionString?: string;
+  /** Pool size when the store creates the pool. Default 10. */
+  max?: number;
+  /** Table name, optionally schema-qualified (`ops.idempotency`). Default `langgraph_ops_idempotency`. */
+  table?: string;
+  /** How often expired rows are deleted, in ms; 0 turns the sweep off (call `sweep()` yourself). Default 60_000. */
+  sweepIntervalMs?: number;
+  /** Most rows one sweep deletes, so a backlog never holds long locks. Default 1000. */
+  sweepBatch?: number;
+}
+
+const OPTION_KEYS = ["pool", "connectionString", "max", "table", "sweepIntervalMs", "sweepBatch"] as const;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Longest key stored verbatim; longer ones are hashed so they fit a btree index entry (~2.7 kB). */
+const MAX_PLAIN_KEY = 512;
+/** Keys Postgres text cannot hold exactly (NUL, lone surrogates) or that could collide with a hashed key. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+function needsHash(key: string): boolean {
+  return key.length > MAX_PLAIN_KEY || key.includes("\u0000") || key.includes("\u0001") || LONE_SURROGATE.test(key);
+}
+/** Schema versions applied by `setup()`, in order; each must be idempotent. */
+const MIGRATIONS = (table: string, index: string): string[] => [
+  `CREATE TABLE IF NOT EXISTS ${table} (
+     key text PRIMARY KEY,
+     token text NOT NULL,
+     value text,
+     expires_at timestamptz NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT now()
+   )`,
+  `CREATE INDEX IF NOT EXISTS ${index} ON ${table} (expires_at)`,
+];
+
+/** Wraps a driver error so the message names the store and the operation; the original stays as `cause` (and its `code`). */
+function storeError(operation: string, error: unknown): Error {
+  const cause = error instanceof Error ? error : new Error(String(error));
+  const wrapped = new Error(`PostgresIdempotencyStore.${operation} failed: ${cause.message || String(cause)}`, { cause });
+  wrapped.name = "IdempotencyStoreError";
+  const code = (cause as { code?: unknown }).code;
+  if (typeof code === "string") (wrapped as Error & { code: string }).code = code;
+  return wrapped;
+}
+
+/**
+ * An `IdempotencyStore` backed by a PostgreSQL table. Call `await store.setup()` once before use: it creates (or
+ * migrates) the table and starts the background sweep of expired rows.
+ * @example
+ * const store = new PostgresIdempotencyStore({ connectionString: process.env.DATABASE_URL });
+ * await store.setup();
+ * setDefaultIdempotencyStore(store);
+ */
+export class PostgresIdempotencyStore implements IdempotencyStore {
+  readonly #pool: PgPoolLike;
+  readonly #ownsPool: boolean;
+  readonly #table: string;
+  readonly #lockId: string;
+  readonly #sweepIntervalMs: number;
+  readonly #sweepBatch: number;
+  readonly #sql: {
+    claim: { name: string; text: string };
+    complete: { name: string; text: string };
+    release: { name: string; text: string };
+    sweep: { name: string; text: string };
+  };
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #sweeping = false;
+
+  constructor(options: PostgresIdempotencyStoreOptions) {
+    const where = "PostgresIdempotencyStore(options)";
+    assertObject(options, where);
+    assertKnownKeys(options as unknown as Record<string, unknown>, OPTION_KEYS, where);
+    const { pool, connectionString } = options;
+    if ((pool === undefined) === (connectionString === undefined)) {
+      throw new TypeError(`${where}: pass exactly one of \`pool\` (a pg.Pool) and \`connectionString\``);
+    }
+    if (pool !== undefined) {
+      const candidate = pool as unknown as Record<string, unknown> | null;
+      if (
+        typeof candidate !== "object" ||
+        candidate === null ||
+        typeof candidate.query !== "function" ||
+        typeof candidate.connect !== "function"
+      ) {
+        throw new TypeError(`${where}.pool must be a pg.Pool, got ${describe(pool)}`);
+      }
+      if (options.max !== undefined) throw new TypeError(`${where}.max only applies with \`connectionString\`; size your own pool instead`);
+      this.#pool = pool as PgPoolLike;
+      this.#ownsPool = false;
+    } else {
+      if (typeof connectionString !== "string" || connectionString === "") {
+        throw new TypeError(`${where}.connectionString must be a non-empty string, got ${describe(connectionString)}`);
+      }
+      const max = numberOption(options.max, `${where}.max`, 10, { min: 1, integer: true });
+      const created = new pg.Pool({ connectionString, max });
+      // An idle client losing its server emits "error" on the pool; unheard, that would crash the process.
+      created.on("error", () => undefined);
+      this.#pool = created as unknown as PgPoolLike;
+      this.#ownsPool = true;
+    }
+    const table = options.table ?? "langgraph_ops_idempotency";
+    const parts = typeof table === "string" ? table.split(".") : [];
+    if (parts.length < 1 || parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p))) {
+      throw new TypeError(`${where}.table must be an identifier or schema.identifier (letters, digits, _), got ${describe(table)}`);
+    }
+    this.#table = parts.map((p) => `"${p}"`).join(".");
+    this.#sweepIntervalMs = numberOption(options.sweepIntervalMs, `${where}.sweepIntervalMs`, 60_000, { min: 0, integer: true });
+    this.#sweepBatch = numberOption(options.sweepBatch, `${where}.sweepBatch`, 1000, { min: 1, integer: true });
+    // Named statements are parsed once per connection; the name carries the table so two stores never clash.
+    const tag = createHash("sha1").update(this.#table).digest("hex").slice(0, 12);
+    this.#lockId = `x'${tag}'`;
+    const t = this.#table;
+    this.#sql = {
+      claim: {
+        name: `lgops_claim_${tag}`,
+        // One round trip: take the key when it is free or expired, else report the live row. The outer SELECT reads
+        // the statement's snapshot, so a row committed concurrently may be missed: that reads as "pending" and the
+        // caller polls again, which is safe.
+        text: `WITH claimed AS (
+                 INSERT INTO ${t} AS r (key, token, value, expires_at)
+                 VALUES ($1, $2, NULL, now() + $3::double precision * interval '1 millisecond')
+                 ON CONFLICT (key) DO UPDATE
+                   SET token = EXCLUDED.token, value = NULL, expires_at = EXCLUDED.expires_at, created_at = now()
+                   WHERE r.expires_at <= now()
+                 RETURNING 1
+               )
+               SELECT EXISTS (SELECT 1 FROM claimed) AS acquired,
+                      (SELECT value FROM ${t} WHERE key = $1 AND expires_at > now()) AS value`,
+      },
+      complete: {
+        name: `lgops_complete_${tag}`,
+        text: `UPDATE ${t} SET value = $3, expires_at = now() + $4::double precision * interval '1 millisecond'
+               WHERE key = $1 AND token = $2 AND value IS NULL`,
+      },
+      release: { name: `lgops_release_${tag}`, text: `DELETE FROM ${t} WHERE key = $1 AND token = $2 AND value IS NULL` },
+      sweep: {
+        name: `lgops_sweep_${tag}`,
+        text: `DELETE FROM ${t} WHERE key IN (SELECT key FROM ${t} WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+      },
+    };
+  }
+
+  /** The quoted table name the store uses. */
+  get table(): string {
+    return this.#table;
+  }
+
+  /**
+   * Creates or migrates the table (safe to run from several replicas at once: the migration holds a transaction-level
+   * advisory lock) and starts the background sweep. Idempotent.
+   */
+  async setup(): Promise<void> {
+    let client: PgPoolClientLike;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw storeError("setup", error);
+    }
+    let failed: Error | undefined;
+    try {
+      await client.query({ text: "BEGIN" });
+      await client.query({ text: `SELECT pg_advisory_xact_lock((${this.#lockId})::bigint)` });
+      const index = `${this.#table.replaceAll('"', "").replaceAll(".", "_")}_expires_at_idx`;
+      for (const statement of MIGRATIONS(this.#table, `"${index}"`)) await client.query({ text: statement });
+      await client.query({ text: "COMMIT" });
+    } catch (error) {
+      failed = storeError("setup", error);
+      await client.query({ text: "ROLLBACK" }).catch(() => undefined);
+    } finally {
+      client.release(failed);
+    }
+    if (failed) throw failed;
+    if (this.#sweepIntervalMs > 0 && this.#timer === undefined) {
+      this.#timer = setInterval(() => {
+        if (this.#sweeping) return;
+        this.#sweeping = true;
+        // A failed sweep is retried on the next tick; it must never surface as an unhandled rejection.
+        this.sweep()
+          .catch(() => undefined)
+          .finally(() => {
+            this.#sweeping = false;
+          });
+      }, this.#sweepIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  async claim(key: string, leaseMs: number): Promise<ClaimResult> {
+    const token = randomUUID();
+    let row: { acquired: boolean; value: string | null } | undefined;
+    try {
+      const result = await this.#pool.query({ ...this.#sql.claim, values: [rowKey(key), token, leaseMs] });
+      row = result.rows[0] as typeof row;
+    } catch (error) {
+      throw storeError("claim", error);
+    }
+    if (row?.acquired) return { status: "acquired", token };
+    if (typeof row?.value === "string") return { status: "completed", value: row.value };
+    return { status: "pending" };
+  }
+
+  async complete(key: string, token: string, value: string, ttlMs: number): Promise<boolean> {
+    try {
+      const result = await this.#pool.query({ ...this.#sql.complete, values: [rowKey(key), token, value, ttlMs] });
+      return result.rowCount === 1;
+    } catch (error) {
+      throw storeError("complete", error);
+    }
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    try {
+      await this.#pool.query({ ...this.#sql.release, values: [rowKey(key), token] });
+    } catch (error) {
+      throw storeError("release", error);
+    }
+  }
+
+  /** Deletes up to `sweepBatch` expired rows (finished results past their TTL, abandoned leases); returns how many. */
+  async sweep(): Promise<number> {
+    try {
+      const result = await this.#pool.query({ ...this.#sql.sweep, values: [this.#sweepBatch] });
+      return result.rowCount ?? 0;
+    } catch (error) {
+      throw storeError("sweep", error);
+    }
+  }
+
+  /** Stops the sweep and ends the pool when the store created it (a pool passed in stays open). */
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (this.#ownsPool) await this.#pool.end();
+  }
+}
+
+/** The primary-key text for `key`: verbatim when Postgres can store and index it exactly, else a SHA-256 digest. */
+function rowKey(key: string): string {
+  if (!needsHash(key)) return key;
+  return `\u0001sha256:${createHash("sha256").update(key, "utf16le").digest("hex")}`;
+}

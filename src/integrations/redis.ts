@@ -1,0 +1,148 @@
+/**
+ * `langgraph-ops/redis`: an idempotency store in Redis. A key holds `L<token>` while leased (`SET NX PX`, so it
+ * expires on its own when the holder dies) and `V<json>` once done (with the result's TTL). Completing and releasing
+ * compare the token and write in one Lua script, so a holder whose lease was taken over cannot overwrite the new one.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { Redis, type Cluster, type RedisOptions } from "ioredis";
+import type { ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
+import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
+
+/** Options of `RedisIdempotencyStore`: exactly one of `client` and `url`. */
+export interface RedisIdempotencyStoreOptions {
+  /** An existing ioredis client (or cluster); the store never closes it. */
+  client?: Redis | Cluster;
+  /** A `redis://` / `rediss://` URL; the store creates a client and `close()` quits it. */
+  url?: string;
+  /** Extra ioredis options for the client created from `url`. */
+  redisOptions?: RedisOptions;
+  /** Prefix of every key the store writes. Default `langgraph-ops:idem:`. */
+  keyPrefix?: string;
+}
+
+const OPTION_KEYS = ["client", "url", "redisOptions", "keyPrefix"] as const;
+
+// Sets the lease only when the key is absent (SET NX PX), else reports what is there, in one round trip.
+const CLAIM = `local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+if ok then return 'A' end
+local v = redis.call('GET', KEYS[1])
+if v == false then return 'P' end
+return v`;
+const COMPLETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+interface Script {
+  source: string;
+  sha: string;
+}
+const script = (source: string): Script => ({ source, sha: createHash("sha1").update(source).digest("hex") });
+const SCRIPTS = { claim: script(CLAIM), complete: script(COMPLETE), release: script(RELEASE) };
+
+/** Defaults for a client the store creates: fail a command fast while the server is down instead of queueing it for long. */
+const CREATED_CLIENT_DEFAULTS: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5000 };
+
+function storeError(operation: string, error: unknown): Error {
+  const cause = error instanceof Error ? error : new Error(String(error));
+  const wrapped = new Error(`RedisIdempotencyStore.${operation} failed: ${cause.message || String(cause)}`, { cause });
+  wrapped.name = "IdempotencyStoreError";
+  const code = (cause as { code?: unknown }).code;
+  if (typeof code === "string") (wrapped as Error & { code: string }).code = code;
+  return wrapped;
+}
+
+/**
+ * An `IdempotencyStore` backed by Redis: leases expire by themselves (`PX`), results keep their TTL. Works with a
+ * single server, Sentinel or Cluster (each operation touches one key).
+ * @example
+ * const store = new RedisIdempotencyStore({ url: process.env.REDIS_URL });
+ * setDefaultIdempotencyStore(store);
+ */
+export class RedisIdempotencyStore implements IdempotencyStore {
+  readonly #client: Redis | Cluster;
+  readonly #ownsClient: boolean;
+  readonly #prefix: string;
+
+  constructor(options: RedisIdempotencyStoreOptions) {
+    const where = "RedisIdempotencyStore(options)";
+    assertObject(options, where);
+    assertKnownKeys(options as unknown as Record<string, unknown>, OPTION_KEYS, where);
+    const { client, url } = options;
+    if ((client === undefined) === (url === undefined)) {
+      throw new TypeError(`${where}: pass exactly one of \`client\` (an ioredis client) and \`url\``);
+    }
+    if (options.redisOptions !== undefined) {
+      assertObject(options.redisOptions, `${where}.redisOptions`);
+      if (client !== undefined) throw new TypeError(`${where}.redisOptions only applies with \`url\`; configure your own client instead`);
+    }
+    if (client !== undefined) {
+      const candidate = client as unknown as Record<string, unknown> | null;
+      if (typeof candidate !== "object" || candidate === null || typeof candidate.evalsha !== "function") {
+        throw new TypeError(`${where}.client must be an ioredis client, got ${describe(client)}`);
+      }
+      this.#client = client as Redis | Cluster;
+      this.#ownsClient = false;
+    } else {
+      if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
+        throw new TypeError(`${where}.url must be a redis:// or rediss:// URL, got ${describe(url)}`);
+      }
+      const created = new Redis(url, { ...CREATED_CLIENT_DEFAULTS, ...options.redisOptions });
+      // Connection errors surface on each command; an unheard "error" event would only add noise to stderr.
+      created.on("error", () => undefined);
+      this.#client = created;
+      this.#ownsClient = true;
+    }
+    const prefix = options.keyPrefix ?? "langgraph-ops:idem:";
+    if (typeof prefix !== "string") throw new TypeError(`${where}.keyPrefix must be a string, got ${describe(prefix)}`);
+    this.#prefix = prefix;
+  }
+
+  /** Nothing to create in Redis; checks the connection so start-up fails early with a clear error. */
+  async setup(): Promise<void> {
+    try {
+      await this.#client.ping();
+    } catch (error) {
+      throw storeError("setup", error);
+    }
+  }
+
+  async claim(key: string, leaseMs: number): Promise<ClaimResult> {
+    const token = randomUUID();
+    const reply = String(await this.#run("claim", SCRIPTS.claim, key, [`L${token}`, leaseMs]));
+    if (reply === "A") return { status: "acquired", token };
+    if (reply.startsWith("V")) return { status: "completed", value: reply.slice(1) };
+    return { status: "pending" };
+  }
+
+  async complete(key: string, token: string, value: string, ttlMs: number): Promise<boolean> {
+    return Number(await this.#run("complete", SCRIPTS.complete, key, [`L${token}`, `V${value}`, ttlMs])) === 1;
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    await this.#run("release", SCRIPTS.release, key, [`L${token}`]);
+  }
+
+  /** Quits the client when the store created it (a client passed in stays open). */
+  async close(): Promise<void> {
+    if (this.#ownsClient) await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+
+  async #run(operation: string, s: Script, key: string, args: Array<string | number>): Promise<unknown> {
+    const redisKey = this.#prefix + key;
+    try {
+      try {
+        return await this.#client.evalsha(s.sha, 1, redisKey, ...args);
+      } catch (error) {
+        // The script cache is empty after a restart or failover: send the source once, Redis caches it again.
+        if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
+        return await this.#client.eval(s.source, 1, redisKey, ...args);
+      }
+    } catch (error) {
+      throw storeError(operation, error);
+    }
+  }
+}

@@ -1,0 +1,131 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { postgresBinDirs, requireBinary } from "./binaries.js";
+import { freePort, waitFor } from "./ports.js";
+
+/** A throwaway PostgreSQL server on loopback, its data and unix socket in a temp dir. */
+export interface PostgresServer {
+  /** `postgres://postgres@127.0.0.1:PORT/postgres` (trust auth on loopback). */
+  url: string;
+  port: number;
+  /** Connection string for another database on the same server. */
+  urlFor(database: string): string;
+  /** Creates a fresh database and returns its connection string. */
+  createDatabase(name: string): Promise<string>;
+  /** Stops the server (SIGKILL-free fast shutdown) and removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+const BIN_DIRS = ["/usr/local/bin", ...postgresBinDirs()];
+
+/** PostgreSQL refuses to run as root; when the tests run as root the server runs as the `postgres` (or `nobody`) user. */
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) return undefined;
+  for (const name of ["postgres", "nobody"]) {
+    try {
+      const uid = Number(execFileSync("id", ["-u", name], { encoding: "utf8" }).trim());
+      const gid = Number(execFileSync("id", ["-g", name], { encoding: "utf8" }).trim());
+      if (Number.isInteger(uid) && Number.isInteger(gid)) return { uid, gid };
+    } catch {
+      // try the next one
+    }
+  }
+  throw new Error("running as root and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as");
+}
+
+/** Starts PostgreSQL (initdb + postgres) on a free 127.0.0.1 port. */
+export async function startPostgres(options: { maxConnections?: number } = {}): Promise<PostgresServer> {
+  const initdb = requireBinary("initdb", BIN_DIRS);
+  const postgres = requireBinary("postgres", BIN_DIRS);
+  const dir = mkdtempSync(join(tmpdir(), "lgops-pg-"));
+  const data = join(dir, "data");
+  const user = serverUser();
+  if (user !== undefined) {
+    chownSync(dir, user.uid, user.gid);
+    chmodSync(dir, 0o700);
+  }
+  const asUser = user === undefined ? {} : { uid: user.uid, gid: user.gid };
+  execFileSync(initdb, ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"], {
+    ...asUser,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    postgres,
+    [
+      "-D",
+      data,
+      "-p",
+      String(port),
+      "-h",
+      "127.0.0.1",
+      "-k",
+      dir,
+      "-c",
+      `max_connections=${options.maxConnections ?? 200}`,
+      // A throwaway server: durability off keeps commits cheap on a shared CI box.
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+    ],
+    { ...asUser, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let log = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-20_000);
+  });
+  const urlFor = (database: string): string => `postgres://postgres@127.0.0.1:${port}/${database}`;
+  const url = urlFor("postgres");
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      // SIGINT = fast shutdown: disconnects clients and exits without waiting for them.
+      child.kill("SIGINT");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`postgres exited: ${log}`);
+        const client = new pg.Client({ connectionString: url });
+        try {
+          await client.connect();
+          await client.query("SELECT 1");
+          return true;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+      30_000,
+      `postgres on port ${port}\n${log}`,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    url,
+    port,
+    urlFor,
+    async createDatabase(name) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+      } finally {
+        await client.end();
+      }
+      return urlFor(name);
+    },
+    stop,
+  };
+}
