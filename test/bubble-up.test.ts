@@ -48,7 +48,7 @@ describe.each(wrappers)("%s lets interrupts through", (_name, wrap) => {
     const graph = oneNodeGraph(wrap(approve, fallbackCalls));
     const config = threadConfig();
     const first = await graph.invoke({ requestId: "r" }, config);
-    expect(first.__interrupt__).toHaveLength(1);
+    expect((first as Record<string, unknown>).__interrupt__).toHaveLength(1);
     expect(calls).toBe(1);
     expect(fallbackCalls.n).toBe(0);
     const resumed = await graph.invoke(new Command({ resume: "yes" }), config);
@@ -87,7 +87,7 @@ describe("Command({ graph: Command.PARENT }) passes through wrappers", () => {
       circuitBreaker: { name, volumeThreshold: 1 },
       fallback: () => ((fallbacks += 1), { route: "fallback" }),
     });
-    const escalate = async (_s: typeof State.State, _c: LangGraphRunnableConfig) => {
+    const escalate = async (_s: typeof State.State, _c: LangGraphRunnableConfig): Promise<Command | { route: string }> => {
       childCalls += 1;
       return new Command({ graph: Command.PARENT, goto: "human", update: { route: "escalated" } });
     };
