@@ -46,6 +46,17 @@ const SCRIPTS = { claim: script(CLAIM), complete: script(COMPLETE), release: scr
 /** Defaults for a client the store creates: fail a command fast while the server is down instead of queueing it for long. */
 const CREATED_CLIENT_DEFAULTS: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5000 };
 
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * The Redis key for `key`. Strings travel as UTF-8, which turns every lone surrogate into U+FFFD, so two distinct keys
+ * could meet; those (and keys that could pass for a digest) are stored by their SHA-256 over the UTF-16 code units.
+ */
+function storedKey(key: string): string {
+  if (!key.includes("\u0001") && !LONE_SURROGATE.test(key)) return key;
+  return `\u0001sha256:${createHash("sha256").update(key, "utf16le").digest("hex")}`;
+}
+
 function storeError(operation: string, error: unknown): Error {
   const cause = error instanceof Error ? error : new Error(String(error));
   const wrapped = new Error(`RedisIdempotencyStore.${operation} failed: ${cause.message || String(cause)}`, { cause });
@@ -132,7 +143,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   async #run(operation: string, s: Script, key: string, args: Array<string | number>): Promise<unknown> {
-    const redisKey = this.#prefix + key;
+    const redisKey = this.#prefix + storedKey(key);
     try {
       try {
         return await this.#client.evalsha(s.sha, 1, redisKey, ...args);
