@@ -1,0 +1,261 @@
+/**
+ * Span attribute keys and pure builders: OpenTelemetry GenAI semantic conventions (v1.41) plus the `langfuse.*` keys
+ * Langfuse reads, so the same spans render in Langfuse and in any OTLP backend.
+ */
+import type { Attributes } from "@opentelemetry/api";
+
+/** @internal Attribute keys used by the kit's spans. */
+export const ATTR = {
+  operationName: "gen_ai.operation.name",
+  providerName: "gen_ai.provider.name",
+  conversationId: "gen_ai.conversation.id",
+  workflowName: "gen_ai.workflow.name",
+  agentName: "gen_ai.agent.name",
+  requestModel: "gen_ai.request.model",
+  responseModel: "gen_ai.response.model",
+  responseId: "gen_ai.response.id",
+  finishReasons: "gen_ai.response.finish_reasons",
+  timeToFirstChunk: "gen_ai.response.time_to_first_chunk",
+  requestStream: "gen_ai.request.stream",
+  inputTokens: "gen_ai.usage.input_tokens",
+  outputTokens: "gen_ai.usage.output_tokens",
+  cacheReadTokens: "gen_ai.usage.cache_read.input_tokens",
+  cacheCreationTokens: "gen_ai.usage.cache_creation.input_tokens",
+  reasoningTokens: "gen_ai.usage.reasoning.output_tokens",
+  inputMessages: "gen_ai.input.messages",
+  outputMessages: "gen_ai.output.messages",
+  toolName: "gen_ai.tool.name",
+  toolCallId: "gen_ai.tool.call.id",
+  toolType: "gen_ai.tool.type",
+  toolArguments: "gen_ai.tool.call.arguments",
+  toolResult: "gen_ai.tool.call.result",
+  errorType: "error.type",
+  userId: "user.id",
+  lfType: "langfuse.observation.type",
+  lfInput: "langfuse.observation.input",
+  lfOutput: "langfuse.observation.output",
+  lfUsageDetails: "langfuse.observation.usage_details",
+  lfCompletionStart: "langfuse.observation.completion_start_time",
+  lfTraceName: "langfuse.trace.name",
+  lfTraceTags: "langfuse.trace.tags",
+  lfSessionId: "langfuse.session.id",
+  lfUserId: "langfuse.user.id",
+  threadId: "langgraph.thread_id",
+  checkpointNs: "langgraph.checkpoint_ns",
+  node: "langgraph.node",
+  step: "langgraph.step",
+  triggers: "langgraph.triggers",
+  path: "langgraph.path",
+  attempt: "langgraph.attempt",
+  runStatus: "langgraph.run.status",
+} as const;
+
+/** LangChain `ls_provider` values mapped to `gen_ai.provider.name` well-known values. */
+const PROVIDERS: Readonly<Record<string, string>> = {
+  openai: "openai",
+  anthropic: "anthropic",
+  azure: "azure.ai.openai",
+  azure_openai: "azure.ai.openai",
+  bedrock: "aws.bedrock",
+  amazon_bedrock: "aws.bedrock",
+  google_vertexai: "gcp.vertex_ai",
+  vertexai: "gcp.vertex_ai",
+  google_genai: "gcp.gemini",
+  google: "gcp.gemini",
+  mistral: "mistral_ai",
+  mistralai: "mistral_ai",
+  groq: "groq",
+  deepseek: "deepseek",
+  xai: "x_ai",
+  cohere: "cohere",
+  ollama: "ollama",
+};
+
+/** @internal `gen_ai.provider.name` for LangChain's `ls_provider`; unknown providers pass through, bounded in length. */
+export function providerName(lsProvider: unknown): string {
+  if (typeof lsProvider !== "string" || lsProvider === "") return "unknown";
+  return PROVIDERS[lsProvider] ?? lsProvider.slice(0, 64);
+}
+
+/** @internal Low-cardinality `error.type`: the error's class name, never its message. */
+export function errorType(error: unknown): string {
+  if (error instanceof Error) {
+    const name = error.name !== "Error" ? error.name : error.constructor?.name;
+    return typeof name === "string" && name !== "" ? name.slice(0, 64) : "Error";
+  }
+  return "_OTHER";
+}
+
+/** @internal Whether an error is a cancellation (caller abort, stream cancelled) rather than a failure. */
+export function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === "AbortError" || error.message === "Abort");
+}
+
+type Md = Readonly<Record<string, unknown>> | undefined;
+
+/** @internal Attributes shared by every span of a run: workflow name and conversation. */
+export function baseAttributes(graph: string, metadata: Md): Attributes {
+  const attrs: Attributes = { [ATTR.workflowName]: graph };
+  const thread = metadata?.thread_id;
+  if (typeof thread === "string" && thread !== "") {
+    attrs[ATTR.conversationId] = thread;
+    attrs[ATTR.lfSessionId] = thread;
+  }
+  return attrs;
+}
+
+/** @internal Root span attributes. */
+export function rootAttributes(
+  graph: string,
+  metadata: Md,
+  agent: boolean,
+  userId: string | undefined,
+  tags: string[] | undefined,
+): Attributes {
+  const attrs = baseAttributes(graph, metadata);
+  attrs[ATTR.operationName] = agent ? "invoke_agent" : "invoke_workflow";
+  if (agent) attrs[ATTR.agentName] = graph;
+  attrs[ATTR.lfType] = agent ? "agent" : "chain";
+  attrs[ATTR.lfTraceName] = graph;
+  const thread = attrs[ATTR.conversationId];
+  if (thread !== undefined) attrs[ATTR.threadId] = thread;
+  const ns = metadata?.checkpoint_ns;
+  if (typeof ns === "string" && ns !== "") attrs[ATTR.checkpointNs] = ns;
+  if (userId !== undefined && userId !== "") {
+    attrs[ATTR.userId] = userId;
+    attrs[ATTR.lfUserId] = userId;
+  }
+  if (tags !== undefined && tags.length > 0) attrs[ATTR.lfTraceTags] = tags;
+  return attrs;
+}
+
+function stringList(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value.map((v) => (typeof v === "string" ? v : String(v)));
+}
+
+/** @internal Node span attributes, from the `langgraph_*` metadata LangGraph puts on every node run. */
+export function nodeAttributes(graph: string, node: string, metadata: Md): Attributes {
+  const attrs = baseAttributes(graph, metadata);
+  attrs[ATTR.lfType] = "chain";
+  attrs[ATTR.node] = node;
+  const step = metadata?.langgraph_step;
+  if (typeof step === "number") attrs[ATTR.step] = step;
+  const triggers = stringList(metadata?.langgraph_triggers);
+  if (triggers !== undefined) attrs[ATTR.triggers] = triggers;
+  const path = stringList(metadata?.langgraph_path);
+  if (path !== undefined) attrs[ATTR.path] = path;
+  const ns = metadata?.checkpoint_ns;
+  if (typeof ns === "string" && ns !== "") attrs[ATTR.checkpointNs] = ns;
+  return attrs;
+}
+
+/** @internal The model name of an LLM run: LangChain's `ls_model_name`, else the invocation parameters. */
+export function modelName(metadata: Md, invocation: Md): string {
+  const candidates = [metadata?.ls_model_name, invocation?.model, invocation?.model_name, invocation?.modelName];
+  for (const c of candidates) if (typeof c === "string" && c !== "") return c;
+  return "unknown";
+}
+
+/** @internal LLM span attributes at start. */
+export function llmAttributes(graph: string, metadata: Md, invocation: Md, model: string, chat: boolean): Attributes {
+  const attrs = baseAttributes(graph, metadata);
+  attrs[ATTR.operationName] = chat ? "chat" : "text_completion";
+  attrs[ATTR.providerName] = providerName(metadata?.ls_provider);
+  attrs[ATTR.requestModel] = model;
+  attrs[ATTR.lfType] = "generation";
+  const temperature = metadata?.ls_temperature ?? invocation?.temperature;
+  if (typeof temperature === "number") attrs["gen_ai.request.temperature"] = temperature;
+  const maxTokens = metadata?.ls_max_tokens ?? invocation?.max_tokens ?? invocation?.maxTokens ?? invocation?.max_completion_tokens;
+  if (typeof maxTokens === "number") attrs["gen_ai.request.max_tokens"] = maxTokens;
+  const topP = invocation?.top_p ?? invocation?.topP;
+  if (typeof topP === "number") attrs["gen_ai.request.top_p"] = topP;
+  const topK = invocation?.top_k ?? invocation?.topK;
+  if (typeof topK === "number") attrs["gen_ai.request.top_k"] = topK;
+  const seed = invocation?.seed;
+  if (typeof seed === "number") attrs["gen_ai.request.seed"] = seed;
+  const stop = stringList(metadata?.ls_stop ?? invocation?.stop);
+  if (stop !== undefined && stop.length > 0) attrs["gen_ai.request.stop_sequences"] = stop;
+  if (invocation?.stream === true || invocation?.streaming === true) attrs[ATTR.requestStream] = true;
+  return attrs;
+}
+
+/** @internal Tool span attributes at start. */
+export function toolAttributes(graph: string, metadata: Md, tool: string, callId: string | undefined): Attributes {
+  const attrs = baseAttributes(graph, metadata);
+  attrs[ATTR.operationName] = "execute_tool";
+  attrs[ATTR.toolName] = tool;
+  attrs[ATTR.toolType] = "function";
+  attrs[ATTR.lfType] = "tool";
+  if (callId !== undefined && callId !== "") attrs[ATTR.toolCallId] = callId;
+  return attrs;
+}
+
+interface Usage {
+  input_tokens?: number;
+  output_tokens?: number;
+  total_tokens?: number;
+  input_token_details?: { cache_read?: number; cache_creation?: number };
+  output_token_details?: { reasoning?: number };
+}
+
+interface GenerationLike {
+  text?: string;
+  generationInfo?: Record<string, unknown>;
+  message?: { id?: unknown; usage_metadata?: Usage; response_metadata?: Record<string, unknown> };
+}
+
+/** @internal What an LLM result contributes to its span: usage, response model/id, finish reasons. */
+export function llmEndAttributes(generations: GenerationLike[][] | undefined, llmOutput: Record<string, unknown> | undefined): Attributes {
+  const attrs: Attributes = {};
+  const first = generations?.[0]?.[0];
+  const message = first?.message;
+  let usage = message?.usage_metadata;
+  if (usage === undefined) {
+    // Providers that report usage only in llmOutput (OpenAI completions style).
+    const tu = (llmOutput?.tokenUsage ?? llmOutput?.estimatedTokenUsage) as Record<string, unknown> | undefined;
+    if (tu !== undefined && typeof tu.promptTokens === "number") {
+      usage = {
+        input_tokens: tu.promptTokens,
+        output_tokens: typeof tu.completionTokens === "number" ? tu.completionTokens : 0,
+        total_tokens: typeof tu.totalTokens === "number" ? tu.totalTokens : undefined,
+      };
+    }
+  }
+  if (usage !== undefined) {
+    const input = usage.input_tokens ?? 0;
+    const output = usage.output_tokens ?? 0;
+    const cacheRead = usage.input_token_details?.cache_read ?? 0;
+    const cacheCreation = usage.input_token_details?.cache_creation ?? 0;
+    const reasoning = usage.output_token_details?.reasoning ?? 0;
+    attrs[ATTR.inputTokens] = input;
+    attrs[ATTR.outputTokens] = output;
+    if (cacheRead > 0) attrs[ATTR.cacheReadTokens] = cacheRead;
+    if (cacheCreation > 0) attrs[ATTR.cacheCreationTokens] = cacheCreation;
+    if (reasoning > 0) attrs[ATTR.reasoningTokens] = reasoning;
+    // Langfuse sums the detail keys it is given, so every key is disjoint: cached and reasoning tokens are carved out.
+    const details: Record<string, number> = {
+      input: Math.max(0, input - cacheRead - cacheCreation),
+      output: Math.max(0, output - reasoning),
+      total: usage.total_tokens ?? input + output,
+    };
+    if (cacheRead > 0) details.input_cache_read = cacheRead;
+    if (cacheCreation > 0) details.input_cache_creation = cacheCreation;
+    if (reasoning > 0) details.output_reasoning = reasoning;
+    attrs[ATTR.lfUsageDetails] = JSON.stringify(details);
+  }
+  const rm = message?.response_metadata;
+  const responseModel = rm?.model_name ?? rm?.model ?? llmOutput?.model_name;
+  if (typeof responseModel === "string" && responseModel !== "") attrs[ATTR.responseModel] = responseModel;
+  const id = message?.id ?? rm?.id;
+  if (typeof id === "string" && id !== "") attrs[ATTR.responseId] = id;
+  const reasons: string[] = [];
+  for (const group of generations ?? []) {
+    for (const g of group) {
+      const r = g.generationInfo?.finish_reason ?? g.message?.response_metadata?.finish_reason ?? g.message?.response_metadata?.stop_reason;
+      if (typeof r === "string") reasons.push(r);
+    }
+  }
+  if (reasons.length > 0) attrs[ATTR.finishReasons] = reasons;
+  return attrs;
+}

@@ -1,0 +1,111 @@
+/**
+ * Connects the resilience wrappers to tracing: the node's span becomes the active OpenTelemetry context while the
+ * wrapped node runs (so HTTP, database and manual spans started inside nest under it), extra attempts made by the
+ * kit's retry wrapper get a span each, and wrapper events become span events on the node span.
+ */
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { type Attributes, context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { CHANNELS, subscribe } from "../events.js";
+import { setNodeContextRunner } from "../node-context.js";
+import { ATTR, errorType } from "./attributes.js";
+import { runOfConfig } from "./registry.js";
+
+function nodeSpanOf(config: RunnableConfig | undefined): Span | undefined {
+  const found = runOfConfig(config);
+  if (found !== undefined) return found.record.span;
+  // Called without the node's config: the node span is active if the event came from inside the node.
+  return trace.getActiveSpan();
+}
+
+function endAttempt(span: Span, error: unknown): void {
+  span.setAttribute(ATTR.errorType, errorType(error));
+  if (error instanceof Error) span.recordException(error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: errorType(error) });
+  span.end();
+}
+
+/** Runs `fn` with the span of `config`'s node run active. */
+function runInNodeContext<T>(config: RunnableConfig | undefined, fn: () => T): T {
+  const found = runOfConfig(config);
+  if (found === undefined) return fn();
+  const record = found.record;
+  // Direct node runs count attempts; a wrapped function used elsewhere (conditional edge, tool) only enters the context.
+  if (found.id !== record.runId || record.kind !== "node") return context.with(trace.setSpan(record.base, record.span), fn);
+  record.calls++;
+  if (record.calls === 1) return context.with(trace.setSpan(record.base, record.span), fn);
+  const attrs: Attributes = {
+    [ATTR.node]: record.node ?? "unknown",
+    [ATTR.attempt]: record.calls,
+    [ATTR.workflowName]: record.graph,
+    [ATTR.lfType]: "span",
+  };
+  const span = record.tracer.startSpan(
+    `${record.node} attempt ${record.calls}`,
+    { kind: SpanKind.INTERNAL, attributes: attrs },
+    trace.setSpan(record.base, record.span),
+  );
+  let out: T;
+  try {
+    out = context.with(trace.setSpan(record.base, span), fn);
+  } catch (error) {
+    endAttempt(span, error);
+    throw error;
+  }
+  if (out instanceof Promise) {
+    out.then(
+      () => span.end(),
+      (error: unknown) => endAttempt(span, error),
+    );
+  } else {
+    span.end();
+  }
+  return out;
+}
+
+let installed = false;
+
+/** @internal Installs the node context runner and the wrapper-event subscriptions once per process. */
+export function installTracingBridge(): void {
+  if (installed) return;
+  installed = true;
+  setNodeContextRunner(runInNodeContext);
+  subscribe(CHANNELS.retry, (e) => {
+    nodeSpanOf(e.config)?.addEvent("langgraph.retry", {
+      [ATTR.attempt]: e.attempt,
+      "langgraph.retry.delay_ms": e.delayMs,
+      "langgraph.retry.server_delay": e.serverDelay,
+      "langgraph.retry.reason": e.reason,
+      [ATTR.errorType]: errorType(e.error),
+    });
+  });
+  subscribe(CHANNELS.retriesExhausted, (e) => {
+    nodeSpanOf(e.config)?.addEvent("langgraph.retry.exhausted", {
+      "langgraph.retry.attempts": e.attempts,
+      [ATTR.errorType]: errorType(e.error),
+    });
+  });
+  subscribe(CHANNELS.timeout, (e) => {
+    nodeSpanOf(e.config)?.addEvent("langgraph.timeout", { "langgraph.timeout.ms": e.timeoutMs });
+  });
+  subscribe(CHANNELS.fallback, (e) => {
+    nodeSpanOf(e.config)?.addEvent("langgraph.fallback", { [ATTR.errorType]: errorType(e.error) });
+  });
+  subscribe(CHANNELS.bulkheadRejected, (e) => {
+    nodeSpanOf(e.config)?.addEvent("langgraph.bulkhead.rejected", {
+      "langgraph.bulkhead.limit": e.limit,
+      "langgraph.bulkhead.queue": e.queue,
+    });
+  });
+  subscribe(CHANNELS.breakerRejected, (e) => {
+    nodeSpanOf(e.config)?.addEvent("langgraph.circuit_breaker.rejected", {
+      "langgraph.circuit_breaker.name": e.breaker,
+      "langgraph.circuit_breaker.retry_after_ms": e.retryAfterMs,
+    });
+  });
+  subscribe(CHANNELS.idempotency, (e) => {
+    nodeSpanOf(e.config)?.addEvent("langgraph.idempotency", {
+      "langgraph.idempotency.result": e.result,
+      "langgraph.idempotency.operation": e.operation,
+    });
+  });
+}

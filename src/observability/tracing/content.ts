@@ -1,0 +1,93 @@
+/**
+ * Content capture: turning inputs, outputs and messages into bounded, masked strings. Only reached when content
+ * capture is on; by default no content leaves the process.
+ */
+
+const SECRET_PATTERNS: readonly RegExp[] = [
+  // Provider API keys (OpenAI, Anthropic, Langfuse, Stripe-style prefixes).
+  /\b(?:sk|pk|rk|sk-ant|sk-proj|sk-lf|pk-lf)-[A-Za-z0-9_-]{8,}/g,
+  // HTTP credentials embedded in text.
+  /\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
+  // JWTs.
+  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g,
+  // AWS access key ids.
+  /\bAKIA[0-9A-Z]{16}\b/g,
+];
+
+/** Default mask: replaces API keys, bearer/basic credentials, JWTs and AWS key ids with `[REDACTED]`. */
+export function defaultMask(value: string): string {
+  let out = value;
+  for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, "[REDACTED]");
+  return out;
+}
+
+/** Shape of a LangChain message as far as content capture cares. */
+interface MessageLike {
+  content: unknown;
+  getType?: () => string;
+  _getType?: () => string;
+  tool_calls?: unknown;
+  name?: unknown;
+}
+
+function isMessage(value: unknown): value is MessageLike {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    "content" in value &&
+    (typeof (value as MessageLike).getType === "function" || typeof (value as MessageLike)._getType === "function")
+  );
+}
+
+const ROLES: Readonly<Record<string, string>> = { human: "user", ai: "assistant", system: "system", tool: "tool", generic: "user" };
+
+/** @internal A LangChain message in the GenAI semantic-convention message shape (`{ role, parts }`). */
+export function toGenAIMessage(message: MessageLike): Record<string, unknown> {
+  const type = message.getType?.() ?? message._getType?.() ?? "generic";
+  const parts: unknown[] = [];
+  if (typeof message.content === "string") {
+    if (message.content !== "") parts.push({ type: "text", content: message.content });
+  } else if (Array.isArray(message.content)) {
+    for (const block of message.content as Array<Record<string, unknown>>) {
+      // Inline images/audio are large and rarely useful in a trace; keep a marker only.
+      if (block?.type === "text") parts.push({ type: "text", content: block.text });
+      else parts.push({ type: String(block?.type ?? "unknown") });
+    }
+  }
+  if (Array.isArray(message.tool_calls)) {
+    for (const call of message.tool_calls as Array<Record<string, unknown>>) {
+      parts.push({ type: "tool_call", id: call.id, name: call.name, arguments: call.args });
+    }
+  }
+  return { role: ROLES[type] ?? type, parts };
+}
+
+function replacer(this: unknown, _key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (isMessage(value)) return toGenAIMessage(value);
+  if (typeof value === "function" || typeof value === "symbol") return undefined;
+  return value;
+}
+
+/** @internal JSON text of `value` (messages in GenAI shape); never throws. */
+export function toContentString(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value, replacer) ?? "";
+  } catch {
+    // Cycles or hostile getters: a marker is better than breaking the run.
+    return "[unserializable]";
+  }
+}
+
+/** @internal Masks then caps `text` for attribute `attribute`. A throwing mask drops the content entirely. */
+export function maskAndCap(text: string, attribute: string, mask: (value: string, attribute: string) => string, max: number): string {
+  let masked: string;
+  try {
+    masked = mask(text, attribute);
+    if (typeof masked !== "string") return "[masked]";
+  } catch {
+    return "[masked]";
+  }
+  return masked.length > max ? `${masked.slice(0, max)}…[truncated]` : masked;
+}

@@ -1,0 +1,87 @@
+/**
+ * Tracing options and their validation. Everything is resolved once, when `instrument()` runs, so the callbacks on
+ * the hot path only read plain fields.
+ */
+import { type Tracer, trace } from "@opentelemetry/api";
+import { defaultMask } from "./content.js";
+
+/** Instrumentation scope name of every span the kit creates. */
+export const TRACER_NAME = "langgraph-ops";
+
+/** Masks one content value before it becomes a span attribute. `attribute` is the attribute key it is meant for. */
+export type MaskFn = (value: string, attribute: string) => string;
+
+/** Options for `instrument(graph, { tracing })`. Every key is optional; `tracing: true` means all defaults. */
+export interface TracingOptions {
+  /** Tracer to use. Default: `trace.getTracer("langgraph-ops")` from the global provider (set later is fine). */
+  tracer?: Tracer;
+  /**
+   * Record message content (graph/node inputs and outputs, LLM messages, tool arguments and results).
+   * Default: `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true` turns it on, otherwise off.
+   */
+  captureContent?: boolean;
+  /** Applied to every content attribute when content capture is on. Default: {@link defaultMask} (API keys, bearer tokens, JWTs). */
+  mask?: MaskFn;
+  /** Longest content attribute kept, in characters, after masking. Default 4096. */
+  maxContentLength?: number;
+  /**
+   * The end user of a run, as `user.id` and `langfuse.user.id` on the root span: a fixed id, or a function of the
+   * run's metadata (LangGraph copies `configurable` keys such as `user_id` into it).
+   */
+  userId?: string | ((metadata: Readonly<Record<string, unknown>>) => string | undefined);
+  /** Tags for the whole trace (`langfuse.trace.tags`). */
+  tags?: string[];
+  /** `"agent"` marks the root as an agent (`invoke_agent`, Langfuse type `agent`); default `"workflow"`. */
+  kind?: "workflow" | "agent";
+  /** A span still open this long after it started is ended with `error.type=abandoned`. Default 3_600_000 (1 h). */
+  abandonAfterMs?: number;
+}
+
+/** @internal Options after defaults and validation. */
+export interface ResolvedTracingOptions {
+  tracer: Tracer;
+  captureContent: boolean;
+  mask: MaskFn;
+  maxContentLength: number;
+  userId: ((metadata: Readonly<Record<string, unknown>>) => string | undefined) | undefined;
+  tags: string[] | undefined;
+  kind: "workflow" | "agent";
+  abandonAfterMs: number;
+}
+
+function envCapture(): boolean {
+  return process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === "true";
+}
+
+function fail(option: string, expected: string): never {
+  throw new TypeError(`tracing.${option} must be ${expected}`);
+}
+
+/** @internal Validates `options` and fills in defaults; throws a TypeError that names the bad option. */
+export function resolveTracingOptions(options: TracingOptions | true): ResolvedTracingOptions {
+  const o: TracingOptions = options === true ? {} : options;
+  if (o === null || typeof o !== "object") fail("options", "true or an object");
+  if (o.tracer !== undefined && typeof o.tracer?.startSpan !== "function") fail("tracer", "an OpenTelemetry Tracer");
+  if (o.captureContent !== undefined && typeof o.captureContent !== "boolean") fail("captureContent", "a boolean");
+  if (o.mask !== undefined && typeof o.mask !== "function") fail("mask", "a function (value, attribute) => string");
+  const max = o.maxContentLength ?? 4096;
+  if (!Number.isInteger(max) || max < 0) fail("maxContentLength", "an integer >= 0");
+  if (o.userId !== undefined && typeof o.userId !== "string" && typeof o.userId !== "function") {
+    fail("userId", "a string or a function (metadata) => string | undefined");
+  }
+  if (o.tags !== undefined && (!Array.isArray(o.tags) || o.tags.some((t) => typeof t !== "string"))) fail("tags", "an array of strings");
+  if (o.kind !== undefined && o.kind !== "workflow" && o.kind !== "agent") fail("kind", `"workflow" or "agent"`);
+  const abandon = o.abandonAfterMs ?? 3_600_000;
+  if (!Number.isFinite(abandon) || abandon < 1000) fail("abandonAfterMs", "a number of milliseconds >= 1000");
+  const user = o.userId;
+  return {
+    tracer: o.tracer ?? trace.getTracer(TRACER_NAME),
+    captureContent: o.captureContent ?? envCapture(),
+    mask: o.mask ?? defaultMask,
+    maxContentLength: max,
+    userId: typeof user === "string" ? () => user : user,
+    tags: o.tags === undefined ? undefined : [...o.tags],
+    kind: o.kind ?? "workflow",
+    abandonAfterMs: abandon,
+  };
+}
