@@ -24,7 +24,7 @@ import {
 import { installTracingBridge } from "./bridge.js";
 import { maskAndCap, toContentString, toGenAIMessage } from "./content.js";
 import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from "./options.js";
-import { deleteRun, getRun, hasRun, type RunKind, type RunRecord, setRun } from "./registry.js";
+import { deleteRun, getRun, hasRun, type RunKind, type RunRecord, recordsOfRoot, setRun } from "./registry.js";
 
 export type { MaskFn, TracingOptions } from "./options.js";
 
@@ -349,6 +349,23 @@ class TracingHandler extends BaseCallbackHandler {
       this.#content(record.span, ATTR.toolResult, content !== undefined ? content : output);
     }
     record.span.end(nowMs());
+  }
+
+  /**
+   * Called by `instrument()` when a caller cancels a stream before the run ended: ends the run's open spans as
+   * cancelled (LangGraph may send no end callback then).
+   */
+  handleAbandonedRun(runId: string): void {
+    const root = getRun(runId);
+    if (root === undefined || root.runId !== runId || root.owner !== this) return;
+    const end = nowMs();
+    for (const record of recordsOfRoot(root)) {
+      deleteRun(record.runId);
+      record.span.addEvent("langgraph.cancelled");
+      record.span.setAttribute(ATTR.errorType, "cancelled");
+      if (record.kind === "root") record.span.setAttribute(ATTR.runStatus, "cancelled");
+      record.span.end(end);
+    }
   }
 
   override handleToolError(error: unknown, runId: string): void {

@@ -26,7 +26,7 @@ export interface TracingOptions {
   maxContentLength?: number;
   /**
    * The end user of a run, as `user.id` and `langfuse.user.id` on the root span: a fixed id, or a function of the
-   * run's metadata (LangGraph copies `configurable` keys such as `user_id` into it).
+   * run's metadata (e.g. `invoke(input, { metadata: { user_id } })` with `(md) => md.user_id as string`).
    */
   userId?: string | ((metadata: Readonly<Record<string, unknown>>) => string | undefined);
   /** Tags for the whole trace (`langfuse.trace.tags`). */

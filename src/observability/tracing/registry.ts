@@ -82,6 +82,18 @@ export function runOfConfig(config: { callbacks?: unknown } | undefined): { id: 
   return record === undefined ? undefined : { id, record };
 }
 
+/** @internal Every open record of the run under `root`, innermost first; pass-through ids are forgotten on the way. */
+export function recordsOfRoot(root: RunRecord): RunRecord[] {
+  const out: RunRecord[] = [];
+  for (const [id, record] of runs) {
+    if (record.root !== root && record !== root) continue;
+    if (record.runId !== id) runs.delete(id);
+    else out.push(record);
+  }
+  // Children were registered after their parents.
+  return out.reverse();
+}
+
 let sweeper: ReturnType<typeof setInterval> | undefined;
 const SWEEP_INTERVAL_MS = 60_000;
 

@@ -1,0 +1,197 @@
+/**
+ * `startTelemetry`: a ready OpenTelemetry SDK for the kit's traces, exporting over OTLP/HTTP to any collector and/or
+ * to Langfuse through its OpenTelemetry span processor. Optional: applications that run their own `NodeSDK` skip it
+ * and the kit's spans flow into their SDK.
+ */
+import { isDefaultExportSpan, LangfuseSpanProcessor, type LangfuseSpanProcessorParams } from "@langfuse/otel";
+import { diag } from "@opentelemetry/api";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { NodeSDK } from "@opentelemetry/sdk-node";
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type ReadableSpan,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+} from "@opentelemetry/sdk-trace-base";
+import { TRACER_NAME } from "../observability/tracing/options.js";
+
+/** OTLP/HTTP destination. */
+export interface OtlpOptions {
+  /** Full traces URL, like `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`. Default: the standard `OTEL_EXPORTER_OTLP_*` variables. */
+  url?: string;
+  /** Extra request headers (e.g. an API key). Default: `OTEL_EXPORTER_OTLP_HEADERS`. */
+  headers?: Record<string, string>;
+  /** Request timeout. Default 10_000 ms (or `OTEL_EXPORTER_OTLP_TIMEOUT`). */
+  timeoutMillis?: number;
+}
+
+/** Langfuse destination (Langfuse's OTLP endpoint, `{baseUrl}/api/public/otel/v1/traces`). */
+export interface LangfuseOptions {
+  /** Default: `LANGFUSE_PUBLIC_KEY`. */
+  publicKey?: string;
+  /** Default: `LANGFUSE_SECRET_KEY`. */
+  secretKey?: string;
+  /** Default: `LANGFUSE_BASE_URL`, else Langfuse Cloud. */
+  baseUrl?: string;
+  /** Langfuse environment. Default: `LANGFUSE_TRACING_ENVIRONMENT`. */
+  environment?: string;
+  /** Langfuse's own masking of `langfuse.*` input/output/metadata attributes, on top of the kit's `mask`. */
+  mask?: LangfuseSpanProcessorParams["mask"];
+}
+
+/** Options for {@link startTelemetry}. */
+export interface TelemetryOptions {
+  /** `service.name`. Default: `OTEL_SERVICE_NAME`, else the SDK's default. */
+  serviceName?: string;
+  /** `service.version`. */
+  serviceVersion?: string;
+  /** `deployment.environment.name`. */
+  environment?: string;
+  /**
+   * Export over OTLP/HTTP. Default: on when `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` is
+   * set; `false` turns it off.
+   */
+  otlp?: OtlpOptions | false;
+  /** Export to Langfuse. Default: on when `LANGFUSE_PUBLIC_KEY` is set; `false` turns it off. */
+  langfuse?: LangfuseOptions | false;
+  /**
+   * Fraction of graph runs traced, decided once per run at its root span (`ParentBased(TraceIdRatio)`), so a run is
+   * kept or dropped whole. Default: `OTEL_TRACES_SAMPLER_ARG`, else 1.
+   */
+  sampleRatio?: number;
+  /** More span processors (your own exporters). */
+  spanProcessors?: SpanProcessor[];
+  /** OpenTelemetry instrumentations to register (HTTP, database clients...). */
+  instrumentations?: NonNullable<ConstructorParameters<typeof NodeSDK>[0]>["instrumentations"];
+}
+
+/** A running telemetry setup. */
+export interface Telemetry {
+  /** Exports everything buffered so far (call before a serverless function returns). */
+  forceFlush(): Promise<void>;
+  /** Flushes and stops exporting. Never rejects: a dead collector only costs its export timeout. */
+  shutdown(): Promise<void>;
+}
+
+function fail(option: string, expected: string): never {
+  throw new TypeError(`startTelemetry: ${option} must be ${expected}`);
+}
+
+function envRatio(): number | undefined {
+  const raw = process.env.OTEL_TRACES_SAMPLER_ARG;
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 && n <= 1 ? n : undefined;
+}
+
+function otlpFromEnv(): boolean {
+  return Boolean(process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT);
+}
+
+/**
+ * Langfuse's default filter keeps only spans it recognises as LLM-related; every span the kit creates is part of the
+ * graph's trace, so it is always exported (and so is anything the default filter keeps).
+ */
+export function isKitOrDefaultExportSpan({ otelSpan }: { otelSpan: ReadableSpan }): boolean {
+  return otelSpan.instrumentationScope.name === TRACER_NAME || isDefaultExportSpan(otelSpan);
+}
+
+function validate(o: TelemetryOptions): void {
+  if (o === null || typeof o !== "object") fail("options", "an object");
+  if (o.serviceName !== undefined && (typeof o.serviceName !== "string" || o.serviceName === "")) fail("serviceName", "a non-empty string");
+  if (o.sampleRatio !== undefined && (typeof o.sampleRatio !== "number" || !(o.sampleRatio >= 0 && o.sampleRatio <= 1))) {
+    fail("sampleRatio", "a number between 0 and 1");
+  }
+  if (o.otlp !== undefined && o.otlp !== false) {
+    if (typeof o.otlp !== "object" || o.otlp === null) fail("otlp", "an object or false");
+    if (o.otlp.url !== undefined) {
+      try {
+        new URL(o.otlp.url);
+      } catch {
+        fail("otlp.url", "an absolute URL (the full traces endpoint)");
+      }
+    }
+    if (o.otlp.timeoutMillis !== undefined && !(Number.isInteger(o.otlp.timeoutMillis) && o.otlp.timeoutMillis > 0)) {
+      fail("otlp.timeoutMillis", "a positive integer");
+    }
+  }
+  if (o.langfuse !== undefined && o.langfuse !== false) {
+    if (typeof o.langfuse !== "object" || o.langfuse === null) fail("langfuse", "an object or false");
+    if (o.langfuse.baseUrl !== undefined) {
+      try {
+        new URL(o.langfuse.baseUrl);
+      } catch {
+        fail("langfuse.baseUrl", "an absolute URL");
+      }
+    }
+  }
+}
+
+/**
+ * Starts an OpenTelemetry SDK that exports the kit's traces over OTLP/HTTP and/or to Langfuse, both at once if both are
+ * configured, with `ParentBased(TraceIdRatio)` sampling per graph run. Reads the standard `OTEL_*` and `LANGFUSE_*`
+ * environment variables; batch processing honours `OTEL_BSP_*`. Exports happen in the background: a dead or hanging
+ * collector never fails or slows a graph run.
+ * @example
+ * const telemetry = startTelemetry({ serviceName: "support-agent", langfuse: {} });
+ * process.on("SIGTERM", () => telemetry.shutdown());
+ */
+export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
+  validate(options);
+  const processors: SpanProcessor[] = [];
+  const otlp = options.otlp;
+  if (otlp !== false && (otlp !== undefined || otlpFromEnv())) {
+    const exporter = new OTLPTraceExporter({
+      ...(otlp?.url !== undefined ? { url: otlp.url } : {}),
+      ...(otlp?.headers !== undefined ? { headers: otlp.headers } : {}),
+      ...(otlp?.timeoutMillis !== undefined ? { timeoutMillis: otlp.timeoutMillis } : {}),
+    });
+    // No config object: the processor then reads OTEL_BSP_* itself.
+    processors.push(new BatchSpanProcessor(exporter));
+  }
+  const lf = options.langfuse;
+  if (lf !== false && (lf !== undefined || Boolean(process.env.LANGFUSE_PUBLIC_KEY))) {
+    processors.push(
+      new LangfuseSpanProcessor({
+        ...(lf?.publicKey !== undefined ? { publicKey: lf.publicKey } : {}),
+        ...(lf?.secretKey !== undefined ? { secretKey: lf.secretKey } : {}),
+        ...(lf?.baseUrl !== undefined ? { baseUrl: lf.baseUrl.replace(/\/+$/, "") } : {}),
+        ...(lf?.environment !== undefined ? { environment: lf.environment } : {}),
+        ...(lf?.mask !== undefined ? { mask: lf.mask } : {}),
+        shouldExportSpan: isKitOrDefaultExportSpan,
+        // Real-time ingestion on Langfuse's OTLP endpoint.
+        additionalHeaders: { "x-langfuse-ingestion-version": "4" },
+      }),
+    );
+  }
+  processors.push(...(options.spanProcessors ?? []));
+  const resourceAttributes: Record<string, string> = {};
+  if (options.serviceVersion !== undefined) resourceAttributes["service.version"] = options.serviceVersion;
+  if (options.environment !== undefined) resourceAttributes["deployment.environment.name"] = options.environment;
+  const ratio = options.sampleRatio ?? envRatio() ?? 1;
+  const sdk = new NodeSDK({
+    ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
+    resource: resourceFromAttributes(resourceAttributes),
+    spanProcessors: processors,
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
+    instrumentations: options.instrumentations ?? [],
+    // Traces only: without these NodeSDK would also start OTLP metric and log exporters from its defaults.
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  let stopped: Promise<void> | undefined;
+  return {
+    async forceFlush() {
+      await Promise.allSettled(processors.map((p) => p.forceFlush()));
+    },
+    shutdown() {
+      stopped ??= sdk.shutdown().catch((error: unknown) => {
+        diag.warn("langgraph-ops: telemetry shutdown failed", error);
+      });
+      return stopped;
+    },
+  };
+}
