@@ -1,0 +1,186 @@
+/**
+ * Settings shared by the rule and dashboard generators (the mixin's `_config`). Everything an SRE is expected to
+ * tune lives here, so the shipped files and a customised build come from the same source.
+ */
+
+/** Alerts whose `for:` can be overridden through {@link MixinConfig.for}. */
+export type AlertKey =
+  | "burn1h"
+  | "burn6h"
+  | "burn1d"
+  | "burn3d"
+  | "highRunErrorRate"
+  | "runLatencyHigh"
+  | "runsStuck"
+  | "nodeErrorRateHigh"
+  | "retryRateHigh"
+  | "retriesExhausted"
+  | "timeoutRateHigh"
+  | "circuitBreakerOpen"
+  | "idempotencyConflicts"
+  | "checkpointErrors"
+  | "checkpointLatencyHigh"
+  | "llmErrorRateHigh"
+  | "llmTokenBudgetExceeded"
+  | "targetDown";
+
+/** Thresholds the alerts compare against. Ratios are 0–1. */
+export interface Thresholds {
+  /** Share of failed graph runs over 5m. */
+  runErrorRatio: number;
+  /** p95 graph run duration, seconds. */
+  runLatencyP95Seconds: number;
+  /** Share of failed node executions over 5m. */
+  nodeErrorRatio: number;
+  /** Retries per node execution over 5m. */
+  retryRatio: number;
+  /** Timed-out attempts per node execution over 5m. */
+  timeoutRatio: number;
+  /** Share of idempotency lookups that conflicted over 5m. */
+  idempotencyConflictRatio: number;
+  /** Share of failed LLM calls over 5m. */
+  llmErrorRatio: number;
+  /** p99 of checkpoint `put`, seconds. */
+  checkpointPutP99Seconds: number;
+  /** Tokens (input + output) a job may use per day. */
+  tokenBudgetPerDay: number;
+  /** Recoveries (transitions to closed) of one breaker in 30m that count as flapping. */
+  breakerFlapsPer30m: number;
+}
+
+/** The generator's configuration. */
+export interface MixinConfig {
+  /**
+   * Extra label matchers added to every raw metric selector, e.g. `job=~"agents-.*"` when Prometheus scrapes
+   * other apps too. Empty selects every job.
+   */
+  selector: string;
+  /** Availability objective of graph runs (share of runs that do not fail), e.g. 0.995. */
+  sloTarget: number;
+  /** SLO period; the error budget and its remaining share are computed over it. */
+  sloPeriod: string;
+  /** Fewest events a ratio alert needs in its window before it may fire. */
+  minEvents: number;
+  /** Alert thresholds. */
+  thresholds: Thresholds;
+  /** `for:` per alert, as Prometheus durations. */
+  for: Record<AlertKey, string>;
+  /** Address of the runbook; each alert links to `<runbookUrl>#alert-name-<lowercased alert name>`. */
+  runbookUrl: string;
+  /** Tag shared by the dashboards (drives the links between them). */
+  dashboardTag: string;
+  /** Prefix of dashboard uids. */
+  uidPrefix: string;
+}
+
+/** Options accepted by {@link resolveConfig}: any subset, merged over the defaults. */
+export interface MixinConfigInput extends Partial<Omit<MixinConfig, "thresholds" | "for">> {
+  thresholds?: Partial<Thresholds>;
+  for?: Partial<Record<AlertKey, string>>;
+}
+
+/** The shipped defaults. */
+export const defaultConfig: MixinConfig = {
+  selector: "",
+  sloTarget: 0.995,
+  sloPeriod: "30d",
+  minEvents: 10,
+  thresholds: {
+    runErrorRatio: 0.05,
+    runLatencyP95Seconds: 60,
+    nodeErrorRatio: 0.1,
+    retryRatio: 0.25,
+    timeoutRatio: 0.05,
+    idempotencyConflictRatio: 0.05,
+    llmErrorRatio: 0.1,
+    checkpointPutP99Seconds: 1,
+    tokenBudgetPerDay: 50_000_000,
+    breakerFlapsPer30m: 3,
+  },
+  for: {
+    burn1h: "2m",
+    burn6h: "15m",
+    burn1d: "1h",
+    burn3d: "3h",
+    highRunErrorRate: "10m",
+    runLatencyHigh: "15m",
+    runsStuck: "15m",
+    nodeErrorRateHigh: "15m",
+    retryRateHigh: "15m",
+    retriesExhausted: "5m",
+    timeoutRateHigh: "10m",
+    circuitBreakerOpen: "5m",
+    idempotencyConflicts: "30m",
+    checkpointErrors: "5m",
+    checkpointLatencyHigh: "15m",
+    llmErrorRateHigh: "10m",
+    llmTokenBudgetExceeded: "5m",
+    targetDown: "10m",
+  },
+  runbookUrl: "https://github.com/langgraph-ops/langgraph-ops/blob/main/alerts/RUNBOOK.md",
+  dashboardTag: "langgraph-ops",
+  uidPrefix: "langgraph-ops",
+};
+
+const DURATION = /^(?:\d+(?:ms|s|m|h|d|w|y))+$/;
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 };
+
+/** Seconds in a Prometheus duration such as `1h30m`; throws a TypeError naming `option` when malformed. */
+export function durationSeconds(value: string, option = "duration"): number {
+  if (!DURATION.test(value))
+    throw new TypeError(`${option} must be a Prometheus duration like "5m" or "1h30m", got ${JSON.stringify(value)}`);
+  let total = 0;
+  for (const [, amount, unit] of value.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) total += Number(amount) * (UNIT_SECONDS[unit ?? "s"] ?? 0);
+  return total;
+}
+
+function positive(value: number, option: string): void {
+  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${option} must be a finite number > 0, got ${value}`);
+}
+
+/** Merges `input` over {@link defaultConfig} and validates it; a bad option is a TypeError that names it. */
+export function resolveConfig(input: MixinConfigInput = {}): MixinConfig {
+  const config: MixinConfig = {
+    ...defaultConfig,
+    ...input,
+    thresholds: { ...defaultConfig.thresholds, ...input.thresholds },
+    for: { ...defaultConfig.for, ...input.for },
+  };
+  if (!(config.sloTarget > 0 && config.sloTarget < 1))
+    throw new TypeError(`sloTarget must be in (0, 1), e.g. 0.995, got ${config.sloTarget}`);
+  if (durationSeconds(config.sloPeriod, "sloPeriod") <= 3 * 86_400) {
+    throw new TypeError(`sloPeriod must be longer than the 3d burn-rate window, got ${JSON.stringify(config.sloPeriod)}`);
+  }
+  positive(config.minEvents, "minEvents");
+  for (const [key, value] of Object.entries(config.thresholds)) positive(value, `thresholds.${key}`);
+  for (const key of [
+    "runErrorRatio",
+    "nodeErrorRatio",
+    "retryRatio",
+    "timeoutRatio",
+    "idempotencyConflictRatio",
+    "llmErrorRatio",
+  ] as const) {
+    if (config.thresholds[key] >= 1) throw new TypeError(`thresholds.${key} is a ratio and must be < 1, got ${config.thresholds[key]}`);
+  }
+  for (const [key, value] of Object.entries(config.for)) durationSeconds(value, `for.${key}`);
+  if (typeof config.selector !== "string" || /[{}]/.test(config.selector)) {
+    throw new TypeError(`selector must be label matchers without braces, e.g. job=~"agents-.*", got ${JSON.stringify(config.selector)}`);
+  }
+  if (!/^https?:\/\//.test(config.runbookUrl))
+    throw new TypeError(`runbookUrl must be an http(s) URL, got ${JSON.stringify(config.runbookUrl)}`);
+  if (!/^[a-z0-9-]{1,20}$/.test(config.uidPrefix))
+    throw new TypeError(`uidPrefix must be 1-20 chars of [a-z0-9-], got ${JSON.stringify(config.uidPrefix)}`);
+  return config;
+}
+
+/** A label-matcher list: `{a="1",b=~"x"}` with the configured selector appended; `{}` collapses to nothing. */
+export function selector(config: Pick<MixinConfig, "selector">, ...matchers: string[]): string {
+  const all = [...matchers, config.selector].filter((m) => m !== "");
+  return all.length === 0 ? "" : `{${all.join(", ")}}`;
+}
+
+/** A number printed the way PromQL and YAML show it, without float noise (1 - 0.995 → 0.005). */
+export function num(value: number): string {
+  return String(Number(value.toPrecision(12)));
+}

@@ -1,0 +1,103 @@
+/**
+ * Recording rules for the rates, ratios and quantiles the alerts and dashboards read. Names follow
+ * `level:metric:operations`; everything is aggregated to `job` plus the metric's bounded labels, so one rule
+ * serves every replica of a job.
+ */
+import { type MixinConfig, selector } from "./config.js";
+import type { RecordingRule, RuleGroup } from "./types.js";
+
+/** Quantiles recorded for every latency histogram. */
+export const QUANTILES = ["0.5", "0.95", "0.99"] as const;
+
+/** Names of the recording rules, so alerts and dashboards refer to them by constant. */
+export const RECORDED = {
+  runsRate: "job_graph_status:langgraph_graph_runs:rate5m",
+  runErrorRatio: "job_graph:langgraph_graph_runs_error:ratio_rate5m",
+  runDuration: "job_graph:langgraph_graph_run_duration_seconds:histogram_quantile",
+  nodeExecRate: "job_graph_node_status:langgraph_node_executions:rate5m",
+  nodeErrorRatio: "job_graph_node:langgraph_node_executions_error:ratio_rate5m",
+  nodeDuration: "job_graph_node:langgraph_node_duration_seconds:histogram_quantile",
+  retriesRate: "job_graph_node_reason:langgraph_node_retries:rate5m",
+  retryRatio: "job_graph_node:langgraph_node_retries:ratio_rate5m",
+  timeoutRatio: "job_graph_node:langgraph_node_timeouts:ratio_rate5m",
+  idempotencyRate: "job_graph_node_result:langgraph_idempotency_requests:rate5m",
+  idempotencyConflictRatio: "job_graph_node:langgraph_idempotency_conflicts:ratio_rate5m",
+  toolCallsRate: "job_graph_tool_status:langgraph_tool_calls:rate5m",
+  llmRate: "job_provider_model:gen_ai_client_operations:rate5m",
+  llmErrorRatio: "job_provider_model:gen_ai_client_operations_error:ratio_rate5m",
+  llmDuration: "job_provider_model:gen_ai_client_operation_duration_seconds:histogram_quantile",
+  tokensRate: "job_provider_model_token_type:gen_ai_client_token_usage:rate5m",
+  checkpointRate: "job_saver_operation_status:langgraph_checkpoint_operations:rate5m",
+  checkpointDuration: "job_saver_operation:langgraph_checkpoint_operation_duration_seconds:histogram_quantile",
+} as const;
+
+/**
+ * `errors / total` that is 0 rather than absent when no error series exists yet (counters with labels appear
+ * only on their first increment), so a healthy target still has a ratio.
+ */
+export function ratio(errors: string, total: string): string {
+  return `(\n  ${errors}\n  or\n  0 * ${total}\n)\n/\n${total}`;
+}
+
+function braces(matchers: string): string {
+  return matchers === "" ? "" : `{${matchers}}`;
+}
+
+function quantiles(record: string, by: string, bucket: string): RecordingRule[] {
+  return QUANTILES.map((q) => ({
+    record,
+    expr: `histogram_quantile(${q}, sum by (${by}, le) (rate(${bucket}[5m])))`,
+    labels: { quantile: q },
+  }));
+}
+
+/** The `langgraph.rules` group. */
+export function recordingRules(config: MixinConfig): RuleGroup<RecordingRule> {
+  const s = (...m: string[]) => selector(config, ...m);
+  const gen = "job, gen_ai_provider_name, gen_ai_request_model";
+  const sumRuns = (m: string) => `sum by (job, graph) (${RECORDED.runsRate}${braces(m)})`;
+  const sumNode = (m: string) => `sum by (job, graph, node) (${RECORDED.nodeExecRate}${braces(m)})`;
+  const execByNode = `sum by (job, graph, node) (${RECORDED.nodeExecRate})`;
+  const llmCount = (m: string) => `sum by (${gen}) (rate(gen_ai_client_operation_duration_seconds_count${s(m)}[5m]))`;
+  return {
+    name: "langgraph.rules",
+    rules: [
+      { record: RECORDED.runsRate, expr: `sum by (job, graph, status) (rate(langgraph_graph_runs_total${s()}[5m]))` },
+      { record: RECORDED.runErrorRatio, expr: ratio(sumRuns(`status="error"`), sumRuns(`status!="cancelled"`)) },
+      ...quantiles(RECORDED.runDuration, "job, graph", `langgraph_graph_run_duration_seconds_bucket${s()}`),
+      { record: RECORDED.nodeExecRate, expr: `sum by (job, graph, node, status) (rate(langgraph_node_executions_total${s()}[5m]))` },
+      { record: RECORDED.nodeErrorRatio, expr: ratio(sumNode(`status="error"`), sumNode("")) },
+      ...quantiles(RECORDED.nodeDuration, "job, graph, node", `langgraph_node_duration_seconds_bucket${s()}`),
+      { record: RECORDED.retriesRate, expr: `sum by (job, graph, node, reason) (rate(langgraph_node_retries_total${s()}[5m]))` },
+      { record: RECORDED.retryRatio, expr: `sum by (job, graph, node) (${RECORDED.retriesRate})\n/\n${execByNode}` },
+      {
+        record: RECORDED.timeoutRatio,
+        expr: `sum by (job, graph, node) (rate(langgraph_node_timeouts_total${s()}[5m]))\n/\n${execByNode}`,
+      },
+      {
+        record: RECORDED.idempotencyRate,
+        expr: `sum by (job, graph, node, result) (rate(langgraph_idempotency_requests_total${s()}[5m]))`,
+      },
+      {
+        record: RECORDED.idempotencyConflictRatio,
+        expr: ratio(
+          `sum by (job, graph, node) (${RECORDED.idempotencyRate}{result="conflict"})`,
+          `sum by (job, graph, node) (${RECORDED.idempotencyRate})`,
+        ),
+      },
+      { record: RECORDED.toolCallsRate, expr: `sum by (job, graph, tool, status) (rate(langgraph_tool_calls_total${s()}[5m]))` },
+      { record: RECORDED.llmRate, expr: llmCount("") },
+      { record: RECORDED.llmErrorRatio, expr: ratio(llmCount(`error_type!=""`), llmCount("")) },
+      ...quantiles(RECORDED.llmDuration, gen, `gen_ai_client_operation_duration_seconds_bucket${s()}`),
+      {
+        record: RECORDED.tokensRate,
+        expr: `sum by (${gen}, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum${s()}[5m]))`,
+      },
+      {
+        record: RECORDED.checkpointRate,
+        expr: `sum by (job, saver, operation, status) (rate(langgraph_checkpoint_operation_duration_seconds_count${s()}[5m]))`,
+      },
+      ...quantiles(RECORDED.checkpointDuration, "job, saver, operation", `langgraph_checkpoint_operation_duration_seconds_bucket${s()}`),
+    ],
+  };
+}
