@@ -117,3 +117,52 @@ describe("cancellation", () => {
     expect(calls).toBe(0);
   });
 });
+
+describe("the config a timed node receives", () => {
+  it("reads through to the caller's config, with its own signal visible to spreads, entries and `in`", async () => {
+    const parent = new AbortController();
+    const caller = { metadata: { langgraph_node: "n" }, configurable: { thread_id: "t" }, signal: parent.signal };
+    let seen: Record<string, unknown> = {};
+    const node = withTimeout(async (_s: unknown, config: typeof caller) => {
+      const copy = { ...config };
+      seen = {
+        same: copy.signal === config.signal,
+        notParent: config.signal !== parent.signal,
+        inOperator: "signal" in config,
+        entries: Object.entries(config).some(([k, v]) => k === "signal" && v === config.signal),
+        metadata: config.metadata,
+        thread: config.configurable.thread_id,
+      };
+      return "ok";
+    }, 1000);
+    await node({}, caller);
+    expect(seen).toEqual({ same: true, notParent: true, inOperator: true, entries: true, metadata: { langgraph_node: "n" }, thread: "t" });
+  });
+
+  it("copies a frozen config instead of proxying it", async () => {
+    const frozen = Object.freeze({ metadata: {}, signal: new AbortController().signal });
+    let aborted = false;
+    const node = withTimeout(
+      (_s: unknown, config: { signal: AbortSignal }) =>
+        new Promise((_r, reject) => {
+          config.signal.addEventListener("abort", () => {
+            aborted = true;
+            reject(config.signal.reason);
+          });
+        }),
+      20,
+    );
+    await expect(node({}, frozen)).rejects.toBeInstanceOf(TimeoutError);
+    expect(aborted).toBe(true);
+  });
+
+  it("times out each of many concurrent calls that overrun, and only those", async () => {
+    const node = withTimeout((_s: unknown, c: { delay: number }) => new Promise((r) => setTimeout(() => r(c.delay), c.delay)), 40);
+    const delays = [1, 80, 5, 120, 10, 60, 2];
+    const results = await Promise.all(delays.map((delay) => node({}, { delay }).catch((e: unknown) => e)));
+    results.forEach((result, i) => {
+      if ((delays[i] as number) > 40) expect(result).toBeInstanceOf(TimeoutError);
+      else expect(result).toBe(delays[i]);
+    });
+  });
+});

@@ -2,9 +2,11 @@
  * Per-attempt timeout. The node gets a `config.signal` that aborts at the deadline (with a `TimeoutError` as reason)
  * and when the caller's signal aborts; the wrapper rejects at the deadline even if the node ignores its signal.
  * The abort controller is created only if the node reads `config.signal`, so a node that never looks pays nothing
- * for it; the deadline timer keeps its ref (the caller awaits it) and is cleared when the call settles.
+ * for it. Deadlines share one timer per wrapper (see deadline-queue.ts); it keeps its ref while a call is pending
+ * (the caller awaits it) and is cleared as soon as none is.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { type Deadline, DeadlineQueue } from "./deadline-queue.js";
 import { TimeoutError } from "./errors.js";
 import { assertFunction, numberOption } from "./options.js";
 import type { NodeFn, WrappedNode } from "./types.js";
@@ -31,67 +33,131 @@ export function resolveTimeoutMs(msOrOptions: unknown, where: string): number {
   return numberOption(msOrOptions, where, Number.NaN, { min: 1, max: MAX_TIMER_MS });
 }
 
-/** @internal Runs one attempt of `node` under a deadline of `ms`. */
-export function runWithTimeout<S, U, C>(node: NodeFn<S, U, C>, state: S, config: C, ms: number): Promise<U> {
-  const runConfig = config as RunnableConfig | undefined;
-  const parent = runConfig?.signal;
-  if (parent?.aborted) return Promise.reject(parent.reason);
+type ConfigRecord = Record<string | symbol, unknown>;
 
-  let controller: AbortController | undefined;
-  let onParentAbort: (() => void) | undefined;
-  const attemptSignal = (): AbortSignal => {
-    if (controller === undefined) {
+/**
+ * One call under a deadline: settles once, aborts the node's signal (if the node asked for one) on expiry.
+ * It is also the proxy handler of the config the node receives: that config reads through to the caller's, except
+ * `signal`, which is created on first read. A proxy costs a fraction of copying the config with an accessor, and
+ * spreads, `Object.entries` and `in` all see the attempt's signal.
+ */
+class Attempt<U> implements Deadline, ProxyHandler<ConfigRecord> {
+  at = 0;
+  done = false;
+  controller: AbortController | undefined = undefined;
+  onParentAbort: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly queue: DeadlineQueue,
+    readonly ms: number,
+    readonly runConfig: RunnableConfig | undefined,
+    readonly resolve: (value: U) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** The node's `config.signal`, created on first read and linked to the caller's signal. */
+  signal(): AbortSignal {
+    if (this.controller === undefined) {
       const own = new AbortController();
-      controller = own;
-      if (parent !== undefined) {
-        onParentAbort = () => own.abort(parent.reason);
-        parent.addEventListener("abort", onParentAbort, { once: true });
+      this.controller = own;
+      const parent = this.runConfig?.signal;
+      if (parent !== undefined && !this.done) {
+        this.onParentAbort = () => own.abort(parent.reason);
+        parent.addEventListener("abort", this.onParentAbort, { once: true });
       }
     }
-    return controller.signal;
-  };
-  const attemptConfig = {
+    return this.controller.signal;
+  }
+
+  expire(): void {
+    this.unlink();
+    const error = new TimeoutError(this.ms);
+    this.controller?.abort(error);
+    if (hasSubscribers(CHANNELS.timeout)) {
+      publish(CHANNELS.timeout, { ...labelsOf(this.runConfig), config: this.runConfig, timeoutMs: this.ms });
+    }
+    this.reject(error);
+  }
+
+  succeed(value: U): void {
+    if (this.done) return;
+    this.queue.settle(this);
+    this.unlink();
+    this.resolve(value);
+  }
+
+  fail(error: unknown): void {
+    if (this.done) return;
+    this.queue.settle(this);
+    this.unlink();
+    this.reject(error);
+  }
+
+  unlink(): void {
+    if (this.onParentAbort !== undefined) this.runConfig?.signal?.removeEventListener("abort", this.onParentAbort);
+    this.onParentAbort = undefined;
+  }
+
+  get(target: ConfigRecord, key: string | symbol): unknown {
+    return key === "signal" ? this.signal() : target[key];
+  }
+
+  has(target: ConfigRecord, key: string | symbol): boolean {
+    return key === "signal" || key in target;
+  }
+
+  ownKeys(target: ConfigRecord): ArrayLike<string | symbol> {
+    const keys = Reflect.ownKeys(target);
+    if (!keys.includes("signal")) keys.push("signal");
+    return keys;
+  }
+
+  getOwnPropertyDescriptor(target: ConfigRecord, key: string | symbol): PropertyDescriptor | undefined {
+    if (key === "signal") return { value: this.signal(), writable: true, enumerable: true, configurable: true };
+    return Reflect.getOwnPropertyDescriptor(target, key);
+  }
+}
+
+/** The config the node receives: a proxy over the caller's, or a copy when the caller's cannot be proxied honestly. */
+function attemptConfigFor<U>(attempt: Attempt<U>, runConfig: RunnableConfig | undefined): unknown {
+  const target = runConfig as ConfigRecord | undefined;
+  if (target === undefined) return new Proxy<ConfigRecord>({}, attempt);
+  if (Object.isExtensible(target)) {
+    const own = Reflect.getOwnPropertyDescriptor(target, "signal");
+    if (own === undefined || own.configurable === true) return new Proxy(target, attempt);
+  }
+  // A frozen config forbids a proxy from reporting another signal; copy it instead.
+  return {
     ...runConfig,
     get signal(): AbortSignal {
-      return attemptSignal();
+      return attempt.signal();
     },
-  } as unknown as C;
+  };
+}
 
+/** @internal Runs one attempt of `node` under the deadline queue of its wrapper. */
+export function runWithTimeout<S, U, C>(node: NodeFn<S, U, C>, state: S, config: C, queue: DeadlineQueue, ms: number): Promise<U> {
+  const runConfig = config as RunnableConfig | undefined;
+  if (runConfig?.signal?.aborted) return Promise.reject(runConfig.signal.reason);
   return new Promise<U>((resolve, reject) => {
-    let settled = false;
-    const finish = (): void => {
-      settled = true;
-      clearTimeout(timer);
-      if (onParentAbort !== undefined) parent?.removeEventListener("abort", onParentAbort);
-    };
-    const timer = setTimeout(() => {
-      if (settled) return;
-      finish();
-      const error = new TimeoutError(ms);
-      controller?.abort(error);
-      if (hasSubscribers(CHANNELS.timeout)) publish(CHANNELS.timeout, { ...labelsOf(runConfig), config: runConfig, timeoutMs: ms });
-      reject(error);
-    }, ms);
+    const attempt = new Attempt<U>(queue, ms, runConfig, resolve, reject);
+    const attemptConfig = attemptConfigFor(attempt, runConfig) as C;
+    queue.add(attempt);
     let result: U | Promise<U>;
     try {
       result = callNode(node, state, attemptConfig);
     } catch (error) {
-      finish();
-      reject(error);
+      attempt.fail(error);
       return;
     }
-    Promise.resolve(result).then(
-      (value) => {
-        if (settled) return;
-        finish();
-        resolve(value);
-      },
-      (error: unknown) => {
-        if (settled) return;
-        finish();
-        reject(error);
-      },
-    );
+    if (result instanceof Promise) {
+      result.then(
+        (value) => attempt.succeed(value),
+        (error: unknown) => attempt.fail(error),
+      );
+    } else {
+      attempt.succeed(result);
+    }
   });
 }
 
@@ -105,7 +171,8 @@ export function runWithTimeout<S, U, C>(node: NodeFn<S, U, C>, state: S, config:
 export function withTimeout<S, U, C>(node: NodeFn<S, U, C>, msOrOptions: number | TimeoutOptions): WrappedNode<S, U, C> {
   assertFunction(node, "withTimeout(node)");
   const ms = resolveTimeoutMs(msOrOptions, "withTimeout(ms)");
+  const queue = new DeadlineQueue(ms);
   return markWrapper(function timed(state: S, config: C): Promise<U> {
-    return runWithTimeout(node, state, config, ms);
+    return runWithTimeout(node, state, config, queue, ms);
   });
 }
