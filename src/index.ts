@@ -61,5 +61,18 @@ export {
   type BreakerRejectedEvent,
   type IdempotencyEvent,
 } from "./observability/events.js";
+export {
+  createMetrics,
+  DURATION_BUCKETS,
+  CHECKPOINT_DURATION_BUCKETS,
+  CHECKPOINT_SIZE_BUCKETS,
+  GEN_AI_DURATION_BUCKETS,
+  GEN_AI_TOKEN_BUCKETS,
+  type Metrics,
+  type CreateMetricsOptions,
+} from "./observability/metrics.js";
+export { OTHER_LABEL } from "./observability/label-guard.js";
+export { MetricsCallbackHandler, type GraphRunStatus, type NodeStatus } from "./observability/metrics-handler.js";
+export { instrument, type InstrumentOptions, type InstrumentableGraph } from "./observability/instrument.js";
 // @metrics-exports
 // @tracing-exports

@@ -1,0 +1,162 @@
+/**
+ * `instrument(graph, options)`: metrics, traces and logs for any compiled graph without touching its nodes.
+ *
+ * The handlers and the graph name are bound with the graph's own `withConfig`, so they merge with invoke-time
+ * callbacks and survive later `withConfig` calls. The instance is rebuilt as a same-named subclass of the graph's
+ * class whose `stream` (every public entry point goes through it) learns when a caller cancels a stream before the
+ * run ended: LangGraph sends no callback then, and the handlers would otherwise count the run as in flight forever.
+ */
+import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import type { Logger } from "pino";
+import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
+import { GRAPH_NAME_METADATA_KEY } from "./events.js";
+import { createLoggingHandler } from "./logging.js";
+import { MetricsCallbackHandler } from "./metrics-handler.js";
+import { coreOf, type Metrics } from "./metrics.js";
+import { uuidv7 } from "./run-id.js";
+import { createTracingHandler, type TracingOptions } from "./tracing/handler.js";
+
+/** Options of {@link instrument}. */
+export interface InstrumentOptions {
+  /** Record Prometheus series on these metrics (from `createMetrics`). */
+  metrics?: Metrics;
+  /** Emit OpenTelemetry spans: `true` for the defaults, or tracing options. */
+  tracing?: boolean | TracingOptions;
+  /** Log run, node, tool and LLM events on this pino logger. */
+  logger?: Logger;
+  /** The `graph` label and root span name. Default: the graph's name (`compile({ name })`), else "LangGraph". */
+  name?: string;
+}
+
+/** The part of a compiled graph `instrument()` relies on (every LangGraph `Pregel` has it). */
+export interface InstrumentableGraph {
+  withConfig(config: Record<string, unknown>): unknown;
+  stream(input: unknown, options?: Record<string, unknown>): Promise<unknown>;
+  getName?(): string;
+}
+
+/** A handler that must hear about runs abandoned without a terminal callback. */
+interface AbandonAware {
+  handleAbandonedRun(runId: string): void;
+}
+
+type StreamOptions = Record<string, unknown> & { runId?: string };
+type GraphClass = new (fields: Record<string, unknown>) => InstrumentableGraph & { config?: { callbacks?: unknown } };
+
+const OPTION_KEYS = ["metrics", "tracing", "logger", "name"] as const;
+const INSTRUMENTED = Symbol.for("langgraph-ops.instrumented");
+const subclasses = new WeakMap<GraphClass, GraphClass>();
+
+function handlersOf(callbacks: unknown): unknown[] | undefined {
+  if (Array.isArray(callbacks)) return callbacks;
+  const handlers = (callbacks as { handlers?: unknown } | null | undefined)?.handlers;
+  return Array.isArray(handlers) ? handlers : undefined;
+}
+
+function isAbandonAware(handler: unknown): handler is AbandonAware {
+  return typeof (handler as Partial<AbandonAware> | null)?.handleAbandonedRun === "function";
+}
+
+function hasAbandonAware(callbacks: unknown): boolean {
+  const handlers = handlersOf(callbacks);
+  if (handlers === undefined) return false;
+  for (const handler of handlers) if (isAbandonAware(handler)) return true;
+  return false;
+}
+
+function notifyAbandoned(callbacks: unknown, runId: string): void {
+  for (const handler of handlersOf(callbacks) ?? []) {
+    if (!isAbandonAware(handler)) continue;
+    try {
+      handler.handleAbandonedRun(runId);
+    } catch {
+      // An observer never breaks the caller's cancel.
+    }
+  }
+}
+
+/** The same-named subclass of `Base` that reports abandoned streams; `Base` itself when it already is one. */
+function instrumentedClass(Base: GraphClass): GraphClass {
+  if ((Base as unknown as Record<symbol, unknown>)[INSTRUMENTED] === true) return Base;
+  const cached = subclasses.get(Base);
+  if (cached !== undefined) return cached;
+  class Instrumented extends Base {
+    override async stream(input: unknown, options?: StreamOptions): Promise<unknown> {
+      const callbacks = this.config?.callbacks;
+      if (!hasAbandonAware(callbacks)) return super.stream(input, options);
+      // The run id must be known before the run starts, to tell the handlers which run a cancel ended.
+      const runId = options?.runId ?? uuidv7();
+      const stream = await super.stream(input, options?.runId === undefined ? { ...options, runId } : options);
+      const signal = (stream as { signal?: unknown } | null)?.signal;
+      if (signal instanceof AbortSignal && !signal.aborted) {
+        signal.addEventListener("abort", () => notifyAbandoned(callbacks, runId), { once: true });
+      }
+      return stream;
+    }
+  }
+  // LangChain serialises runs by class name (`CompiledStateGraph`); tracers and LangSmith must see the same name.
+  Object.defineProperty(Instrumented, "name", { value: Base.name });
+  Object.defineProperty(Instrumented, INSTRUMENTED, { value: true });
+  subclasses.set(Base, Instrumented);
+  return Instrumented;
+}
+
+function resolveName(graph: InstrumentableGraph, name: unknown): string {
+  if (name !== undefined) {
+    if (typeof name !== "string" || name.trim() === "")
+      throw new TypeError(`instrument(graph, options).name must be a non-empty string, got ${describe(name)}`);
+    return name;
+  }
+  const own = (graph as { name?: unknown }).name;
+  if (typeof own === "string" && own !== "") return own;
+  const fromGetter = typeof graph.getName === "function" ? graph.getName() : undefined;
+  return typeof fromGetter === "string" && fromGetter !== "" ? fromGetter : "LangGraph";
+}
+
+/**
+ * Instruments a compiled graph: returns the same graph (same type and class name) with the graph name bound into
+ * its run metadata (so wrapper metrics carry the same `graph` label) and metrics, tracing and logging handlers
+ * attached. Works for every entry point (`invoke`, `stream` in any mode, `streamEvents`, `batch`) and keeps
+ * `getState`, `updateState`, subgraph namespaces and stream cancellation intact.
+ * @example
+ * const metrics = createMetrics();
+ * const graph = instrument(builder.compile({ checkpointer }), { metrics, tracing: true, name: "support-agent" });
+ */
+export function instrument<G extends InstrumentableGraph>(graph: G, options: InstrumentOptions = {}): G {
+  const where = "instrument(graph, options)";
+  if (typeof graph !== "object" || graph === null || typeof graph.withConfig !== "function" || typeof graph.stream !== "function") {
+    throw new TypeError(`instrument(graph) must be a compiled LangGraph graph (with withConfig and stream), got ${describe(graph)}`);
+  }
+  assertObject(options, where);
+  assertKnownKeys(options, OPTION_KEYS, where);
+  const name = resolveName(graph, options.name);
+  const callbacks: BaseCallbackHandler[] = [];
+  if (options.metrics !== undefined) callbacks.push(new MetricsCallbackHandler(coreOf(options.metrics, `${where}.metrics`), name));
+  const tracing = options.tracing;
+  if (tracing !== undefined && tracing !== false) {
+    if (tracing !== true && (typeof tracing !== "object" || tracing === null)) {
+      throw new TypeError(`${where}.tracing must be a boolean or tracing options, got ${describe(tracing)}`);
+    }
+    callbacks.push(createTracingHandler(name, tracing));
+  }
+  if (options.logger !== undefined) {
+    const logger = options.logger as unknown;
+    if (typeof logger !== "object" || logger === null || typeof (logger as Logger).info !== "function") {
+      throw new TypeError(`${where}.logger must be a pino logger, got ${describe(logger)}`);
+    }
+    callbacks.push(createLoggingHandler(logger as Logger, name));
+  }
+  const config: Record<string, unknown> = { metadata: { [GRAPH_NAME_METADATA_KEY]: name } };
+  if (callbacks.length > 0) config.callbacks = callbacks;
+  const bound = graph.withConfig(config) as G;
+  const Base = (bound as object).constructor as GraphClass;
+  const Instrumented = instrumentedClass(Base);
+  if (Instrumented === Base) return bound;
+  try {
+    // Exactly what Pregel.withConfig does (`new this.constructor({ ...this, config })`), with the subclass.
+    return new Instrumented({ ...(bound as object) }) as unknown as G;
+  } catch {
+    // A graph class with another constructor still gets its handlers; only abandoned streams go unnoticed.
+    return bound;
+  }
+}

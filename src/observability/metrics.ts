@@ -1,0 +1,344 @@
+/**
+ * The Prometheus series of the kit, on a prom-client registry. Graph, node, tool and LLM series are fed by the
+ * callback handler that `instrument()` attaches; wrapper series by the diagnostics channels the resilience wrappers
+ * publish on; the breaker state gauge is computed at scrape time from the live breakers.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { Counter, Gauge, Histogram, Registry, type RegistryContentType, collectDefaultMetrics } from "prom-client";
+import { liveCircuitBreakers } from "../resilience/circuit-breaker.js";
+import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
+import { writeMetrics } from "../server/http.js";
+import { type BreakerState, CHANNELS, type NodeEventBase, subscribe } from "./events.js";
+import { LabelGuards } from "./label-guard.js";
+
+/** Options of {@link createMetrics}. */
+export interface CreateMetricsOptions {
+  /** Registry to register on. Default: a new `Registry` (OpenMetrics content type when `exemplars` is on). */
+  registry?: Registry<RegistryContentType>;
+  /** Prefix of the `langgraph_*` series (the `gen_ai_*` series keep their semantic-convention names). Default "langgraph_". */
+  prefix?: string;
+  /** Also collect prom-client's process and Node.js metrics on the registry. Default false. */
+  defaultMetrics?: boolean;
+  /** Attach `trace_id`/`span_id` exemplars to histogram observations made under an active OpenTelemetry span. Default false. */
+  exemplars?: boolean;
+  /** Distinct values per label before further values fold into `__other__`. Default 500. */
+  maxLabelValues?: number;
+}
+
+/** A set of langgraph-ops series on one registry. */
+export interface Metrics {
+  /** The prom-client registry holding the series. */
+  readonly registry: Registry<RegistryContentType>;
+  /** The prefix of the `langgraph_*` series. */
+  readonly prefix: string;
+  /** Content type of {@link Metrics.text}: Prometheus text 0.0.4, or OpenMetrics 1.0.0 with exemplars. */
+  readonly contentType: string;
+  /** Renders the registry in the exposition format of {@link Metrics.contentType}. */
+  text(): Promise<string>;
+  /**
+   * `(req, res) => void` serving the exposition (GET and HEAD), for node:http and express routes; with fastify,
+   * pass `request.raw, reply.raw` after `reply.hijack()`.
+   */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Stops listening to the resilience wrappers' channels. The registry keeps its values. */
+  close(): void;
+}
+
+/** Bucket boundaries (seconds) of the graph, node and tool duration histograms. */
+export const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+/** Bucket boundaries (seconds) of `langgraph_checkpoint_operation_duration_seconds`. */
+export const CHECKPOINT_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Bucket boundaries (bytes) of `langgraph_checkpoint_size_bytes`. */
+export const CHECKPOINT_SIZE_BUCKETS: readonly number[] = [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216];
+/** OpenTelemetry GenAI (v1.41) bucket boundaries of `gen_ai.client.operation.duration`, in seconds. */
+export const GEN_AI_DURATION_BUCKETS: readonly number[] = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+/** OpenTelemetry GenAI (v1.41) bucket boundaries of `gen_ai.client.token.usage`. */
+export const GEN_AI_TOKEN_BUCKETS: readonly number[] = [
+  1, 4, 16, 64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864,
+];
+
+const BREAKER_STATES: readonly BreakerState[] = ["closed", "open", "half_open"];
+const OPTION_KEYS = ["registry", "prefix", "defaultMetrics", "exemplars", "maxLabelValues"] as const;
+const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
+
+/** @internal Every series, plus what the handler and checkpointer wrapper need to write them. */
+export interface MetricsCore {
+  readonly exemplars: boolean;
+  readonly guards: LabelGuards;
+  readonly graphRuns: Counter<"graph" | "status">;
+  readonly graphDuration: Histogram<"graph" | "status">;
+  readonly graphsInFlight: Gauge<"graph">;
+  readonly nodeExecutions: Counter<"graph" | "node" | "status">;
+  readonly nodeDuration: Histogram<"graph" | "node" | "status">;
+  readonly nodeRetries: Counter<"graph" | "node" | "reason">;
+  readonly retriesExhausted: Counter<"graph" | "node">;
+  readonly nodeTimeouts: Counter<"graph" | "node">;
+  readonly fallbacks: Counter<"graph" | "node">;
+  readonly bulkheadRejections: Counter<"graph" | "node">;
+  readonly breakerState: Gauge<"breaker" | "state">;
+  readonly breakerTransitions: Counter<"breaker" | "to">;
+  readonly breakerRejections: Counter<"breaker">;
+  readonly idempotencyRequests: Counter<"graph" | "node" | "result">;
+  readonly interrupts: Counter<"graph" | "node">;
+  readonly toolCalls: Counter<"graph" | "tool" | "status">;
+  readonly toolDuration: Histogram<"graph" | "tool" | "status">;
+  readonly checkpointDuration: Histogram<"saver" | "operation" | "status">;
+  readonly checkpointSize: Histogram<"saver">;
+  readonly genAiDuration: Histogram<GenAiLabel | "error_type">;
+  readonly genAiTokens: Histogram<GenAiLabel | "gen_ai_token_type">;
+}
+
+/** @internal Labels shared by the two GenAI histograms. */
+export type GenAiLabel = "gen_ai_operation_name" | "gen_ai_provider_name" | "gen_ai_request_model";
+
+/** @internal Key under which a metrics callback handler carries its {@link MetricsCore}. */
+export const METRICS_CORE = Symbol.for("langgraph-ops.metrics-core");
+
+const cores = new WeakMap<Metrics, MetricsCore>();
+
+/** @internal The series behind `metrics`; a TypeError when `metrics` did not come from `createMetrics`. */
+export function coreOf(metrics: unknown, where: string): MetricsCore {
+  const core = typeof metrics === "object" && metrics !== null ? cores.get(metrics as Metrics) : undefined;
+  if (core === undefined) throw new TypeError(`${where} must be the result of createMetrics(), got ${describe(metrics)}`);
+  return core;
+}
+
+/**
+ * Which metrics a wrapper event belongs to: the core of the metrics handler among the run's callbacks, or undefined
+ * when the run was not instrumented with any metrics (such events count in every `Metrics`).
+ */
+function ownerOf(config: RunnableConfig | undefined): MetricsCore | undefined {
+  const callbacks = config?.callbacks as unknown;
+  if (callbacks === undefined || callbacks === null) return undefined;
+  const handlers = Array.isArray(callbacks) ? callbacks : (callbacks as { handlers?: unknown }).handlers;
+  if (!Array.isArray(handlers)) return undefined;
+  for (const handler of handlers) {
+    const core = (handler as Record<symbol, unknown> | null)?.[METRICS_CORE];
+    if (core !== undefined) return core as MetricsCore;
+  }
+  return undefined;
+}
+
+const NO_EXEMPLAR: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** @internal Observes `value` on `histogram`, with an exemplar when one is given and the core records them. */
+export function observe<L extends string>(
+  core: MetricsCore,
+  histogram: Histogram<L>,
+  labels: Partial<Record<L, string>>,
+  value: number,
+  exemplar: Record<string, string> | undefined,
+): void {
+  if (core.exemplars) histogram.observe({ labels, value, exemplarLabels: (exemplar ?? NO_EXEMPLAR) as Partial<Record<L, string>> });
+  else histogram.observe(labels, value);
+}
+
+function resolveOptions(options: unknown) {
+  const where = "createMetrics(options)";
+  const o = options === undefined ? {} : options;
+  assertObject(o, where);
+  assertKnownKeys(o, OPTION_KEYS, where);
+  if (o.registry !== undefined && !(o.registry instanceof Registry)) {
+    throw new TypeError(`${where}.registry must be a prom-client Registry, got ${describe(o.registry)}`);
+  }
+  const prefix = o.prefix ?? "langgraph_";
+  if (typeof prefix !== "string" || !PREFIX_RE.test(prefix)) {
+    throw new TypeError(`${where}.prefix must match [a-zA-Z_:][a-zA-Z0-9_:]* (or be ""), got ${describe(prefix)}`);
+  }
+  for (const key of ["defaultMetrics", "exemplars"] as const) {
+    if (o[key] !== undefined && typeof o[key] !== "boolean")
+      throw new TypeError(`${where}.${key} must be a boolean, got ${describe(o[key])}`);
+  }
+  const exemplars = o.exemplars === true;
+  const registry = (o.registry as Registry<RegistryContentType> | undefined) ?? new Registry<RegistryContentType>();
+  if (exemplars) {
+    if (o.registry === undefined) registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    else if (registry.contentType !== Registry.OPENMETRICS_CONTENT_TYPE) {
+      throw new TypeError(
+        `${where}.exemplars needs a registry with the OpenMetrics content type (registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE))`,
+      );
+    }
+  }
+  return {
+    registry,
+    prefix,
+    defaultMetrics: o.defaultMetrics === true,
+    exemplars,
+    maxLabelValues: numberOption(o.maxLabelValues, `${where}.maxLabelValues`, 500, { min: 1, integer: true }),
+  };
+}
+
+function createCore(registry: Registry<RegistryContentType>, prefix: string, exemplars: boolean, maxLabelValues: number): MetricsCore {
+  const registers = [registry];
+  const p = (name: string) => `${prefix}${name}`;
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new Counter<L>({ name: p(name), help, labelNames, registers });
+  const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: readonly number[], full = p(name)) =>
+    new Histogram<L>({ name: full, help, labelNames, buckets: [...buckets], registers, enableExemplars: exemplars });
+  const guards = new LabelGuards(maxLabelValues);
+  const breakerTransitions = counter("circuit_breaker_transitions_total", "Circuit breaker state transitions, by target state.", [
+    "breaker",
+    "to",
+  ]);
+  const breakerRejections = counter("circuit_breaker_rejections_total", "Calls rejected at once by an open circuit breaker.", ["breaker"]);
+  const seeded = new Set<string>();
+  const breakerState = new Gauge<"breaker" | "state">({
+    name: p("circuit_breaker_state"),
+    help: "Circuit breaker state, one-hot: 1 for the current state, 0 for the other two.",
+    labelNames: ["breaker", "state"],
+    registers,
+    collect() {
+      this.reset();
+      for (const breaker of liveCircuitBreakers()) {
+        const name = guards.value("breaker", breaker.name);
+        for (const state of BREAKER_STATES) this.set({ breaker: name, state }, breaker.state === state ? 1 : 0);
+        // Counters of a live breaker exist at 0, so rate() and alerts see them before the first transition.
+        if (!seeded.has(name)) {
+          seeded.add(name);
+          for (const to of BREAKER_STATES) breakerTransitions.inc({ breaker: name, to }, 0);
+          breakerRejections.inc({ breaker: name }, 0);
+        }
+      }
+    },
+  });
+  return {
+    exemplars,
+    guards,
+    graphRuns: counter("graph_runs_total", "Graph runs, by final status (success, error, interrupted, cancelled).", ["graph", "status"]),
+    graphDuration: histogram("graph_run_duration_seconds", "Duration of graph runs.", ["graph", "status"], DURATION_BUCKETS),
+    graphsInFlight: new Gauge({
+      name: p("graph_runs_in_flight"),
+      help: "Graph runs started and not yet finished.",
+      labelNames: ["graph"],
+      registers,
+    }),
+    nodeExecutions: counter("node_executions_total", "Node executions (each LangGraph RetryPolicy attempt counts), by status.", [
+      "graph",
+      "node",
+      "status",
+    ]),
+    nodeDuration: histogram("node_duration_seconds", "Duration of node executions.", ["graph", "node", "status"], DURATION_BUCKETS),
+    nodeRetries: counter("node_retries_total", "Retries of a node: withRetry attempts after a failure and LangGraph RetryPolicy re-runs.", [
+      "graph",
+      "node",
+      "reason",
+    ]),
+    retriesExhausted: counter("node_retries_exhausted_total", "withRetry gave up on a node call.", ["graph", "node"]),
+    nodeTimeouts: counter("node_timeouts_total", "Node attempts that passed their withTimeout deadline.", ["graph", "node"]),
+    fallbacks: counter("node_fallbacks_total", "Failed node calls whose update came from a fallback.", ["graph", "node"]),
+    bulkheadRejections: counter("bulkhead_rejections_total", "Node calls rejected by a full bulkhead.", ["graph", "node"]),
+    breakerState,
+    breakerTransitions,
+    breakerRejections,
+    idempotencyRequests: counter("idempotency_requests_total", "Idempotency lookups, by result (hit, miss, conflict).", [
+      "graph",
+      "node",
+      "result",
+    ]),
+    interrupts: counter("interrupts_total", "Human-in-the-loop interrupts raised by nodes.", ["graph", "node"]),
+    toolCalls: counter("tool_calls_total", "Tool calls, by status.", ["graph", "tool", "status"]),
+    toolDuration: histogram("tool_duration_seconds", "Duration of tool calls.", ["graph", "tool", "status"], DURATION_BUCKETS),
+    checkpointDuration: histogram(
+      "checkpoint_operation_duration_seconds",
+      "Duration of checkpointer operations (get, put, put_writes, list).",
+      ["saver", "operation", "status"],
+      CHECKPOINT_DURATION_BUCKETS,
+    ),
+    checkpointSize: histogram("checkpoint_size_bytes", "Serialized size of saved checkpoints.", ["saver"], CHECKPOINT_SIZE_BUCKETS),
+    genAiDuration: histogram(
+      "",
+      "GenAI operation duration (OpenTelemetry gen_ai.client.operation.duration).",
+      ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"],
+      GEN_AI_DURATION_BUCKETS,
+      "gen_ai_client_operation_duration_seconds",
+    ),
+    genAiTokens: histogram(
+      "",
+      "Tokens used per GenAI operation (OpenTelemetry gen_ai.client.token.usage).",
+      ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"],
+      GEN_AI_TOKEN_BUCKETS,
+      "gen_ai_client_token_usage",
+    ),
+  };
+}
+
+/** Subscribes `core` to the wrapper channels; returns the unsubscribe functions. */
+function subscribeWrapperEvents(core: MetricsCore): Array<() => void> {
+  const { guards } = core;
+  // A node event counts here when its run was instrumented with these metrics, or with no metrics at all.
+  const mine = (e: NodeEventBase) => {
+    const owner = ownerOf(e.config);
+    return owner === undefined || owner === core;
+  };
+  const graphNode = (e: NodeEventBase) => ({ graph: guards.value("graph", e.graph), node: guards.value("node", e.node) });
+  return [
+    subscribe(CHANNELS.retry, (e) => {
+      if (mine(e)) core.nodeRetries.inc({ ...graphNode(e), reason: e.reason });
+    }),
+    subscribe(CHANNELS.retriesExhausted, (e) => {
+      if (mine(e)) core.retriesExhausted.inc(graphNode(e));
+    }),
+    subscribe(CHANNELS.timeout, (e) => {
+      if (mine(e)) core.nodeTimeouts.inc(graphNode(e));
+    }),
+    subscribe(CHANNELS.fallback, (e) => {
+      if (mine(e)) core.fallbacks.inc(graphNode(e));
+    }),
+    subscribe(CHANNELS.bulkheadRejected, (e) => {
+      if (mine(e)) core.bulkheadRejections.inc(graphNode(e));
+    }),
+    subscribe(CHANNELS.idempotency, (e) => {
+      if (mine(e)) core.idempotencyRequests.inc({ ...graphNode(e), result: e.result });
+    }),
+    // Breakers are process-wide (one per dependency, shared by graphs): every Metrics reports all of them.
+    subscribe(CHANNELS.breakerStateChange, (e) => {
+      core.breakerTransitions.inc({ breaker: guards.value("breaker", e.breaker), to: e.to });
+    }),
+    subscribe(CHANNELS.breakerRejected, (e) => {
+      core.breakerRejections.inc({ breaker: guards.value("breaker", e.breaker) });
+    }),
+  ];
+}
+
+/**
+ * Creates the langgraph-ops series on a prom-client registry and starts counting the resilience wrappers' events.
+ * Pass the result to `instrument(graph, { metrics })` and expose it with `serveMetrics(metrics)` or `metrics.handler`.
+ *
+ * Wrapper events (retries, timeouts, fallbacks, bulkhead and idempotency) count in the `Metrics` a graph was
+ * instrumented with; events from runs not instrumented with any `Metrics` count in every `Metrics` (under the
+ * `graph` label "unknown" unless the name was bound). Circuit breakers are process-wide and appear in every `Metrics`.
+ * @example
+ * const metrics = createMetrics();
+ * const graph = instrument(builder.compile(), { metrics, name: "support-agent" });
+ * await serveMetrics(metrics, { port: 9464 });
+ */
+export function createMetrics(options?: CreateMetricsOptions): Metrics {
+  const o = resolveOptions(options);
+  if (o.registry.getSingleMetric(`${o.prefix}graph_runs_total`) !== undefined) {
+    throw new TypeError(
+      `createMetrics(options).registry already holds ${o.prefix}graph_runs_total; use one Metrics per registry or another prefix`,
+    );
+  }
+  const core = createCore(o.registry, o.prefix, o.exemplars, o.maxLabelValues);
+  if (o.defaultMetrics) collectDefaultMetrics({ register: o.registry });
+  let unsubscribe: Array<() => void> | undefined = subscribeWrapperEvents(core);
+  const metrics: Metrics = {
+    registry: o.registry,
+    prefix: o.prefix,
+    get contentType() {
+      return o.registry.contentType;
+    },
+    text: () => o.registry.metrics(),
+    handler: (req, res) => writeMetrics(metrics, req, res),
+    close() {
+      if (unsubscribe === undefined) return;
+      for (const stop of unsubscribe) stop();
+      unsubscribe = undefined;
+    },
+  };
+  cores.set(metrics, core);
+  return metrics;
+}
