@@ -232,3 +232,26 @@ describe("InMemoryIdempotencyStore", () => {
     expect((await store.claim("k999", 1)).status).toBe("completed");
   });
 });
+
+describe("replaying LangChain messages", () => {
+  it("revives a recorded AIMessage update as a message instance", async () => {
+    const { AIMessage, HumanMessage } = await import("@langchain/core/messages");
+    const { MessagesAnnotation, StateGraph, MemorySaver } = await import("@langchain/langgraph");
+    const store = new InMemoryIdempotencyStore();
+    let runs = 0;
+    const answer = withIdempotency(
+      async (_s: typeof MessagesAnnotation.State) => ({ messages: [new AIMessage({ content: `answer ${++runs}`, id: "ai-1" })] }),
+      { store, key: () => "same-request" },
+    );
+    const graph = new StateGraph(MessagesAnnotation)
+      .addNode("answer", answer)
+      .addEdge("__start__", "answer")
+      .compile({ checkpointer: new MemorySaver() });
+    await graph.invoke({ messages: [new HumanMessage("hi")] }, threadConfig());
+    const replay = await graph.invoke({ messages: [new HumanMessage("hi again")] }, threadConfig());
+    expect(runs).toBe(1);
+    const last = replay.messages.at(-1);
+    expect(last).toBeInstanceOf(AIMessage);
+    expect(last?.content).toBe("answer 1");
+  });
+});
