@@ -253,7 +253,7 @@ describe("span tree of a real agent graph over OTLP/HTTP", () => {
     const graph = traced(buildAgentGraph().compile({ checkpointer: new MemorySaver() }), "support-agent");
     const config = { configurable: { thread_id: "thread-interrupt" } };
     const paused = await graph.invoke({ messages: [new HumanMessage("weather?")], mode: "interrupt" }, config);
-    expect(paused.__interrupt__).toHaveLength(1);
+    expect((paused as { __interrupt__?: unknown[] }).__interrupt__).toHaveLength(1);
     const spans = await traceOf(collector, "support-agent", "thread-interrupt");
     for (const s of spans) expect(s.statusCode, s.name).toBe(STATUS.unset);
     for (const s of spans) expect(s.attributes["error.type"], s.name).toBeUndefined();
@@ -365,10 +365,10 @@ describe("resilience wrappers and the node context", () => {
         .addNode(
           "slow",
           resilient(
-            async (_s: typeof S.State, config) => {
+            async (_s: typeof S.State) => {
               slowCalls++;
               if (slowCalls === 1) await new Promise((resolve) => setTimeout(resolve, 500));
-              throw Object.assign(new Error(`bad request ${config?.metadata?.langgraph_node}`), { status: 400 });
+              throw Object.assign(new Error("bad request"), { status: 400 });
             },
             { timeout: 20, retry: { retries: 1, minDelayMs: 1, maxDelayMs: 1, jitter: "none" }, fallback: () => ({ n: -1 }) },
           ),

@@ -1,24 +1,390 @@
 /**
- * Structured logs correlated with traces.
+ * Structured logs correlated with traces: a pino JSON logger that stamps `trace_id`/`span_id` on every line written
+ * inside a traced run, and the callback handler behind `instrument(graph, { logger })` that logs runs, nodes, tools
+ * and the resilience wrappers' events. No state, inputs, outputs or messages are ever logged by the kit.
  */
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
-import { pino, type Logger, type LoggerOptions } from "pino";
+import type { Serialized } from "@langchain/core/load/serializable";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { isGraphBubbleUp } from "@langchain/langgraph";
+import { isSpanContextValid, trace } from "@opentelemetry/api";
+import { type DestinationStream, type Level, type Logger, type LoggerOptions, pino } from "pino";
+import { CHANNELS, subscribe } from "./events.js";
+import { errorType, isAbort } from "./tracing/attributes.js";
+import { classifyChainRun } from "./tracing/classify.js";
+import { getRun, runOfConfig } from "./tracing/registry.js";
+
+/** Redaction paths applied by default: credentials wherever they appear one or two levels deep, and run payloads. */
+export const DEFAULT_REDACT_PATHS: readonly string[] = [
+  "password",
+  "*.password",
+  "apiKey",
+  "*.apiKey",
+  "api_key",
+  "*.api_key",
+  "secret",
+  "*.secret",
+  "token",
+  "*.token",
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "*.headers.authorization",
+  "headers.cookie",
+  "*.headers.cookie",
+  "state",
+  "*.state",
+  "messages",
+  "*.messages",
+];
 
 /** Options for {@link createLogger}. */
-export interface CreateLoggerOptions extends LoggerOptions {}
-
-/** Creates a pino JSON logger. */
-export function createLogger(options: CreateLoggerOptions = {}): Logger {
-  return pino(options);
+export interface CreateLoggerOptions {
+  /** Minimum level. Default: `LOG_LEVEL`, else "info". */
+  level?: Level | "silent";
+  /** `name` field on every line. */
+  name?: string;
+  /** Extra redaction paths (pino syntax), added to {@link DEFAULT_REDACT_PATHS}. */
+  redact?: string[];
+  /** Replace the default redaction paths instead of extending them. */
+  replaceDefaultRedact?: boolean;
+  /** Fields on every line (e.g. `{ service: "support-agent" }`). */
+  base?: Record<string, unknown>;
+  /** Where lines go. Default: stdout. */
+  destination?: DestinationStream;
+  /** Any other pino option; wins over the ones above. */
+  pino?: LoggerOptions;
 }
 
+const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+/** Adds the active span's ids: lines written inside a traced node (wrapped by the kit) join its trace. */
+function traceMixin(): Record<string, string> {
+  const span = trace.getActiveSpan();
+  if (span === undefined) return {};
+  const sc = span.spanContext();
+  if (!isSpanContextValid(sc)) return {};
+  return { trace_id: sc.traceId, span_id: sc.spanId, trace_flags: sc.traceFlags === 1 ? "01" : "00" };
+}
+
+/**
+ * Creates a pino JSON logger whose lines carry `trace_id`, `span_id` and `trace_flags` whenever an OpenTelemetry span
+ * is active, with credential and payload redaction. Throws a TypeError naming a bad option.
+ * @example
+ * const logger = createLogger({ name: "support-agent", redact: ["customer.email"] });
+ * const graph = instrument(compiled, { tracing: true, logger });
+ */
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  if (options === null || typeof options !== "object") throw new TypeError("createLogger(options) must be an object");
+  const level = options.level ?? process.env.LOG_LEVEL ?? "info";
+  if (!LEVELS.has(level)) throw new TypeError(`createLogger(options).level must be one of ${[...LEVELS].join(", ")}, got ${String(level)}`);
+  if (options.redact !== undefined && (!Array.isArray(options.redact) || options.redact.some((p) => typeof p !== "string"))) {
+    throw new TypeError("createLogger(options).redact must be an array of pino redaction paths");
+  }
+  const paths = [...(options.replaceDefaultRedact === true ? [] : DEFAULT_REDACT_PATHS), ...(options.redact ?? [])];
+  const config: LoggerOptions = {
+    level,
+    ...(options.name !== undefined ? { name: options.name } : {}),
+    ...(options.base !== undefined ? { base: options.base } : {}),
+    redact: { paths, censor: "[REDACTED]" },
+    mixin: traceMixin,
+    ...options.pino,
+  };
+  return options.destination === undefined ? pino(config) : pino(config, options.destination);
+}
+
+type Metadata = Record<string, unknown>;
+
+/** What the logging handler remembers of an open run; pass-through runs point at their parent's entry. */
+interface LogRun {
+  readonly runId: string;
+  readonly kind: "root" | "node" | "tool";
+  readonly name: string;
+  readonly startMs: number;
+  readonly traceId: string | undefined;
+  readonly spanId: string | undefined;
+  /** The run's root entry (itself for the root). */
+  readonly root: LogRun | undefined;
+  /** Root entries: a node below was interrupted. */
+  interrupted: boolean;
+}
+
+/** A log line's correlation and location fields. */
+function fieldsOf(graph: string, run: LogRun): Record<string, unknown> {
+  const fields: Record<string, unknown> = { graph };
+  if (run.kind === "node") fields.node = run.name;
+  else if (run.kind === "tool") fields.tool = run.name;
+  if (run.traceId !== undefined) {
+    fields.trace_id = run.traceId;
+    fields.span_id = run.spanId;
+  }
+  return fields;
+}
+
+function idsOf(runId: string): { traceId: string | undefined; spanId: string | undefined } {
+  const record = getRun(runId);
+  if (record === undefined || record.runId !== runId) return { traceId: undefined, spanId: undefined };
+  const sc = record.span.spanContext();
+  return isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : { traceId: undefined, spanId: undefined };
+}
+
+/** The callback handler behind `instrument(graph, { logger })`. */
 class LoggingHandler extends BaseCallbackHandler {
   name = "langgraph-ops-logging";
+  // Synchronous, so durations and trace ids belong to the moment the event happened.
+  override awaitHandlers = true;
+
+  readonly #logger: Logger;
+  readonly #graph: string;
+  readonly #runs = new Map<string, LogRun>();
+
+  constructor(logger: Logger, graph: string) {
+    super();
+    this.#logger = logger;
+    this.#graph = graph;
+  }
+
+  override copy(): this {
+    return this;
+  }
+
+  /** @internal Open entries (pass-through ids included); 0 when no run is in progress. */
+  get openRuns(): number {
+    return this.#runs.size;
+  }
+
+  #open(runId: string, kind: LogRun["kind"], name: string, parent: LogRun | undefined): LogRun {
+    const ids = idsOf(runId);
+    const run: LogRun = {
+      runId,
+      kind,
+      name,
+      startMs: performance.now(),
+      traceId: ids.traceId,
+      spanId: ids.spanId,
+      root: parent?.root,
+      interrupted: false,
+    };
+    if (kind === "root") (run as { root: LogRun | undefined }).root = run;
+    this.#runs.set(runId, run);
+    return run;
+  }
+
+  #take(runId: string): LogRun | undefined {
+    const run = this.#runs.get(runId);
+    if (run === undefined) return undefined;
+    this.#runs.delete(runId);
+    return run.runId === runId ? run : undefined;
+  }
+
+  #ended(run: LogRun, msg: string): void {
+    if (!this.#logger.isLevelEnabled(run.kind === "node" || run.kind === "root" ? "info" : "debug")) return;
+    const fields = fieldsOf(this.#graph, run);
+    fields.duration_ms = Math.round((performance.now() - run.startMs) * 1000) / 1000;
+    fields.status = "success";
+    if (run.kind === "tool") this.#logger.debug(fields, msg);
+    else this.#logger.info(fields, msg);
+  }
+
+  #failed(run: LogRun, error: unknown, what: string): void {
+    const fields = fieldsOf(this.#graph, run);
+    fields.duration_ms = Math.round((performance.now() - run.startMs) * 1000) / 1000;
+    if (isGraphBubbleUp(error)) {
+      if (run.root !== undefined) run.root.interrupted = true;
+      fields.status = "interrupted";
+      if (this.#logger.isLevelEnabled("info")) this.#logger.info(fields, `${what} interrupted`);
+      return;
+    }
+    if (isAbort(error)) {
+      fields.status = "cancelled";
+      if (this.#logger.isLevelEnabled("warn")) this.#logger.warn(fields, `${what} cancelled`);
+      return;
+    }
+    fields.status = "error";
+    fields.error_type = errorType(error);
+    // Only the error's class and message: the stack can be long, and the state is never logged.
+    fields.error_message = error instanceof Error ? error.message : String(error);
+    if (run.kind === "tool") this.#logger.warn(fields, `${what} failed`);
+    else this.#logger.error(fields, `${what} failed`);
+  }
+
+  override handleChainStart(
+    chain: Serialized,
+    _inputs: unknown,
+    runId: string,
+    parentRunId?: string,
+    tags?: string[],
+    metadata?: Metadata,
+    _runType?: string,
+    runName?: string,
+  ): void {
+    const parent = parentRunId === undefined ? undefined : this.#runs.get(parentRunId);
+    const kind = classifyChainRun(chain, parentRunId, parent !== undefined, tags, metadata, runName);
+    if (kind === "root") {
+      const run = this.#open(runId, "root", this.#graph, undefined);
+      if (this.#logger.isLevelEnabled("debug")) {
+        const fields = fieldsOf(this.#graph, run);
+        const thread = metadata?.thread_id;
+        if (typeof thread === "string") fields.thread_id = thread;
+        this.#logger.debug(fields, "graph run started");
+      }
+      return;
+    }
+    if (parent === undefined || kind === "hidden" || kind === "foreign") return;
+    if (kind === "node") {
+      const run = this.#open(runId, "node", runName as string, parent);
+      if (this.#logger.isLevelEnabled("debug")) {
+        const fields = fieldsOf(this.#graph, run);
+        if (typeof metadata?.langgraph_step === "number") fields.step = metadata.langgraph_step;
+        this.#logger.debug(fields, "node started");
+      }
+      return;
+    }
+    this.#runs.set(runId, parent);
+  }
+
+  override handleChainEnd(outputs: unknown, runId: string): void {
+    const run = this.#take(runId);
+    if (run === undefined) return;
+    if (run.kind === "root" && (run.interrupted || (outputs !== null && typeof outputs === "object" && "__interrupt__" in outputs))) {
+      if (this.#logger.isLevelEnabled("info"))
+        this.#logger.info({ ...fieldsOf(this.#graph, run), status: "interrupted" }, "graph run interrupted");
+      return;
+    }
+    this.#ended(run, run.kind === "root" ? "graph run finished" : "node finished");
+  }
+
+  override handleChainError(error: unknown, runId: string): void {
+    const run = this.#take(runId);
+    if (run === undefined) return;
+    this.#failed(run, error, run.kind === "root" ? "graph run" : "node");
+  }
+
+  override handleToolStart(
+    _tool: Serialized,
+    _input: string,
+    runId: string,
+    parentRunId?: string,
+    _tags?: string[],
+    _md?: Metadata,
+    runName?: string,
+  ): void {
+    const parent = parentRunId === undefined ? undefined : this.#runs.get(parentRunId);
+    const run = this.#open(runId, "tool", runName ?? "tool", parent);
+    if (this.#logger.isLevelEnabled("debug")) this.#logger.debug(fieldsOf(this.#graph, run), "tool started");
+  }
+
+  override handleToolEnd(_output: unknown, runId: string): void {
+    const run = this.#take(runId);
+    if (run !== undefined) this.#ended(run, "tool finished");
+  }
+
+  override handleToolError(error: unknown, runId: string): void {
+    const run = this.#take(runId);
+    if (run !== undefined) this.#failed(run, error, "tool");
+  }
+
+  /** Called by `instrument()` when a caller cancels a stream before the run ended: forgets the run's entries. */
+  handleAbandonedRun(runId: string): void {
+    const root = this.#runs.get(runId);
+    if (root === undefined || root.runId !== runId) return;
+    for (const [id, run] of this.#runs) if (run === root || run.root === root) this.#runs.delete(id);
+    if (this.#logger.isLevelEnabled("warn"))
+      this.#logger.warn({ ...fieldsOf(this.#graph, root), status: "cancelled" }, "graph run cancelled");
+  }
 }
 
-/** Creates the callback handler that logs node start/end/error for graph `graphName` on `logger`. */
+type EventConfig = RunnableConfig | undefined;
+
+/** Correlation fields for a wrapper event: the node span's ids when tracing is on. */
+function eventFields(graph: string, node: string, config: EventConfig): Record<string, unknown> {
+  const fields: Record<string, unknown> = { graph, node };
+  const found = runOfConfig(config);
+  const sc = found?.record.span.spanContext();
+  if (sc !== undefined && isSpanContextValid(sc)) {
+    fields.trace_id = sc.traceId;
+    fields.span_id = sc.spanId;
+  }
+  return fields;
+}
+
+/** Subscribes `logger` to the wrapper events of graph `graph`. */
+function logWrapperEvents(logger: Logger, graph: string): void {
+  const mine = (g: string) => g === graph;
+  subscribe(CHANNELS.retry, (e) => {
+    if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
+    logger.warn(
+      {
+        ...eventFields(e.graph, e.node, e.config),
+        attempt: e.attempt,
+        delay_ms: e.delayMs,
+        reason: e.reason,
+        error_type: errorType(e.error),
+      },
+      "node attempt failed, retrying",
+    );
+  });
+  subscribe(CHANNELS.retriesExhausted, (e) => {
+    if (!mine(e.graph) || !logger.isLevelEnabled("error")) return;
+    logger.error(
+      { ...eventFields(e.graph, e.node, e.config), attempts: e.attempts, error_type: errorType(e.error) },
+      "node retries exhausted",
+    );
+  });
+  subscribe(CHANNELS.timeout, (e) => {
+    if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
+    logger.warn({ ...eventFields(e.graph, e.node, e.config), timeout_ms: e.timeoutMs }, "node attempt timed out");
+  });
+  subscribe(CHANNELS.fallback, (e) => {
+    if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
+    logger.warn({ ...eventFields(e.graph, e.node, e.config), error_type: errorType(e.error) }, "node fell back");
+  });
+  subscribe(CHANNELS.bulkheadRejected, (e) => {
+    if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
+    logger.warn({ ...eventFields(e.graph, e.node, e.config), limit: e.limit, queue: e.queue }, "bulkhead rejected node call");
+  });
+  subscribe(CHANNELS.breakerRejected, (e) => {
+    if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
+    logger.warn(
+      { ...eventFields(e.graph, e.node, e.config), breaker: e.breaker, retry_after_ms: e.retryAfterMs },
+      "circuit breaker open, call rejected",
+    );
+  });
+  subscribe(CHANNELS.idempotency, (e) => {
+    if (!mine(e.graph)) return;
+    const level = e.result === "conflict" ? "warn" : e.result === "hit" ? "info" : "debug";
+    if (!logger.isLevelEnabled(level)) return;
+    // The key is omitted: it embeds the thread id, which belongs in traces, not in every log line.
+    logger[level]({ ...eventFields(e.graph, e.node, e.config), result: e.result, operation: e.operation }, `idempotency ${e.result}`);
+  });
+}
+
+const breakerLoggers = new WeakSet<Logger>();
+
+function logBreakerTransitions(logger: Logger): void {
+  if (breakerLoggers.has(logger)) return;
+  breakerLoggers.add(logger);
+  subscribe(CHANNELS.breakerStateChange, (e) => {
+    const level = e.to === "open" ? "warn" : "info";
+    if (logger.isLevelEnabled(level)) logger[level]({ breaker: e.breaker, from: e.from, to: e.to }, `circuit breaker ${e.to}`);
+  });
+}
+
+/**
+ * Creates the callback handler that logs graph runs (debug at start, info at end, error on failure), node runs (debug
+ * at start, info at end with `duration_ms`, error on failure, info on interrupt), tools (debug; warn on failure) and the
+ * resilience wrappers' events for graph `graphName` (retry, timeout, fallback, breaker and bulkhead rejections: warn;
+ * retries exhausted: error; idempotency hits: info). Lines carry `trace_id`/`span_id` of the run's span when tracing
+ * is on. `instrument(graph, { logger })` calls this once per graph; each call subscribes to the wrapper events for
+ * the life of the process.
+ */
 export function createLoggingHandler(logger: Logger, graphName: string): BaseCallbackHandler {
-  void logger;
-  void graphName;
-  return new LoggingHandler();
+  if (logger === null || typeof logger !== "object" || typeof logger.info !== "function" || typeof logger.isLevelEnabled !== "function") {
+    throw new TypeError("createLoggingHandler(logger) must be a pino logger");
+  }
+  if (typeof graphName !== "string" || graphName === "")
+    throw new TypeError("createLoggingHandler(logger, graphName): graphName must be a non-empty string");
+  logWrapperEvents(logger, graphName);
+  logBreakerTransitions(logger);
+  return new LoggingHandler(logger, graphName);
 }

@@ -22,6 +22,7 @@ import {
   toolAttributes,
 } from "./attributes.js";
 import { installTracingBridge } from "./bridge.js";
+import { classifyChainRun } from "./classify.js";
 import { maskAndCap, toContentString, toGenAIMessage } from "./content.js";
 import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from "./options.js";
 import { deleteRun, getRun, hasRun, type RunKind, type RunRecord, recordsOfRoot, setRun } from "./registry.js";
@@ -30,24 +31,9 @@ export type { MaskFn, TracingOptions } from "./options.js";
 
 type Metadata = Record<string, unknown>;
 
-const HIDDEN_TAG = "langsmith:hidden";
-const STEP_TAG_PREFIX = "graph:step:";
-const GRAPH_CLASSES = new Set(["CompiledStateGraph", "CompiledGraph", "Pregel", "CompiledMessageGraph"]);
-
 function nowMs(): number {
   // Sub-millisecond wall clock, the same scale the OpenTelemetry SDK uses for its own timestamps.
   return performance.timeOrigin + performance.now();
-}
-
-function hasStepTag(tags: string[] | undefined): boolean {
-  if (tags === undefined) return false;
-  for (const t of tags) if (t.startsWith(STEP_TAG_PREFIX)) return true;
-  return false;
-}
-
-function isGraphRun(chain: Serialized | undefined): boolean {
-  const id = chain?.id;
-  return Array.isArray(id) && GRAPH_CLASSES.has(id[id.length - 1] ?? "");
 }
 
 /** Marks `span` for a failed, interrupted or cancelled run; returns the run status it stands for. */
@@ -159,15 +145,14 @@ class TracingHandler extends BaseCallbackHandler {
   ): void {
     if (hasRun(runId)) return;
     const parent = getRun(parentRunId);
-    if (parent === undefined) {
-      // Only this graph's own root can have no known parent; anything else belongs to a run we do not trace.
-      if (parentRunId !== undefined && !isGraphRun(chain)) return;
+    const kind = classifyChainRun(chain, parentRunId, parent !== undefined, tags, metadata, runName);
+    if (kind === "root") {
       this.#startRoot(runId, inputs, metadata);
       return;
     }
-    if (tags?.includes(HIDDEN_TAG)) return;
-    const node = metadata?.langgraph_node;
-    if (typeof node === "string" && runName === node && hasStepTag(tags)) {
+    if (parent === undefined || kind === "hidden" || kind === "foreign") return;
+    if (kind === "node") {
+      const node = runName as string;
       const start = nowMs();
       const attrs = nodeAttributes(parent.graph, node, metadata);
       const span = this.#o.tracer.startSpan(
