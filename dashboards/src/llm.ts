@@ -1,0 +1,129 @@
+/** "LangGraph / LLM & Tools": token use, model latency and errors, and tool calls. */
+import type { MixinConfig } from "../../alerts/src/config.js";
+import { type Dashboard, dashboard, layout, standardVariables } from "./grafana.js";
+import { g, j, quantile, ratio, sumRate } from "./queries.js";
+
+const OPS = "gen_ai_client_operation_duration_seconds";
+const TOKENS = "gen_ai_client_token_usage";
+const MODEL = "gen_ai_provider_name, gen_ai_request_model";
+const TOOLS = "langgraph_tool_calls_total";
+
+/** The LLM and tools dashboard. LLM metrics follow the OpenTelemetry GenAI conventions and carry no `graph` label. */
+export function llmDashboard(config: MixinConfig): Dashboard {
+  return dashboard({
+    uid: `${config.uidPrefix}-llm`,
+    title: "LangGraph / LLM & Tools",
+    description: "LLM calls (OpenTelemetry GenAI metrics): tokens, latency and errors by model; tool calls by tool.",
+    tag: config.dashboardTag,
+    variables: standardVariables(config.selector),
+    panels: layout([
+      [
+        {
+          type: "timeseries",
+          title: "Tokens/s by model and type",
+          description: "Input and output tokens per second reported by the models (usage metadata).",
+          unit: "short",
+          targets: [
+            {
+              expr: sumRate(j(`${TOKENS}_sum`), "gen_ai_request_model, gen_ai_token_type"),
+              legend: "{{gen_ai_request_model}} {{gen_ai_token_type}}",
+            },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "Tokens per run",
+          description: "Tokens of all models divided by graph runs finished, for the selected jobs and instances.",
+          unit: "short",
+          targets: [{ expr: `${sumRate(j(`${TOKENS}_sum`))} / ${sumRate(j("langgraph_graph_runs_total"))}`, legend: "tokens per run" }],
+        },
+      ],
+      [
+        {
+          type: "timeseries",
+          title: "LLM calls/s by model",
+          description: "Model calls per second, successful or not.",
+          unit: "reqps",
+          targets: [{ expr: sumRate(j(`${OPS}_count`), MODEL), legend: "{{gen_ai_provider_name}} {{gen_ai_request_model}}" }],
+        },
+        {
+          type: "timeseries",
+          title: "LLM latency p50 / p95 / p99 by model",
+          description: "Quantiles of model call duration (gen_ai.client.operation.duration).",
+          unit: "s",
+          targets: ["0.5", "0.95", "0.99"].map((q) => ({
+            expr: quantile(q, j(`${OPS}_bucket`), "gen_ai_request_model"),
+            legend: `{{gen_ai_request_model}} p${Number(q) * 100}`,
+          })),
+        },
+        {
+          type: "timeseries",
+          title: "LLM error ratio by model",
+          description: `Share of model calls that failed (series with an error_type). Alert threshold: ${config.thresholds.llmErrorRatio * 100}%.`,
+          unit: "percentunit",
+          min: 0,
+          targets: [
+            {
+              expr: ratio(sumRate(j(`${OPS}_count`, 'error_type!=""'), MODEL), sumRate(j(`${OPS}_count`), MODEL)),
+              legend: "{{gen_ai_provider_name}} {{gen_ai_request_model}}",
+            },
+          ],
+        },
+      ],
+      [
+        {
+          type: "table",
+          title: "Top models by tokens",
+          description: "The ten models that used the most tokens over the dashboard's time range.",
+          unit: "short",
+          targets: [
+            { expr: `topk(10, sum by (${MODEL}) (increase(${j(`${TOKENS}_sum`)}[$__range])))`, instant: true, format: "table", legend: "" },
+          ],
+          options: { sortBy: [{ displayName: "Value", desc: true }] },
+        },
+        {
+          type: "bargauge",
+          title: "Tokens per call by model and type",
+          description: "Average tokens per model call over the dashboard's time range.",
+          unit: "short",
+          targets: [
+            {
+              expr: `sum by (gen_ai_request_model, gen_ai_token_type) (increase(${j(`${TOKENS}_sum`)}[$__range])) / sum by (gen_ai_request_model, gen_ai_token_type) (increase(${j(`${TOKENS}_count`)}[$__range]))`,
+              instant: true,
+              legend: "{{gen_ai_request_model}} {{gen_ai_token_type}}",
+            },
+          ],
+        },
+      ],
+      [
+        {
+          type: "timeseries",
+          title: "Tool calls/s by tool and status",
+          description: "Tool calls per second by tool and outcome.",
+          unit: "ops",
+          targets: [{ expr: sumRate(g(TOOLS), "graph, tool, status"), legend: "{{graph}} {{tool}} {{status}}" }],
+        },
+        {
+          type: "timeseries",
+          title: "Tool error ratio by tool",
+          description: "Share of tool calls that failed.",
+          unit: "percentunit",
+          min: 0,
+          targets: [
+            {
+              expr: ratio(sumRate(g(TOOLS, 'status="error"'), "graph, tool"), sumRate(g(TOOLS), "graph, tool")),
+              legend: "{{graph}} {{tool}}",
+            },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "Tool p95 duration",
+          description: "95th percentile of tool call duration.",
+          unit: "s",
+          targets: [{ expr: quantile("0.95", g("langgraph_tool_duration_seconds_bucket"), "graph, tool"), legend: "{{graph}} {{tool}}" }],
+        },
+      ],
+    ]),
+  });
+}

@@ -1,0 +1,139 @@
+/** "LangGraph / Overview": is the agent healthy right now — traffic, success, latency, load, breakers, budget. */
+import type { MixinConfig } from "../../alerts/src/config.js";
+import { SLO_NAME, SLO_RECORDS } from "../../alerts/src/slo.js";
+import { type Dashboard, dashboard, layout, standardVariables } from "./grafana.js";
+import { g, j, quantile, ratio, sumRate } from "./queries.js";
+
+const RUNS = "langgraph_graph_runs_total";
+const BUCKET = "langgraph_graph_run_duration_seconds_bucket";
+
+/** The overview dashboard. */
+export function overviewDashboard(config: MixinConfig): Dashboard {
+  const errors = (by = "") => sumRate(g(RUNS, 'status="error"'), by);
+  const valid = (by = "") => sumRate(g(RUNS, 'status!="cancelled"'), by);
+  const notClosed = `max by (job, breaker) (${j("langgraph_circuit_breaker_state", 'state=~"open|half_open"')}) == 1`;
+  const budget = 1 - config.sloTarget;
+  return dashboard({
+    uid: `${config.uidPrefix}-overview`,
+    title: "LangGraph / Overview",
+    description:
+      "Graph runs of LangGraph.js agents instrumented with langgraph-ops: traffic, success, latency, load, breakers and error budget.",
+    tag: config.dashboardTag,
+    variables: standardVariables(config.selector),
+    panels: layout([
+      [
+        {
+          type: "stat",
+          title: "Runs/s",
+          description: "Graph runs finished per second, all statuses.",
+          unit: "reqps",
+          targets: [{ expr: sumRate(g(RUNS)) }],
+        },
+        {
+          type: "stat",
+          title: "Success ratio",
+          description: "Share of runs that did not fail (interrupted runs count as successful, cancelled runs are left out).",
+          unit: "percentunit",
+          decimals: 2,
+          thresholds: [
+            { color: "red", value: null },
+            { color: "orange", value: 1 - 14.4 * budget },
+            { color: "green", value: config.sloTarget },
+          ],
+          targets: [{ expr: `1 - ${ratio(errors(), valid())}` }],
+        },
+        {
+          type: "stat",
+          title: "p95 run time",
+          description: "95th percentile of graph run duration.",
+          unit: "s",
+          thresholds: [
+            { color: "green", value: null },
+            { color: "orange", value: config.thresholds.runLatencyP95Seconds },
+          ],
+          targets: [{ expr: quantile("0.95", g(BUCKET)) }],
+        },
+        {
+          type: "stat",
+          title: "Runs in flight",
+          description: "Graph runs started and not yet finished.",
+          unit: "short",
+          targets: [{ expr: `sum(${g("langgraph_graph_runs_in_flight")})` }],
+        },
+        {
+          type: "stat",
+          title: "Breakers not closed",
+          description: "Circuit breakers open or half-open on at least one instance: calls through them fail fast.",
+          unit: "short",
+          thresholds: [
+            { color: "green", value: null },
+            { color: "red", value: 1 },
+          ],
+          targets: [{ expr: `count(${notClosed}) or vector(0)` }],
+        },
+        {
+          type: "stat",
+          title: "Error budget left",
+          description: `Share of the ${config.sloPeriod} error budget of the ${config.sloTarget * 100}% availability SLO still unspent (lowest graph). Needs the recording rules of alerts/prometheus_rules.yaml.`,
+          unit: "percentunit",
+          decimals: 1,
+          thresholds: [
+            { color: "red", value: null },
+            { color: "orange", value: 0.25 },
+            { color: "green", value: 0.5 },
+          ],
+          targets: [{ expr: `min(${SLO_RECORDS.budgetRemaining}{job=~"$job", graph=~"$graph", slo="${SLO_NAME}"})` }],
+        },
+      ],
+      [
+        {
+          type: "timeseries",
+          title: "Runs/s by graph and status",
+          description: "Finished graph runs per second by final status: success, error, interrupted (waiting for a human), cancelled.",
+          unit: "reqps",
+          targets: [{ expr: sumRate(g(RUNS), "graph, status"), legend: "{{graph}} {{status}}" }],
+        },
+        {
+          type: "timeseries",
+          title: "Error ratio by graph",
+          description: `Share of runs (cancelled ones left out) that failed. The SLO allows ${budget * 100}% over ${config.sloPeriod}.`,
+          unit: "percentunit",
+          min: 0,
+          targets: [{ expr: ratio(errors("graph"), valid("graph")), legend: "{{graph}}" }],
+        },
+      ],
+      [
+        {
+          type: "timeseries",
+          title: "Run time p50 / p95 / p99",
+          description: "Quantiles of graph run duration by graph, from the run duration histogram.",
+          unit: "s",
+          targets: ["0.5", "0.95", "0.99"].map((q) => ({ expr: quantile(q, g(BUCKET), "graph"), legend: `{{graph}} p${Number(q) * 100}` })),
+        },
+        {
+          type: "timeseries",
+          title: "Runs in flight by graph",
+          description: "Graph runs started and not yet finished; a level that never drops means stuck runs.",
+          unit: "short",
+          targets: [{ expr: `sum by (graph) (${g("langgraph_graph_runs_in_flight")})`, legend: "{{graph}}" }],
+        },
+      ],
+      [
+        {
+          type: "timeseries",
+          title: "Node timeouts/s by graph",
+          description: "Node attempts that hit their timeout, per second.",
+          unit: "ops",
+          targets: [{ expr: sumRate(g("langgraph_node_timeouts_total"), "graph"), legend: "{{graph}}" }],
+        },
+        {
+          type: "timeseries",
+          title: "Node retries/s by graph",
+          description: "Retries made by withRetry and by LangGraph retry policies, per second.",
+          unit: "ops",
+          targets: [{ expr: sumRate(g("langgraph_node_retries_total"), "graph"), legend: "{{graph}}" }],
+        },
+      ],
+    ]),
+  });
+}
