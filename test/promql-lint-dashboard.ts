@@ -119,8 +119,8 @@ export function lintDashboard(dash: Json, config: LintExclusions = {}): Finding[
   if (uid.length > 40) add("dashboard-uid-rule", `uid too long (${uid.length} > 40)`);
   if (dash.schemaVersion !== PINNED_SCHEMA_VERSION)
     add("dashboard-schema-version-rule", `schemaVersion ${String(dash.schemaVersion)} is not ${PINNED_SCHEMA_VERSION}`);
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana variable syntax, not a JavaScript template
   if ("__inputs" in dash || JSON.stringify(dash).includes("${DS_"))
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana variable syntax, not a JavaScript template
     add("dashboard-no-inputs-rule", "uses __inputs / ${DS_*} (breaks file provisioning)");
   if (dash.editable !== false) add("uneditable-dashboard", "dashboard is editable");
 
