@@ -1,0 +1,149 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { defaultConfig, ruleFiles } from "../alerts/src/index.js";
+import { dashboards } from "../dashboards/src/index.js";
+import { createMetrics, type Metrics } from "../src/observability/metrics.js";
+import { type SelectorUse, analyse, familyOf, substituteVariables } from "./promql-lint.js";
+import { createWorkload, type Workload } from "./promql-lint-workload.js";
+
+/** The metric table of the design contract (names and label sets). */
+const CONTRACT: Record<string, string[]> = {
+  langgraph_graph_runs_total: ["graph", "status"],
+  langgraph_graph_run_duration_seconds: ["graph", "status"],
+  langgraph_graph_runs_in_flight: ["graph"],
+  langgraph_node_executions_total: ["graph", "node", "status"],
+  langgraph_node_duration_seconds: ["graph", "node", "status"],
+  langgraph_node_retries_total: ["graph", "node", "reason"],
+  langgraph_node_retries_exhausted_total: ["graph", "node"],
+  langgraph_node_timeouts_total: ["graph", "node"],
+  langgraph_node_fallbacks_total: ["graph", "node"],
+  langgraph_bulkhead_rejections_total: ["graph", "node"],
+  langgraph_circuit_breaker_state: ["breaker", "state"],
+  langgraph_circuit_breaker_transitions_total: ["breaker", "to"],
+  langgraph_circuit_breaker_rejections_total: ["breaker"],
+  langgraph_idempotency_requests_total: ["graph", "node", "result"],
+  langgraph_interrupts_total: ["graph", "node"],
+  langgraph_tool_calls_total: ["graph", "tool", "status"],
+  langgraph_tool_duration_seconds: ["graph", "tool", "status"],
+  langgraph_checkpoint_operation_duration_seconds: ["saver", "operation", "status"],
+  langgraph_checkpoint_size_bytes: ["saver"],
+  gen_ai_client_operation_duration_seconds: ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"],
+  gen_ai_client_token_usage: ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"],
+};
+const CHECKPOINT_FAMILIES = ["langgraph_checkpoint_operation_duration_seconds", "langgraph_checkpoint_size_bytes"];
+/** Labels Prometheus or the rules add to every series. */
+const TARGET_LABELS = new Set(["job", "instance", "le", "quantile", "__name__"]);
+
+interface Use {
+  where: string;
+  selector: SelectorUse;
+}
+
+function usesOf(where: string, expr: string): Use[] {
+  const { errors, selectors } = analyse(substituteVariables(expr));
+  if (errors.length > 0) throw new Error(`${where}: ${errors.join("; ")}`);
+  return selectors.map((selector) => ({ where, selector }));
+}
+
+const { rules, alerts } = ruleFiles(defaultConfig);
+const recorded = new Set(rules.groups.flatMap((g) => g.rules.map((r) => r.record)));
+const dashboardUses: Use[] = Object.values(dashboards(defaultConfig)).flatMap((d) => [
+  ...d.panels.flatMap((p) => p.targets.flatMap((t) => usesOf(`${d.title} / ${p.title}`, t.expr))),
+  ...d.templating.list.flatMap((v) => {
+    const q = typeof v.query === "string" ? v.query : v.query.query;
+    const inner = /^label_values\((.*),\s*\w+\)$/.exec(q)?.[1];
+    return inner === undefined ? [] : usesOf(`${d.title} / $${v.name}`, inner);
+  }),
+]);
+const ruleUses: Use[] = [
+  ...rules.groups.flatMap((g) => g.rules.flatMap((r) => usesOf(`record ${r.record}`, r.expr))),
+  ...alerts.groups.flatMap((g) => g.rules.flatMap((r) => usesOf(`alert ${r.alert}`, r.expr))),
+];
+
+describe("metric names in dashboards and rules against the library's registry", () => {
+  let metrics: Metrics;
+  let workload: Workload;
+  /** family → label name → values seen */
+  const seen = new Map<string, Map<string, Set<string>>>();
+  const labelNames = new Map<string, string[]>();
+
+  beforeAll(async () => {
+    metrics = createMetrics();
+    workload = createWorkload(metrics);
+    for (let i = 0; i < 3; i++) await workload.batch(4);
+    workload.faults.on = true;
+    for (let i = 0; i < 4; i++) await workload.batch(4);
+    workload.faults.on = false;
+    await new Promise((r) => setTimeout(r, 450)); // past the breaker's resetTimeout: the next call probes and closes it
+    for (let i = 0; i < 3; i++) await workload.batch(4);
+    for (const family of await metrics.registry.getMetricsAsJSON()) {
+      const labels = new Map<string, Set<string>>();
+      for (const v of family.values) {
+        for (const [k, value] of Object.entries(v.labels)) {
+          if (!labels.has(k)) labels.set(k, new Set());
+          labels.get(k)?.add(String(value));
+        }
+      }
+      seen.set(family.name, labels);
+      const metric = metrics.registry.getSingleMetric(family.name) as unknown as { labelNames?: string[] };
+      labelNames.set(family.name, metric.labelNames ?? []);
+    }
+  });
+
+  it("registers exactly the families of the design contract, with its labels", () => {
+    expect([...seen.keys()].sort()).toEqual(Object.keys(CONTRACT).sort());
+    for (const [name, labels] of Object.entries(CONTRACT))
+      expect([...(labelNames.get(name) ?? [])].sort(), name).toEqual([...labels].sort());
+  });
+
+  it("emits a series for every family under the workload", () => {
+    const silent = [...seen.entries()]
+      .filter(([, labels]) => labels.size === 0)
+      .map(([name]) => name)
+      .filter((name) => workload.checkpointsInstrumented || !CHECKPOINT_FAMILIES.includes(name));
+    expect(silent).toEqual([]);
+  });
+
+  it("uses only metrics the library emits, recording rules defined here, or `up`", () => {
+    const families = new Set(seen.keys());
+    const unknown = [...dashboardUses, ...ruleUses]
+      .filter(
+        ({ selector: { metric } }) =>
+          metric !== undefined && metric !== "up" && !recorded.has(metric) && familyOf(metric, families) === undefined,
+      )
+      .map(({ where, selector }) => `${where}: ${selector.metric}`);
+    expect(unknown).toEqual([]);
+  });
+
+  it("matches only on labels the metric has, and on label values the library writes", () => {
+    const families = new Set(seen.keys());
+    const problems: string[] = [];
+    for (const { where, selector } of [...dashboardUses, ...ruleUses]) {
+      const family = selector.metric === undefined ? undefined : familyOf(selector.metric, families);
+      if (family === undefined) continue;
+      const names = new Set(labelNames.get(family));
+      for (const m of selector.matchers) {
+        if (!TARGET_LABELS.has(m.name) && !names.has(m.name)) problems.push(`${where}: ${family} has no label ${m.name}`);
+        const values = seen.get(family)?.get(m.name);
+        // Equality and `=~"a|b"` matchers must name values the workload produced (catches "failure" vs "error").
+        if (values !== undefined && (m.op === "=" || (m.op === "=~" && /^[\w|]+$/.test(m.value))) && m.value !== "") {
+          for (const v of m.value.split("|")) if (!values.has(v)) problems.push(`${where}: ${family}{${m.name}="${v}"} never written`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("shows every family the library emits on at least one dashboard", () => {
+    const families = new Set(seen.keys());
+    const onDashboards = new Set(
+      dashboardUses.flatMap(({ selector }) => (selector.metric === undefined ? [] : [familyOf(selector.metric, families)])),
+    );
+    expect([...families].filter((f) => !onDashboards.has(f))).toEqual([]);
+  });
+
+  it("reads recording rules that exist, and every SLO record the alerts need", () => {
+    const used = [...dashboardUses, ...ruleUses].flatMap(({ selector }) => (selector.metric?.includes(":") ? [selector.metric] : []));
+    expect(used.length).toBeGreaterThan(10);
+    expect(used.filter((m) => !recorded.has(m))).toEqual([]);
+  });
+});

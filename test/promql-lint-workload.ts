@@ -1,0 +1,164 @@
+/**
+ * A small instrumented LangGraph app that makes every metric family of the kit emit: an LLM node behind retry, a
+ * shared breaker and a timeout; a tool; a slow node with timeout + fallback; a bulkhead; runOnce before a human
+ * approval interrupt. `faults.on` makes the model answer 503, which opens the breaker and fails runs; every fifth tool
+ * call fails regardless.
+ * The only stand-in is the chat model.
+ */
+import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
+import { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
+import type { ChatResult } from "@langchain/core/outputs";
+import { tool } from "@langchain/core/tools";
+import { Annotation, type BaseCheckpointSaver, Command, END, interrupt, MemorySaver, START, StateGraph } from "@langchain/langgraph";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { z } from "zod";
+import * as kit from "../src/index.js";
+import type { Metrics } from "../src/observability/metrics.js";
+
+/** The fault switch shared by the model and the tool. */
+export interface Faults {
+  on: boolean;
+}
+
+/** A chat model that reports usage_metadata and fails with HTTP 503 while faults are on. */
+class FaultyChatModel extends BaseChatModel {
+  constructor(private readonly faults: Faults) {
+    super({});
+  }
+  _llmType(): string {
+    return "faulty";
+  }
+  override getLsParams(options: this["ParsedCallOptions"]) {
+    return { ...super.getLsParams(options), ls_provider: "fakeai", ls_model_name: "fake-large" };
+  }
+  override invocationParams(): Record<string, unknown> {
+    return { model: "fake-large" };
+  }
+  async _generate(_messages: BaseMessage[], _options: this["ParsedCallOptions"], _run?: CallbackManagerForLLMRun): Promise<ChatResult> {
+    if (this.faults.on) throw Object.assign(new Error("upstream overloaded"), { status: 503 });
+    const message = new AIMessage({ content: "ok", usage_metadata: { input_tokens: 120, output_tokens: 30, total_tokens: 150 } });
+    return { generations: [{ text: "ok", message }] };
+  }
+}
+
+const State = Annotation.Root({
+  question: Annotation<string>(),
+  approval: Annotation<boolean>(),
+  answer: Annotation<string>(),
+});
+type S = typeof State.State;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The app: an instrumented graph plus a driver that runs batches of concurrent runs. */
+export interface Workload {
+  faults: Faults;
+  /** Runs `concurrency` runs at once (every fourth asks for approval and is resumed); never throws. */
+  batch(concurrency: number): Promise<void>;
+  /** Whether the checkpointer is instrumented (needs `instrumentCheckpointer` in the kit). */
+  checkpointsInstrumented: boolean;
+}
+
+/** Builds the app on `metrics`, as graph `graphName`, with a breaker named `breakerName`. */
+export function createWorkload(metrics: Metrics, graphName = "support", breakerName = "fakeai"): Workload {
+  const faults: Faults = { on: false };
+  const model = new FaultyChatModel(faults);
+  let lookups = 0;
+  const lookup = tool(
+    async ({ q }: { q: string }) => {
+      lookups += 1;
+      if (faults.on || lookups % 5 === 0) throw new Error("lookup backend down");
+      return `found ${q.length}`;
+    },
+    { name: "lookup", description: "Looks something up.", schema: z.object({ q: z.string() }) },
+  );
+  const breaker = kit.createCircuitBreaker({
+    name: breakerName,
+    volumeThreshold: 4,
+    errorThresholdPercentage: 50,
+    resetTimeout: 400,
+    rollingCountTimeout: 2000,
+  });
+  let slowCalls = 0;
+
+  const callModel = kit.resilient(
+    async (state: S, config: LangGraphRunnableConfig) => {
+      const reply = await model.invoke([new HumanMessage(state.question)], config);
+      return { answer: String(reply.content) };
+    },
+    { retry: { retries: 1, minDelayMs: 1, maxDelayMs: 2 }, circuitBreaker: breaker, timeout: 2000 },
+  );
+  const useTool = async (state: S, config: LangGraphRunnableConfig) => {
+    try {
+      await lookup.invoke({ q: state.question }, config);
+    } catch {
+      // a failed lookup is reported by the tool callbacks; the run goes on without it
+    }
+    return {};
+  };
+  const slow = kit.resilient(
+    async (_s: S, config: LangGraphRunnableConfig) => {
+      slowCalls += 1;
+      if (slowCalls % 3 === 0) await sleep(40);
+      config.signal?.throwIfAborted();
+      return {};
+    },
+    { timeout: 15, fallback: () => ({}) },
+  );
+  const guarded = kit.resilient(
+    async () => {
+      await sleep(5);
+      return {};
+    },
+    { bulkhead: { limit: 1, queue: 0 }, fallback: () => ({}) },
+  );
+  const approve = async (state: S, config: LangGraphRunnableConfig) => {
+    if (!state.approval) return {};
+    await kit.runOnce(config, "notify", async () => "sent");
+    const decision = interrupt("approve?") as string;
+    return { answer: `${state.answer} (${decision})` };
+  };
+
+  const saver = new MemorySaver();
+  const instrumentCheckpointer = (kit as Record<string, unknown>).instrumentCheckpointer as
+    | ((s: BaseCheckpointSaver, o: { metrics: Metrics }) => BaseCheckpointSaver)
+    | undefined;
+  const checkpointer = instrumentCheckpointer === undefined ? saver : instrumentCheckpointer(saver, { metrics });
+  const graph = kit.instrument(
+    new StateGraph(State)
+      .addNode("call_model", callModel)
+      .addNode("use_tool", useTool)
+      .addNode("slow_step", slow)
+      .addNode("guarded", guarded)
+      .addNode("approve", approve)
+      .addEdge(START, "call_model")
+      .addEdge("call_model", "use_tool")
+      .addEdge("use_tool", "slow_step")
+      .addEdge("slow_step", "guarded")
+      .addEdge("guarded", "approve")
+      .addEdge("approve", END)
+      .compile({ checkpointer }),
+    { metrics, name: graphName },
+  );
+
+  let runs = 0;
+  const one = async (): Promise<void> => {
+    runs += 1;
+    const config = { configurable: { thread_id: `t-${runs}` } };
+    const approval = runs % 4 === 0;
+    try {
+      await graph.invoke({ question: `question ${runs}`, approval }, config);
+      if (approval) await graph.invoke(new Command({ resume: "yes" }), config);
+    } catch {
+      // failed runs are what the faults are for; the metrics count them
+    }
+  };
+  return {
+    faults,
+    checkpointsInstrumented: instrumentCheckpointer !== undefined,
+    batch: async (concurrency) => {
+      await Promise.all(Array.from({ length: concurrency }, one));
+    },
+  };
+}
