@@ -84,6 +84,7 @@ function drafts(config: MixinConfig): Draft[] {
   const budget = num(1 - config.sloTarget);
   const guard5m = (on: string, rate: string) => `and on (${on})\nsum by (${on}) (${rate}) * 300 >= ${num(config.minEvents)}`;
   const period = durationSeconds(config.sloPeriod);
+  const exhausted = `langgraph_node_retries_exhausted_total${s()}`;
   const burn = BURN_WINDOWS.map((w): Draft => {
     const ratio = (window: string) => `max without (slo_window) (${sliErrorRatio(window)}{slo="${SLO_NAME}"})`;
     const threshold = `(${num(w.factor)} * ${budget})`;
@@ -200,10 +201,12 @@ function drafts(config: MixinConfig): Draft[] {
       key: "retriesExhausted",
       alert: "LangGraphRetriesExhausted",
       severity: "warning",
-      expr: `sum by (job, graph, node) (increase(langgraph_node_retries_exhausted_total${s()}[15m])) > 0`,
+      // A labelled counter appears at 1 on its first increment, which increase() cannot see; `unless offset`
+      // catches a series that is new within the window.
+      expr: `sum by (job, graph, node) (\n  increase(${exhausted}[15m]) > 0\n  or\n  (${exhausted} unless ${exhausted} offset 15m) > 0\n)`,
       summary: "A LangGraph node gave up after exhausting its retries.",
       description:
-        "Node {{ $labels.node }} of graph {{ $labels.graph }} (job {{ $labels.job }}) gave up after its last retry about {{ $value | humanize }} times in the last 15m.",
+        "Node {{ $labels.node }} of graph {{ $labels.graph }} (job {{ $labels.job }}) exhausted its retries and rethrew; failed calls in the last 15m: {{ $value | humanize }}.",
       runbook: {
         meaning: "`withRetry` ran out of attempts or time budget and rethrew the last error.",
         impact: "The node failed despite retries; the run fails unless a fallback handles it.",

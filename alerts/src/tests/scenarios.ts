@@ -296,9 +296,22 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           checks: firesAfter(1, f("retriesExhausted"), [
             {
               labels: { job: JOB, graph: "support", node: "call_model" },
-              description: `Node call_model of graph support (job ${JOB}) gave up after its last retry about ${1 + f("retriesExhausted")} times in the last 15m.`,
+              description: `Node call_model of graph support (job ${JOB}) exhausted its retries and rethrew; failed calls in the last 15m: ${1 + f("retriesExhausted")}.`,
             },
           ]),
+        },
+        {
+          name: "a series that first appears at 1 (prom-client creates it on the first increment)",
+          series: [s("langgraph_node_retries_exhausted_total", node, `_ _ _ _ _ 1x${len("retriesExhausted") + 20}`)],
+          checks: [
+            ...firesAfter(5, f("retriesExhausted"), [
+              {
+                labels: { job: JOB, graph: "support", node: "call_model" },
+                description: `Node call_model of graph support (job ${JOB}) exhausted its retries and rethrew; failed calls in the last 15m: 1.`,
+              },
+            ]),
+            { atMinutes: 5 + 15 + 1, firing: [] },
+          ],
         },
         {
           name: "healthy: the counter exists and stays at zero",
