@@ -121,6 +121,17 @@ describe("dashboards", () => {
     expect(rules).toContain("target-instance-rule");
   });
 
+  it("link panels only to dashboards of the set, keeping time range and variables", () => {
+    const uids = new Set(Object.values(shipped).map((d) => d.uid));
+    const links = Object.values(shipped).flatMap((d) => panelsOf(d).flatMap((p) => (p.links as Array<{ url: string }> | undefined) ?? []));
+    expect(links.length).toBeGreaterThanOrEqual(3);
+    for (const { url } of links) {
+      expect(uids.has(/^\/d\/([^?]+)\?/.exec(url)?.[1]), url).toBe(true);
+      expect(url).toContain("__url_time_range");
+      expect(url).toContain("__all_variables");
+    }
+  });
+
   it("put a unit and a description on every panel", () => {
     for (const d of Object.values(shipped)) {
       for (const panel of panelsOf(d)) {

@@ -122,7 +122,12 @@ export interface PanelSpec {
   mappings?: ValueMapping[];
   options?: Record<string, unknown>;
   custom?: Record<string, unknown>;
+  /** Drill-down to another dashboard of the set, by uid, keeping time range and variables. */
+  drilldown?: { title: string; uid: string };
 }
+
+/** Grafana's placeholders for the current time range and variable values in a link URL. */
+const KEEP_CONTEXT = "$" + "{__url_time_range}&$" + "{__all_variables}";
 
 const DEFAULT_THRESHOLDS: ThresholdStep[] = [{ color: "green", value: null }];
 
@@ -171,7 +176,7 @@ function panel(spec: PanelSpec, id: number, gridPos: Panel["gridPos"]): Panel {
   if (spec.type === "timeseries")
     defaults.custom = { drawStyle: "line", lineWidth: 1, fillOpacity: 10, showPoints: "never", spanNulls: false, ...spec.custom };
   else if (spec.custom !== undefined) defaults.custom = spec.custom;
-  return {
+  const built: Panel = {
     id,
     type: spec.type,
     title: spec.title,
@@ -193,6 +198,8 @@ function panel(spec: PanelSpec, id: number, gridPos: Panel["gridPos"]): Panel {
       return target;
     }),
   };
+  if (spec.drilldown !== undefined) built.links = [{ title: spec.drilldown.title, url: `/d/${spec.drilldown.uid}?${KEEP_CONTEXT}` }];
+  return built;
 }
 
 /** Lays rows of panel specs out on the 24-column grid, numbering panels from 1. Stat rows are short. */

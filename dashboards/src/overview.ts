@@ -13,6 +13,8 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
   const valid = (by = "") => sumRate(g(RUNS, 'status!="cancelled"'), by);
   const notClosed = `max by (job, breaker) (${j("langgraph_circuit_breaker_state", 'state=~"open|half_open"')}) == 1`;
   const budget = 1 - config.sloTarget;
+  const nodes = { title: "LangGraph / Nodes & Resilience", uid: `${config.uidPrefix}-nodes` };
+  const slo = { title: "LangGraph / Checkpoints & SLO", uid: `${config.uidPrefix}-checkpoints-slo` };
   return dashboard({
     uid: `${config.uidPrefix}-overview`,
     title: "LangGraph / Overview",
@@ -52,6 +54,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
             { color: "orange", value: config.thresholds.runLatencyP95Seconds },
           ],
           targets: [{ expr: quantile("0.95", g(BUCKET)) }],
+          drilldown: nodes,
         },
         {
           type: "stat",
@@ -70,6 +73,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
             { color: "red", value: 1 },
           ],
           targets: [{ expr: `count(${notClosed}) or vector(0)` }],
+          drilldown: nodes,
         },
         {
           type: "stat",
@@ -83,6 +87,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
             { color: "green", value: 0.5 },
           ],
           targets: [{ expr: `min(${SLO_RECORDS.budgetRemaining}{job=~"$job", graph=~"$graph", slo="${SLO_NAME}"})` }],
+          drilldown: slo,
         },
       ],
       [
@@ -100,6 +105,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
           unit: "percentunit",
           min: 0,
           targets: [{ expr: ratio(errors("graph"), valid("graph")), legend: "{{graph}}" }],
+          drilldown: nodes,
         },
       ],
       [
