@@ -2,7 +2,7 @@
  * A small instrumented LangGraph app that makes every metric family of the kit emit: an LLM node behind retry, a
  * shared breaker and a timeout; a tool; a slow node with timeout + fallback; a bulkhead; runOnce before a human
  * approval interrupt. `faults.on` makes the model answer 503, which opens the breaker and fails runs; every fifth tool
- * call fails regardless.
+ * call fails regardless, and every third checkpoint write fails while faults are on.
  * The only stand-in is the chat model.
  */
 import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
@@ -39,6 +39,19 @@ class FaultyChatModel extends BaseChatModel {
     if (this.faults.on) throw Object.assign(new Error("upstream overloaded"), { status: 503 });
     const message = new AIMessage({ content: "ok", usage_metadata: { input_tokens: 120, output_tokens: 30, total_tokens: 150 } });
     return { generations: [{ text: "ok", message }] };
+  }
+}
+
+/** An in-memory checkpointer whose every third write fails while faults are on (a database having trouble). */
+class FaultySaver extends MemorySaver {
+  #writes = 0;
+  constructor(private readonly faults: Faults) {
+    super();
+  }
+  override async put(...args: Parameters<MemorySaver["put"]>): ReturnType<MemorySaver["put"]> {
+    this.#writes += 1;
+    if (this.faults.on && this.#writes % 3 === 0) throw new Error("checkpoint store unavailable");
+    return super.put(...args);
   }
 }
 
@@ -120,7 +133,7 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
     return { answer: `${state.answer} (${decision})` };
   };
 
-  const saver = new MemorySaver();
+  const saver = new FaultySaver(faults);
   const instrumentCheckpointer = (kit as Record<string, unknown>).instrumentCheckpointer as
     | ((s: BaseCheckpointSaver, o: { metrics: Metrics }) => BaseCheckpointSaver)
     | undefined;
