@@ -377,6 +377,11 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           checks: firesAfter(0, f("circuitBreakerOpen"), [breakerAlert]),
         },
         {
+          name: "open for a moment, then closed again",
+          series: [breaker("closed", `1 0 0 1x${brLen}`), breaker("open", `0 1 1 0x${brLen}`), breaker("half_open", `0x${brLen + 3}`)],
+          checks: Array.from({ length: f("circuitBreakerOpen") + 4 }, (_, i) => ({ atMinutes: 1 + i, firing: [] })),
+        },
+        {
           name: "healthy: the breaker is closed",
           series: [breaker("closed", `1x${brLen}`), breaker("open", `0x${brLen}`), breaker("half_open", `0x${brLen}`)],
           checks: silent(0, f("circuitBreakerOpen")),
@@ -455,6 +460,17 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
               description: `Checkpoint put operations of saver PostgresSaver (job ${JOB}) fail at 0.10/s.`,
             },
           ]),
+        },
+        {
+          name: "a single failed put does not fire",
+          series: [
+            s(
+              "langgraph_checkpoint_operation_duration_seconds_count",
+              { ...base, saver: "PostgresSaver", operation: "put", status: "error" },
+              `0 0 0 1x${len("checkpointErrors")}`,
+            ),
+          ],
+          checks: Array.from({ length: f("checkpointErrors") + 6 }, (_, i) => ({ atMinutes: 3 + i, firing: [] })),
         },
         {
           name: "healthy: puts succeed",
@@ -546,6 +562,14 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
               description: `Prometheus cannot scrape ${INSTANCE} of job ${JOB}, which exported LangGraph metrics in the last day.`,
             },
           ]),
+        },
+        {
+          name: "one failed scrape",
+          series: [
+            s("up", base, `1x10 0 1x${len("targetDown")}`),
+            s("langgraph_graph_runs_in_flight", graph, `0x10 stale 0x${len("targetDown")}`),
+          ],
+          checks: Array.from({ length: f("targetDown") + 4 }, (_, i) => ({ atMinutes: 10 + i, firing: [] })),
         },
         {
           name: "healthy: the target is up",
