@@ -377,8 +377,12 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           checks: firesAfter(0, f("circuitBreakerOpen"), [breakerAlert]),
         },
         {
-          name: "open for a moment, then closed again",
-          series: [breaker("closed", `1 0 0 1x${brLen}`), breaker("open", `0 1 1 0x${brLen}`), breaker("half_open", `0x${brLen + 3}`)],
+          name: "open for exactly its for: evaluations, then closed again",
+          series: [
+            breaker("closed", `1 ${"0 ".repeat(f("circuitBreakerOpen"))}1x${brLen}`),
+            breaker("open", `0 ${"1 ".repeat(f("circuitBreakerOpen"))}0x${brLen}`),
+            breaker("half_open", `0x${brLen + f("circuitBreakerOpen") + 1}`),
+          ],
           checks: Array.from({ length: f("circuitBreakerOpen") + 4 }, (_, i) => ({ atMinutes: 1 + i, firing: [] })),
         },
         {
@@ -457,21 +461,27 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           checks: firesAfter(1, f("checkpointErrors"), [
             {
               labels: { job: JOB, saver: "PostgresSaver", operation: "put" },
-              description: `Checkpoint put operations of saver PostgresSaver (job ${JOB}) fail at 0.10/s.`,
+              // rate[5m] of 6/min over the samples seen so far (fewer than five minutes when `for:` is short)
+              description: `Checkpoint put operations of saver PostgresSaver (job ${JOB}) fail at ${((6 * Math.min(1 + f("checkpointErrors"), 5)) / 300).toFixed(2)}/s.`,
             },
           ]),
         },
-        {
-          name: "a single failed put does not fire",
-          series: [
-            s(
-              "langgraph_checkpoint_operation_duration_seconds_count",
-              { ...base, saver: "PostgresSaver", operation: "put", status: "error" },
-              `0 0 0 1x${len("checkpointErrors")}`,
-            ),
-          ],
-          checks: Array.from({ length: f("checkpointErrors") + 6 }, (_, i) => ({ atMinutes: 3 + i, firing: [] })),
-        },
+        // One error keeps rate[5m] above zero for five evaluations: silent when `for:` is at least that long.
+        ...(f("checkpointErrors") >= 5
+          ? [
+              {
+                name: "a single failed put does not fire",
+                series: [
+                  s(
+                    "langgraph_checkpoint_operation_duration_seconds_count",
+                    { ...base, saver: "PostgresSaver", operation: "put", status: "error" },
+                    `0 0 0 1x${len("checkpointErrors")}`,
+                  ),
+                ],
+                checks: Array.from({ length: f("checkpointErrors") + 6 }, (_, i) => ({ atMinutes: 3 + i, firing: [] })),
+              },
+            ]
+          : []),
         {
           name: "healthy: puts succeed",
           series: [
