@@ -145,5 +145,16 @@ describe("a real Prometheus scraping an instrumented graph under load, with the 
     expect(empty.filter((q) => !isCheckpoint(q)).map((q) => q.where)).toEqual([]);
     if (workload.checkpointsInstrumented) expect(empty.map((q) => q.where)).toEqual([]);
     expect(queries.length).toBeGreaterThan(40);
+    // The template variables' label_values() queries, as Grafana sends them (match[] + label values API).
+    for (const d of Object.values(dashboards(config))) {
+      for (const v of d.templating.list) {
+        const q = typeof v.query === "string" ? v.query : v.query.query;
+        const match = /^label_values\((.*),\s*(\w+)\)$/.exec(q);
+        if (match === null) continue;
+        const selector = substituteVariables(match[1] ?? "", { variable: ".+" });
+        const values = await prom.api<string[]>(`/api/v1/label/${match[2]}/values?match[]=${encodeURIComponent(selector)}`);
+        expect(values, `${d.title} $${v.name}`).toEqual(v.name === "job" ? ["agents"] : v.name === "graph" ? ["support"] : [target]);
+      }
+    }
   }, 60_000);
 });
