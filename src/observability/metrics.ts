@@ -179,12 +179,26 @@ function createCore(registry: Registry<RegistryContentType>, prefix: string, exe
   const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: readonly number[], full = p(name)) =>
     new Histogram<L>({ name: full, help, labelNames, buckets: [...buckets], registers, enableExemplars: exemplars });
   const guards = new LabelGuards(maxLabelValues);
-  const breakerTransitions = counter("circuit_breaker_transitions_total", "Circuit breaker state transitions, by target state.", [
-    "breaker",
-    "to",
-  ]);
-  const breakerRejections = counter("circuit_breaker_rejections_total", "Calls rejected at once by an open circuit breaker.", ["breaker"]);
   const seeded = new Set<string>();
+  // Counters of a live breaker exist at 0, so rate() and alerts see them before the first transition. They are
+  // registered (and so collected) before the state gauge, hence the seeding in the first one's collect.
+  const seedBreakerCounters = () => {
+    for (const breaker of liveCircuitBreakers()) {
+      const name = guards.value("breaker", breaker.name);
+      if (seeded.has(name)) continue;
+      seeded.add(name);
+      for (const to of BREAKER_STATES) breakerTransitions.inc({ breaker: name, to }, 0);
+      breakerRejections.inc({ breaker: name }, 0);
+    }
+  };
+  const breakerTransitions: Counter<"breaker" | "to"> = new Counter({
+    name: p("circuit_breaker_transitions_total"),
+    help: "Circuit breaker state transitions, by target state.",
+    labelNames: ["breaker", "to"],
+    registers,
+    collect: seedBreakerCounters,
+  });
+  const breakerRejections = counter("circuit_breaker_rejections_total", "Calls rejected at once by an open circuit breaker.", ["breaker"]);
   const breakerState = new Gauge<"breaker" | "state">({
     name: p("circuit_breaker_state"),
     help: "Circuit breaker state, one-hot: 1 for the current state, 0 for the other two.",
@@ -195,12 +209,6 @@ function createCore(registry: Registry<RegistryContentType>, prefix: string, exe
       for (const breaker of liveCircuitBreakers()) {
         const name = guards.value("breaker", breaker.name);
         for (const state of BREAKER_STATES) this.set({ breaker: name, state }, breaker.state === state ? 1 : 0);
-        // Counters of a live breaker exist at 0, so rate() and alerts see them before the first transition.
-        if (!seeded.has(name)) {
-          seeded.add(name);
-          for (const to of BREAKER_STATES) breakerTransitions.inc({ breaker: name, to }, 0);
-          breakerRejections.inc({ breaker: name }, 0);
-        }
       }
     },
   });
