@@ -103,21 +103,19 @@ describe("metric names in dashboards and rules against the library's registry", 
     expect(silent).toEqual([]);
   });
 
-  it("uses only metrics the library emits, recording rules defined here, or `up`", () => {
+  const unknownMetrics = (uses: Use[]): string[] => {
     const families = new Set(seen.keys());
-    const unknown = [...dashboardUses, ...ruleUses]
+    return uses
       .filter(
         ({ selector: { metric } }) =>
           metric !== undefined && metric !== "up" && !recorded.has(metric) && familyOf(metric, families) === undefined,
       )
       .map(({ where, selector }) => `${where}: ${selector.metric}`);
-    expect(unknown).toEqual([]);
-  });
-
-  it("matches only on labels the metric has, and on label values the library writes", () => {
+  };
+  const labelProblems = (uses: Use[]): string[] => {
     const families = new Set(seen.keys());
     const problems: string[] = [];
-    for (const { where, selector } of [...dashboardUses, ...ruleUses]) {
+    for (const { where, selector } of uses) {
       const family = selector.metric === undefined ? undefined : familyOf(selector.metric, families);
       if (family === undefined) continue;
       const names = new Set(labelNames.get(family));
@@ -130,15 +128,38 @@ describe("metric names in dashboards and rules against the library's registry", 
         }
       }
     }
-    expect(problems).toEqual([]);
+    return problems;
+  };
+  const missingFromDashboards = (uses: Use[]): string[] => {
+    const families = new Set(seen.keys());
+    const shown = new Set(uses.flatMap(({ selector }) => (selector.metric === undefined ? [] : [familyOf(selector.metric, families)])));
+    return [...families].filter((f) => !shown.has(f));
+  };
+
+  it("uses only metrics the library emits, recording rules defined here, or `up`", () => {
+    expect(unknownMetrics([...dashboardUses, ...ruleUses])).toEqual([]);
+  });
+
+  it("matches only on labels the metric has, and on label values the library writes", () => {
+    expect(labelProblems([...dashboardUses, ...ruleUses])).toEqual([]);
   });
 
   it("shows every family the library emits on at least one dashboard", () => {
-    const families = new Set(seen.keys());
-    const onDashboards = new Set(
-      dashboardUses.flatMap(({ selector }) => (selector.metric === undefined ? [] : [familyOf(selector.metric, families)])),
+    expect(missingFromDashboards(dashboardUses)).toEqual([]);
+  });
+
+  it("catches a misspelt metric, a wrong label, a wrong label value and a family left off the dashboards", () => {
+    const bad = usesOf(
+      "broken",
+      'sum(rate(langgraph_graph_run_total{job=~"$job"}[5m])) + sum(rate(langgraph_node_retries_total{reasons="x"}[5m])) + sum(rate(langgraph_tool_calls_total{status="failure"}[5m]))',
     );
-    expect([...families].filter((f) => !onDashboards.has(f))).toEqual([]);
+    expect(unknownMetrics(bad)).toEqual(["broken: langgraph_graph_run_total"]);
+    expect(labelProblems(bad)).toEqual([
+      "broken: langgraph_node_retries_total has no label reasons",
+      'broken: langgraph_tool_calls_total{status="failure"} never written',
+    ]);
+    const withoutInterrupts = dashboardUses.filter(({ selector }) => selector.metric !== "langgraph_interrupts_total");
+    expect(missingFromDashboards(withoutInterrupts)).toEqual(["langgraph_interrupts_total"]);
   });
 
   it("reads recording rules that exist, and every SLO record the alerts need", () => {
