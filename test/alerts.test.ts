@@ -56,6 +56,18 @@ describe("rule files", () => {
     expect(burns[0]?.rule.expr).toContain("> (14.4 * 0.005)");
   });
 
+  it("are all listed in the README's alert table with their for: and severity", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const section = readme.slice(readme.indexOf("<!-- section:dashboards -->"), readme.indexOf("<!-- /section:dashboards -->"));
+    for (const name of new Set(alertDefinitions(defaultConfig).map((d) => d.rule.alert))) {
+      const variants = alertDefinitions(defaultConfig).filter((d) => d.rule.alert === name);
+      const row = section.split("\n").find((line) => line.startsWith(`| \`${name}\` |`));
+      expect(row, name).toBeDefined();
+      expect(row, name).toContain(`| ${variants.map((d) => d.rule.for ?? "–").join(" / ")} |`);
+      expect(row, name).toContain(`| ${variants.map((d) => d.rule.labels.severity).join(" / ")} |`);
+    }
+  });
+
   it("render the same groups as a PrometheusRule", () => {
     const manifest = parse(readFileSync("alerts/kubernetes/prometheusrule.yaml", "utf8"));
     const { rules, alerts } = ruleFiles(defaultConfig);
