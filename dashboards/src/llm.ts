@@ -13,7 +13,8 @@ export function llmDashboard(config: MixinConfig): Dashboard {
   return dashboard({
     uid: `${config.uidPrefix}-llm`,
     title: "LangGraph / LLM & Tools",
-    description: "LLM calls (OpenTelemetry GenAI metrics): tokens, latency and errors by model; tool calls by tool.",
+    description:
+      "LLM calls (OpenTelemetry GenAI metrics): tokens, latency and errors by model; tool calls by tool. The GenAI metrics carry no graph label, so LLM panels follow job and instance only; tool panels also follow graph.",
     tag: config.dashboardTag,
     variables: standardVariables(config.selector),
     panels: layout([

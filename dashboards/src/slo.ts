@@ -19,7 +19,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
   return dashboard({
     uid: `${config.uidPrefix}-checkpoints-slo`,
     title: "LangGraph / Checkpoints & SLO",
-    description: `Checkpoint saver latency, errors and size; the ${config.sloTarget * 100}% availability SLO of graph runs over ${config.sloPeriod}: SLI per window, burn rate, error budget.`,
+    description: `Checkpoint saver latency, errors and size; the ${config.sloTarget * 100}% availability SLO of graph runs over ${config.sloPeriod}: SLI per window, burn rate, error budget. SLO panels read the recording rules of alerts/prometheus_rules.yaml and follow job and graph (an SLO spans all instances).`,
     tag: config.dashboardTag,
     variables: standardVariables(config.selector),
     panels: layout([
