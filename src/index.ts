@@ -74,5 +74,15 @@ export {
 export { OTHER_LABEL } from "./observability/label-guard.js";
 export { MetricsCallbackHandler, type GraphRunStatus, type NodeStatus } from "./observability/metrics-handler.js";
 export { instrument, type InstrumentOptions, type InstrumentableGraph } from "./observability/instrument.js";
+export { instrumentCheckpointer, type InstrumentCheckpointerOptions } from "./observability/checkpointer.js";
+export {
+  serveMetrics,
+  type ServeMetricsOptions,
+  type MetricsServer,
+  type MetricsAuth,
+  type ReadinessCheck,
+  type ReadinessOptions,
+} from "./server/serve.js";
+export { writeMetrics } from "./server/http.js";
 // @metrics-exports
 // @tracing-exports

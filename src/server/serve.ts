@@ -1,0 +1,178 @@
+/**
+ * `serveMetrics`: a small node:http server for Prometheus scrapes and Kubernetes probes. Loopback by default, so
+ * exposing metrics beyond the host is an explicit choice (host "0.0.0.0" plus auth or a network policy).
+ */
+import { timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { liveCircuitBreakers } from "../resilience/circuit-breaker.js";
+import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
+import { coreOf, type Metrics } from "../observability/metrics.js";
+import { sendText, writeMetrics } from "./http.js";
+
+/** A readiness check: resolve true when the app may receive traffic. A throw or rejection counts as not ready. */
+export type ReadinessCheck = () => boolean | Promise<boolean>;
+
+/** Readiness made of a user check and built-in checks. */
+export interface ReadinessOptions {
+  /** The application's own check (database reachable, warm-up done...). */
+  check?: ReadinessCheck;
+  /** Not ready while a circuit breaker is open: `true` for every breaker, or the names of the breakers that matter. */
+  noOpenBreakers?: boolean | readonly string[];
+}
+
+/** Credentials the scrape must present on the metrics path. */
+export type MetricsAuth = { bearer: string } | { basic: { username: string; password: string } };
+
+/** Options of {@link serveMetrics}. */
+export interface ServeMetricsOptions {
+  /** TCP port; 0 picks a free one. Default 9464 (the OpenTelemetry Prometheus exporter's port). */
+  port?: number;
+  /** Interface to bind. Default "127.0.0.1". */
+  host?: string;
+  /** Path of the exposition. Default "/metrics". */
+  path?: string;
+  /** Require a bearer token or basic credentials on the metrics path (probes stay open). */
+  auth?: MetricsAuth;
+  /** What `/readyz` checks; without it `/readyz` answers like `/healthz`. */
+  readiness?: ReadinessCheck | ReadinessOptions;
+}
+
+/** A running metrics server. */
+export interface MetricsServer {
+  /** Full URL of the metrics path, e.g. `http://127.0.0.1:9464/metrics`. */
+  readonly url: string;
+  /** The bound port. */
+  readonly port: number;
+  /** Stops accepting connections, closes open ones and frees the port. */
+  close(): Promise<void>;
+}
+
+const OPTION_KEYS = ["port", "host", "path", "auth", "readiness"] as const;
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function resolveAuth(auth: unknown, where: string): ((header: string | undefined) => boolean) | undefined {
+  if (auth === undefined) return undefined;
+  assertObject(auth, where);
+  if (typeof auth.bearer === "string" && auth.bearer !== "") {
+    const expected = `Bearer ${auth.bearer}`;
+    return (header) => header !== undefined && safeEqual(header, expected);
+  }
+  const basic = auth.basic as { username?: unknown; password?: unknown } | undefined;
+  if (typeof basic === "object" && basic !== null && typeof basic.username === "string" && typeof basic.password === "string") {
+    const expected = `Basic ${Buffer.from(`${basic.username}:${basic.password}`).toString("base64")}`;
+    return (header) => header !== undefined && safeEqual(header, expected);
+  }
+  throw new TypeError(`${where} must be { bearer: string } or { basic: { username, password } }`);
+}
+
+function resolveReadiness(readiness: unknown, where: string): () => Promise<string | undefined> {
+  if (readiness === undefined) return async () => undefined;
+  const options: ReadinessOptions =
+    typeof readiness === "function" ? { check: readiness as ReadinessCheck } : (readiness as ReadinessOptions);
+  assertObject(options, where);
+  assertKnownKeys(options as Record<string, unknown>, ["check", "noOpenBreakers"], where);
+  const { check, noOpenBreakers } = options;
+  if (check !== undefined && typeof check !== "function") throw new TypeError(`${where}.check must be a function, got ${describe(check)}`);
+  const watched = noOpenBreakers;
+  if (watched !== undefined && typeof watched !== "boolean" && !(Array.isArray(watched) && watched.every((n) => typeof n === "string"))) {
+    throw new TypeError(`${where}.noOpenBreakers must be a boolean or an array of breaker names, got ${describe(watched)}`);
+  }
+  // Returns why the app is not ready, or undefined when it is.
+  return async () => {
+    if (watched !== undefined && watched !== false) {
+      const open = liveCircuitBreakers()
+        .filter((b) => b.state === "open" && (watched === true || watched.includes(b.name)))
+        .map((b) => b.name);
+      if (open.length > 0) return `circuit breaker open: ${open.join(", ")}`;
+    }
+    if (check !== undefined) {
+      try {
+        if ((await check()) !== true) return "readiness check failed";
+      } catch {
+        return "readiness check failed";
+      }
+    }
+    return undefined;
+  };
+}
+
+/**
+ * Serves `metrics` on `path` (default `/metrics`), liveness on `/healthz` and readiness on `/readyz`, bound to
+ * 127.0.0.1:9464 by default. Only GET and HEAD are answered (405 otherwise); other paths get 404.
+ * @example
+ * const server = await serveMetrics(metrics, { port: 9464, readiness: { noOpenBreakers: ["openai"] } });
+ * // later: await server.close();
+ */
+export async function serveMetrics(metrics: Metrics, options: ServeMetricsOptions = {}): Promise<MetricsServer> {
+  const where = "serveMetrics(metrics, options)";
+  coreOf(metrics, "serveMetrics(metrics)");
+  assertObject(options, where);
+  assertKnownKeys(options as Record<string, unknown>, OPTION_KEYS, where);
+  const port = numberOption(options.port, `${where}.port`, 9464, { min: 0, max: 65_535, integer: true });
+  const host = options.host ?? "127.0.0.1";
+  if (typeof host !== "string" || host === "") throw new TypeError(`${where}.host must be a non-empty string, got ${describe(host)}`);
+  const path = options.path ?? "/metrics";
+  if (typeof path !== "string" || !path.startsWith("/") || path.includes("?")) {
+    throw new TypeError(`${where}.path must start with "/" and have no query, got ${describe(path)}`);
+  }
+  const authorized = resolveAuth(options.auth, `${where}.auth`);
+  const auth = options.auth as unknown;
+  const challenge = typeof auth === "object" && auth !== null && "basic" in auth ? 'Basic realm="metrics"' : "Bearer";
+  const notReadyBecause = resolveReadiness(options.readiness, `${where}.readiness`);
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const route = q === -1 ? url : url.slice(0, q);
+    if (route !== path && route !== "/healthz" && route !== "/readyz") {
+      sendText(req, res, 404, "not found\n");
+      return;
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      sendText(req, res, 405, "method not allowed\n", { allow: "GET, HEAD" });
+      return;
+    }
+    if (route === "/healthz") {
+      sendText(req, res, 200, "ok\n");
+      return;
+    }
+    if (route === "/readyz") {
+      notReadyBecause().then(
+        (reason) => sendText(req, res, reason === undefined ? 200 : 503, reason === undefined ? "ready\n" : `not ready: ${reason}\n`),
+        () => sendText(req, res, 503, "not ready\n"),
+      );
+      return;
+    }
+    if (authorized !== undefined && !authorized(req.headers.authorization)) {
+      sendText(req, res, 401, "unauthorized\n", { "www-authenticate": challenge });
+      return;
+    }
+    writeMetrics(metrics, req, res);
+  };
+
+  const server = createServer(handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${urlHost}:${bound}${path}`,
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
