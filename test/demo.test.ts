@@ -75,3 +75,25 @@ describe("npm run demo", () => {
     expect(() => JSON.parse(logLines[0] as string)).not.toThrow();
   }, 90_000);
 });
+
+describe("demo shutdown", () => {
+  it("drains, prints the summary and exits 0 on SIGINT", async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "examples/demo/main.ts", "--duration", "600", "--port", String(port), "--logs", join(dir, "sigint.log")],
+      {
+        cwd: root,
+      },
+    );
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    while (!stdout.includes("metrics:")) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(stdout).toContain("Summary");
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  }, 60_000);
+});
