@@ -44,13 +44,13 @@ class FaultyChatModel extends BaseChatModel {
 
 /** An in-memory checkpointer whose every third write fails while faults are on (a database having trouble). */
 class FaultySaver extends MemorySaver {
-  #writes = 0;
+  putCount = 0;
   constructor(private readonly faults: Faults) {
     super();
   }
   override async put(...args: Parameters<MemorySaver["put"]>): ReturnType<MemorySaver["put"]> {
-    this.#writes += 1;
-    if (this.faults.on && this.#writes % 3 === 0) throw new Error("checkpoint store unavailable");
+    this.putCount += 1;
+    if (this.faults.on && this.putCount % 3 === 0) throw new Error("checkpoint store unavailable");
     return super.put(...args);
   }
 }
