@@ -98,6 +98,16 @@ export function isKitOrDefaultExportSpan({ otelSpan }: { otelSpan: ReadableSpan 
   return otelSpan.instrumentationScope.name === TRACER_NAME || isDefaultExportSpan(otelSpan);
 }
 
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
 function validate(o: TelemetryOptions): void {
   if (o === null || typeof o !== "object") fail("options", "an object");
   if (o.serviceName !== undefined && (typeof o.serviceName !== "string" || o.serviceName === "")) fail("serviceName", "a non-empty string");
@@ -106,26 +116,14 @@ function validate(o: TelemetryOptions): void {
   }
   if (o.otlp !== undefined && o.otlp !== false) {
     if (typeof o.otlp !== "object" || o.otlp === null) fail("otlp", "an object or false");
-    if (o.otlp.url !== undefined) {
-      try {
-        new URL(o.otlp.url);
-      } catch {
-        fail("otlp.url", "an absolute URL (the full traces endpoint)");
-      }
-    }
+    if (o.otlp.url !== undefined && !isHttpUrl(o.otlp.url)) fail("otlp.url", "an absolute http(s) URL (the full traces endpoint)");
     if (o.otlp.timeoutMillis !== undefined && !(Number.isInteger(o.otlp.timeoutMillis) && o.otlp.timeoutMillis > 0)) {
       fail("otlp.timeoutMillis", "a positive integer");
     }
   }
   if (o.langfuse !== undefined && o.langfuse !== false) {
     if (typeof o.langfuse !== "object" || o.langfuse === null) fail("langfuse", "an object or false");
-    if (o.langfuse.baseUrl !== undefined) {
-      try {
-        new URL(o.langfuse.baseUrl);
-      } catch {
-        fail("langfuse.baseUrl", "an absolute URL");
-      }
-    }
+    if (o.langfuse.baseUrl !== undefined && !isHttpUrl(o.langfuse.baseUrl)) fail("langfuse.baseUrl", "an absolute http(s) URL");
   }
 }
 

@@ -33,6 +33,8 @@ export interface ReceivedSpan {
 export interface ReceivedRequest {
   path: string;
   headers: IncomingHttpHeaders;
+  /** The decoded request body as text. */
+  body: string;
   spans: ReceivedSpan[];
 }
 
@@ -153,8 +155,9 @@ export async function startOtlpReceiver(options: { path?: string; mode?: "ok" | 
         res.writeHead(415).end("only OTLP/HTTP JSON is decoded here");
         return;
       }
-      const spans = decodeTraces(JSON.parse(body.toString("utf8")) as JsonExport);
-      requests.push({ path: req.url ?? "", headers: req.headers, spans });
+      const text = body.toString("utf8");
+      const spans = decodeTraces(JSON.parse(text) as JsonExport);
+      requests.push({ path: req.url ?? "", headers: req.headers, body: text, spans });
       res.writeHead(200, { "content-type": "application/json" }).end("{}");
     } catch (error) {
       res.writeHead(400).end(String(error));

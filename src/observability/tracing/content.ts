@@ -62,20 +62,37 @@ export function toGenAIMessage(message: MessageLike): Record<string, unknown> {
   return { role: ROLES[type] ?? type, parts };
 }
 
-function replacer(this: unknown, _key: string, value: unknown): unknown {
-  if (typeof value === "bigint") return value.toString();
-  if (isMessage(value)) return toGenAIMessage(value);
-  if (typeof value === "function" || typeof value === "symbol") return undefined;
-  return value;
+const MAX_DEPTH = 8;
+
+/** Plain JSON-able copy of `value` with messages in GenAI shape (messages' own toJSON would emit LangChain's wire format). */
+function normalize(value: unknown, depth: number, seen: Set<object>): unknown {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "bigint") return value.toString();
+    if (typeof value === "function" || typeof value === "symbol") return undefined;
+    return value;
+  }
+  if (depth >= MAX_DEPTH || seen.has(value)) return "[…]";
+  if (isMessage(value)) return normalize(toGenAIMessage(value), depth + 1, seen);
+  seen.add(value);
+  let out: unknown;
+  if (Array.isArray(value)) out = value.map((v) => normalize(v, depth + 1, seen));
+  else if (value instanceof Date) out = value.toISOString();
+  else {
+    const obj: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) obj[k] = normalize(v, depth + 1, seen);
+    out = obj;
+  }
+  seen.delete(value);
+  return out;
 }
 
 /** @internal JSON text of `value` (messages in GenAI shape); never throws. */
 export function toContentString(value: unknown): string {
   if (typeof value === "string") return value;
   try {
-    return JSON.stringify(value, replacer) ?? "";
+    return JSON.stringify(normalize(value, 0, new Set())) ?? "";
   } catch {
-    // Cycles or hostile getters: a marker is better than breaking the run.
+    // Hostile getters: a marker is better than breaking the run.
     return "[unserializable]";
   }
 }
