@@ -1,14 +1,14 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { type Server, createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertFiles, resolveConfig } from "../alerts/src/index.js";
 import { dashboards } from "../dashboards/src/index.js";
 import { createMetrics, type Metrics } from "../src/observability/metrics.js";
+import { type MetricsServer, serveMetrics } from "../src/server/serve.js";
 import { substituteVariables } from "./promql-lint.js";
 import { createWorkload, type Workload } from "./promql-lint-workload.js";
-import { freePort, waitFor } from "./support/ports.js";
+import { waitFor } from "./support/ports.js";
 import { type PrometheusServer, promtool, startPrometheus } from "./support/prometheus.js";
 
 // Short `for:` so the alerts fire within seconds; the shipped defaults stay as they are.
@@ -31,7 +31,7 @@ describe("a real Prometheus scraping an instrumented graph under load, with the 
   const dir = mkdtempSync(join(tmpdir(), "lgops-e2e-"));
   let metrics: Metrics;
   let workload: Workload;
-  let server: Server;
+  let server: MetricsServer;
   let prometheus: PrometheusServer | undefined;
   let target = "";
   let loading = true;
@@ -40,10 +40,8 @@ describe("a real Prometheus scraping an instrumented graph under load, with the 
   beforeAll(async () => {
     metrics = createMetrics();
     workload = createWorkload(metrics, "support", "llm-provider");
-    server = createServer(metrics.handler);
-    const port = await freePort();
-    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-    target = `127.0.0.1:${port}`;
+    server = await serveMetrics(metrics, { port: 0 });
+    target = `127.0.0.1:${server.port}`;
     const ruleFiles: string[] = [];
     for (const [path, content] of Object.entries(alertFiles(config))) {
       if (!path.endsWith("prometheus_rules.yaml") && !path.endsWith("prometheus_alerts.yaml")) continue;
@@ -64,13 +62,13 @@ describe("a real Prometheus scraping an instrumented graph under load, with the 
     loading = false;
     await load;
     await prometheus?.stop();
-    await new Promise((r) => server.close(r));
+    await server.close();
     metrics.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("scrapes a /metrics that passes promtool check metrics", async () => {
-    const body = await (await fetch(`http://${target}/metrics`)).text();
+    const body = await (await fetch(server.url)).text();
     const run = promtool(["check", "metrics"], body);
     expect(run.status, run.stdout + run.stderr).toBe(0);
   });
@@ -138,12 +136,9 @@ describe("a real Prometheus scraping an instrumented graph under load, with the 
         })),
       ),
     );
-    const empty: Array<{ where: string; expr: string }> = [];
-    for (const q of queries) if ((await prom.query(q.expr)).length === 0) empty.push(q);
-    // Checkpoint series need the checkpointer to be instrumented (instrumentCheckpointer); without it only they may be empty.
-    const isCheckpoint = (q: { expr: string }) => q.expr.includes("langgraph_checkpoint_");
-    expect(empty.filter((q) => !isCheckpoint(q)).map((q) => q.where)).toEqual([]);
-    if (workload.checkpointsInstrumented) expect(empty.map((q) => q.where)).toEqual([]);
+    const empty: string[] = [];
+    for (const q of queries) if ((await prom.query(q.expr)).length === 0) empty.push(q.where);
+    expect(empty).toEqual([]);
     expect(queries.length).toBeGreaterThan(40);
     // The template variables' label_values() queries, as Grafana sends them (match[] + label values API).
     for (const d of Object.values(dashboards(config))) {

@@ -10,7 +10,7 @@ import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
 import { tool } from "@langchain/core/tools";
-import { Annotation, type BaseCheckpointSaver, Command, END, interrupt, MemorySaver, START, StateGraph } from "@langchain/langgraph";
+import { Annotation, Command, END, interrupt, MemorySaver, START, StateGraph } from "@langchain/langgraph";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
 import * as kit from "../src/index.js";
@@ -69,8 +69,6 @@ export interface Workload {
   faults: Faults;
   /** Runs `concurrency` runs at once (every fourth asks for approval and is resumed); never throws. */
   batch(concurrency: number): Promise<void>;
-  /** Whether the checkpointer is instrumented (needs `instrumentCheckpointer` in the kit). */
-  checkpointsInstrumented: boolean;
 }
 
 /** Builds the app on `metrics`, as graph `graphName`, with a breaker named `breakerName`. */
@@ -133,11 +131,7 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
     return { answer: `${state.answer} (${decision})` };
   };
 
-  const saver = new FaultySaver(faults);
-  const instrumentCheckpointer = (kit as Record<string, unknown>).instrumentCheckpointer as
-    | ((s: BaseCheckpointSaver, o: { metrics: Metrics }) => BaseCheckpointSaver)
-    | undefined;
-  const checkpointer = instrumentCheckpointer === undefined ? saver : instrumentCheckpointer(saver, { metrics });
+  const checkpointer = kit.instrumentCheckpointer(new FaultySaver(faults), { metrics });
   const graph = kit.instrument(
     new StateGraph(State)
       .addNode("call_model", callModel)
@@ -169,7 +163,6 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
   };
   return {
     faults,
-    checkpointsInstrumented: instrumentCheckpointer !== undefined,
     batch: async (concurrency) => {
       await Promise.all(Array.from({ length: concurrency }, one));
     },
