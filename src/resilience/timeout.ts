@@ -62,8 +62,12 @@ class Attempt<U> implements Deadline, ProxyHandler<ConfigRecord> {
       this.controller = own;
       const parent = this.runConfig?.signal;
       if (parent !== undefined && !this.done) {
-        this.onParentAbort = () => own.abort(parent.reason);
-        parent.addEventListener("abort", this.onParentAbort, { once: true });
+        // A run cancelled while the node was already running: no abort event will come any more.
+        if (parent.aborted) own.abort(parent.reason);
+        else {
+          this.onParentAbort = () => own.abort(parent.reason);
+          parent.addEventListener("abort", this.onParentAbort, { once: true });
+        }
       }
     }
     return this.controller.signal;
