@@ -1,9 +1,13 @@
 /**
  * Idempotency keyed by the node task. LangGraph gives every node task a deterministic id (a uuid5 of the
  * checkpoint it was planned from, the step, the node and its trigger) that stays the same across `RetryPolicy`
- * attempts, `interrupt()`/resume and a resume after a crash when the checkpoint was persisted. The default key is
- * `thread_id` + `checkpoint_ns` (which ends with that task id), so it survives a process restart.
+ * attempts, `interrupt()`/resume and a resume after a crash when the checkpoint was persisted. Under the default
+ * `"async"` durability a kill can lose the checkpoint a task was planned from; the resumed run re-plans that step
+ * from a new checkpoint id and the task id changes. The default key therefore replaces the task's own id with a
+ * digest of what the re-planned task keeps: the step number (monotonic within a thread) and the task path (node and
+ * trigger, or the `Send` index). Parent namespaces of subgraph tasks keep their ids.
  */
+import { createHash } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { load } from "@langchain/core/load";
 import { isGraphBubbleUp } from "@langchain/langgraph";
@@ -86,8 +90,24 @@ export function idempotencyKey(config: RunnableConfig | undefined, name?: string
   if (typeof namespace !== "string" || namespace === "") {
     throw new TypeError("idempotencyKey(config): config has no checkpoint_ns; call it with the config a LangGraph node received");
   }
-  const base = `${String(threadId)}:${namespace}`;
+  const base = `${String(threadId)}:${stableNamespace(namespace, config?.metadata)}`;
   return name === undefined ? base : `${base}:${name}`;
+}
+
+/**
+ * `checkpoint_ns` with the last segment's task id (`node:<task id>`) replaced by a uuid-shaped digest of the task's
+ * step and path, which a re-planned task keeps while its id changes. Without both (a config built by hand) the
+ * namespace is used as it is.
+ */
+function stableNamespace(namespace: string, metadata: Record<string, unknown> | undefined): string {
+  const step = metadata?.langgraph_step;
+  const path = metadata?.langgraph_path;
+  const cut = namespace.lastIndexOf(":");
+  if (typeof step !== "number" || !Array.isArray(path) || cut < 0 || namespace.indexOf("|", cut) >= 0) return namespace;
+  const hex = createHash("sha1")
+    .update(JSON.stringify([step, path]))
+    .digest("hex");
+  return `${namespace.slice(0, cut)}:${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 function encode(value: unknown, where: string): string {
