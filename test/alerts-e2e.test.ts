@@ -148,7 +148,13 @@ describe("a real Prometheus scraping an instrumented graph under load, with the 
         if (match === null) continue;
         const selector = substituteVariables(match[1] ?? "", { variable: ".+" });
         const values = await prom.api<string[]>(`/api/v1/label/${match[2]}/values?match[]=${encodeURIComponent(selector)}`);
-        expect(values, `${d.title} $${v.name}`).toEqual(v.name === "job" ? ["agents"] : v.name === "graph" ? ["support"] : [target]);
+        const expected: Record<string, string[]> = {
+          job: ["agents"],
+          instance: [target],
+          graph: ["support"],
+          node: ["approve", "call_model", "guarded", "slow_step", "use_tool"],
+        };
+        expect(values, `${d.title} $${v.name}`).toEqual(expected[v.name]);
       }
     }
   }, 60_000);

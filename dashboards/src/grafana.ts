@@ -220,7 +220,8 @@ export function layout(rows: PanelSpec[][]): Panel[] {
   return panels;
 }
 
-function queryVariable(name: string, label: string, query: string, includeAll: boolean): Variable {
+/** A multi-value query variable with an "All" option matching `.+`, refreshed on time range change. */
+export function queryVariable(name: string, label: string, query: string, includeAll: boolean): Variable {
   return {
     name,
     label,

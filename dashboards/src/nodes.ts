@@ -1,7 +1,10 @@
 /** "LangGraph / Nodes & Resilience": which node fails or is slow, and what the resilience wrappers do about it. */
 import type { MixinConfig } from "../../alerts/src/config.js";
-import { type Dashboard, dashboard, layout, standardVariables } from "./grafana.js";
+import { type Dashboard, dashboard, layout, queryVariable, standardVariables } from "./grafana.js";
 import { g, j, quantile, ratio, sumRate } from "./queries.js";
+
+/** `g()` plus the `node` variable. */
+const n = (metric: string, ...extra: string[]): string => g(metric, 'node=~"$node"', ...extra);
 
 const EXEC = "langgraph_node_executions_total";
 
@@ -14,7 +17,15 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
     title: "LangGraph / Nodes & Resilience",
     description: "Per-node executions, errors and latency, with retries, timeouts, fallbacks, bulkheads, circuit breakers and idempotency.",
     tag: config.dashboardTag,
-    variables: standardVariables(config.selector),
+    variables: [
+      ...standardVariables(config.selector),
+      queryVariable(
+        "node",
+        "Node",
+        `label_values(${EXEC}{${['job=~"$job"', 'instance=~"$instance"', 'graph=~"$graph"', config.selector].filter((m) => m !== "").join(", ")}}, node)`,
+        true,
+      ),
+    ],
     panels: layout([
       [
         {
@@ -22,7 +33,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           title: "Executions/s by node and status",
           description: "Node executions per second (each LangGraph RetryPolicy attempt counts once; withRetry attempts do not).",
           unit: "ops",
-          targets: [{ expr: sumRate(g(EXEC), "graph, node, status"), legend: "{{graph}}/{{node}} {{status}}" }],
+          targets: [{ expr: sumRate(n(EXEC), "graph, node, status"), legend: "{{graph}}/{{node}} {{status}}" }],
         },
         {
           type: "timeseries",
@@ -32,7 +43,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           min: 0,
           targets: [
             {
-              expr: ratio(sumRate(g(EXEC, 'status="error"'), "graph, node"), sumRate(g(EXEC), "graph, node")),
+              expr: ratio(sumRate(n(EXEC, 'status="error"'), "graph, node"), sumRate(n(EXEC), "graph, node")),
               legend: "{{graph}}/{{node}}",
             },
           ],
@@ -42,7 +53,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           title: "p95 duration by node",
           description: "95th percentile of node execution time, including retries and backoff inside the node's wrappers.",
           unit: "s",
-          targets: [{ expr: quantile("0.95", g("langgraph_node_duration_seconds_bucket"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: quantile("0.95", n("langgraph_node_duration_seconds_bucket"), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
       ],
       [
@@ -51,7 +62,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           title: "Retries/s by reason",
           description: "Retries per second by classified reason (rate_limit, server_error, timeout, network, retry_policy…).",
           unit: "ops",
-          targets: [{ expr: sumRate(g("langgraph_node_retries_total"), "graph, node, reason"), legend: "{{graph}}/{{node}} {{reason}}" }],
+          targets: [{ expr: sumRate(n("langgraph_node_retries_total"), "graph, node, reason"), legend: "{{graph}}/{{node}} {{reason}}" }],
         },
         {
           type: "timeseries",
@@ -61,7 +72,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           min: 0,
           targets: [
             {
-              expr: `${sumRate(g("langgraph_node_retries_total"), "graph, node")} / ${sumRate(g(EXEC), "graph, node")}`,
+              expr: `${sumRate(n("langgraph_node_retries_total"), "graph, node")} / ${sumRate(n(EXEC), "graph, node")}`,
               legend: "{{graph}}/{{node}}",
             },
           ],
@@ -71,7 +82,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           title: "Retries exhausted/s",
           description: "Calls where withRetry gave up (no attempts or time budget left) and rethrew.",
           unit: "ops",
-          targets: [{ expr: sumRate(g("langgraph_node_retries_exhausted_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: sumRate(n("langgraph_node_retries_exhausted_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
       ],
       [
@@ -80,21 +91,21 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           title: "Timeouts/s by node",
           description: "Attempts that passed their withTimeout deadline, per second.",
           unit: "ops",
-          targets: [{ expr: sumRate(g("langgraph_node_timeouts_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: sumRate(n("langgraph_node_timeouts_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
         {
           type: "timeseries",
           title: "Fallbacks/s by node",
           description: "Failed calls whose update came from the node's fallback instead.",
           unit: "ops",
-          targets: [{ expr: sumRate(g("langgraph_node_fallbacks_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: sumRate(n("langgraph_node_fallbacks_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
         {
           type: "timeseries",
           title: "Bulkhead rejections/s",
           description: "Calls rejected because the node's concurrency limit and queue were full.",
           unit: "ops",
-          targets: [{ expr: sumRate(g("langgraph_bulkhead_rejections_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: sumRate(n("langgraph_bulkhead_rejections_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
       ],
       [
@@ -147,7 +158,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
             "withIdempotency and runOnce lookups: hit (replayed a recorded result), miss (ran), conflict (a duplicate was in progress).",
           unit: "ops",
           targets: [
-            { expr: sumRate(g("langgraph_idempotency_requests_total"), "graph, node, result"), legend: "{{graph}}/{{node}} {{result}}" },
+            { expr: sumRate(n("langgraph_idempotency_requests_total"), "graph, node, result"), legend: "{{graph}}/{{node}} {{result}}" },
           ],
         },
         {
@@ -155,7 +166,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           title: "Interrupts/s by node",
           description: "interrupt() calls per second (human-in-the-loop pauses); not errors.",
           unit: "ops",
-          targets: [{ expr: sumRate(g("langgraph_interrupts_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: sumRate(n("langgraph_interrupts_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
       ],
     ]),
