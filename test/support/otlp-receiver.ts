@@ -45,6 +45,8 @@ export interface OtlpReceiver {
   /** Full traces URL for `path`. */
   url: string;
   requests: ReceivedRequest[];
+  /** Requests accepted and never answered (mode "hang"). */
+  pending(): number;
   /** Every span received so far. */
   spans(): ReceivedSpan[];
   /** Resolves once `predicate(spans)` holds, or rejects after `timeoutMs`. */
@@ -172,6 +174,7 @@ export async function startOtlpReceiver(options: { path?: string; mode?: "ok" | 
     url: `${origin}${path}`,
     requests,
     spans,
+    pending: () => hanging.size,
     async waitFor(predicate, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
