@@ -1,0 +1,38 @@
+/**
+ * The API's agent: the shared ReAct graph with its call-model node made resilient and the compiled graph
+ * instrumented for metrics, traces and logs.
+ */
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { MemorySaver } from "@langchain/langgraph";
+import type { Logger } from "pino";
+import { type CircuitBreaker, type Metrics, createCircuitBreaker, instrument, resilient } from "../../src/index.js";
+import { agentBuilder, callModelNode } from "../shared/agent.js";
+
+/** Options of {@link buildApiAgent}. */
+export interface ApiAgentOptions {
+  model: BaseChatModel;
+  metrics: Metrics;
+  logger: Logger;
+  /** Breaker settings; the defaults suit a real provider. */
+  breaker?: { volumeThreshold?: number; resetTimeout?: number };
+  /** Retries per model call. Default 2. */
+  retries?: number;
+}
+
+/** The instrumented graph and the provider's breaker (which `/readyz` watches). */
+export function buildApiAgent(options: ApiAgentOptions) {
+  const breaker: CircuitBreaker = createCircuitBreaker({
+    name: "openai",
+    volumeThreshold: options.breaker?.volumeThreshold ?? 10,
+    resetTimeout: options.breaker?.resetTimeout ?? 30_000,
+  });
+  const callModel = resilient(callModelNode(options.model), {
+    timeout: 30_000,
+    retry: { retries: options.retries ?? 2, minDelayMs: 200, maxElapsedMs: 20_000 },
+    circuitBreaker: breaker,
+  });
+  // MemorySaver keeps conversations per thread_id in this process; use a Postgres checkpointer across replicas.
+  const compiled = agentBuilder(callModel).compile({ checkpointer: new MemorySaver() });
+  const graph = instrument(compiled, { metrics: options.metrics, tracing: true, logger: options.logger, name: "weather-agent" });
+  return { graph, breaker };
+}

@@ -1,0 +1,22 @@
+/**
+ * Traces to an OpenTelemetry collector and to Langfuse at once, with the kit's `startTelemetry`.
+ *
+ * Run: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://localhost:4318/v1/traces \
+ *      LANGFUSE_PUBLIC_KEY=pk-lf-... LANGFUSE_SECRET_KEY=sk-lf-... LANGFUSE_BASE_URL=http://localhost:3000 \
+ *      npx tsx examples/otlp-langfuse/start-telemetry.ts
+ */
+import { startTelemetry } from "../../src/integrations/otel.js"; // in your app: "langgraph-ops/otel"
+import { runIfEntryPoint } from "../shared/run-main.js";
+import { askTracedAgent } from "./run-agent.js";
+
+runIfEntryPoint(import.meta.url, async () => {
+  // Both destinations come from the standard variables: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (or _ENDPOINT) turns the
+  // OTLP exporter on, LANGFUSE_PUBLIC_KEY the Langfuse one; passing `otlp: { url }` or `langfuse: { ... }` works too.
+  const telemetry = startTelemetry({ serviceName: "weather-agent", serviceVersion: "1.0.0", environment: "example" });
+  try {
+    console.log(`agent: ${await askTracedAgent("What is the weather in Paris?", `thread-${Date.now()}`)}`);
+  } finally {
+    // Flushes the batch processors: without it the last spans of a short-lived process are lost.
+    await telemetry.shutdown();
+  }
+});
