@@ -100,7 +100,8 @@ for (let r = 0; r < 30; r++) {
   renderCpu.push((used.user + used.system) / 1000);
 }
 renderCpu.sort((a, b) => a - b);
-const renderMs = (render.tasks[0]?.result as unknown as { latency: { mean: number; rme: number } }).latency;
+const renderResult = render.tasks[0]?.result as unknown as { latency: { mean: number; rme: number } } | undefined;
+const renderMs = renderResult?.latency ?? { mean: Number.NaN, rme: Number.NaN };
 
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? (a / b).toFixed(3) : "n/a");
 const report = `## instrument(graph, { metrics }): cost per invoke of a 10-node graph
