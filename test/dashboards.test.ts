@@ -44,9 +44,8 @@ describe("dashboards", () => {
         expect.objectContaining({ type: "dashboards", tags: ["langgraph-ops"], asDropdown: true, includeVars: true, keepTime: true }),
       ]);
       const names = ((d.templating as Json).list as Json[]).map((v) => v.name);
-      expect(names).toEqual(
-        f === "langgraph-nodes.json" ? ["datasource", "job", "instance", "graph", "node"] : ["datasource", "job", "instance", "graph"],
-      );
+      const extra: Record<string, string[]> = { "langgraph-nodes.json": ["node"], "langgraph-llm.json": ["model"] };
+      expect(names).toEqual(["datasource", "job", "instance", "graph", ...(extra[f] ?? [])]);
     }
   });
 

@@ -1,7 +1,10 @@
 /** "LangGraph / LLM & Tools": token use, model latency and errors, and tool calls. */
 import type { MixinConfig } from "../../alerts/src/config.js";
-import { type Dashboard, dashboard, layout, standardVariables } from "./grafana.js";
+import { type Dashboard, dashboard, layout, queryVariable, standardVariables } from "./grafana.js";
 import { g, j, quantile, ratio, sumRate } from "./queries.js";
+
+/** `j()` plus the `model` variable, for the GenAI metrics. */
+const m = (metric: string, ...extra: string[]): string => j(metric, 'gen_ai_request_model=~"$model"', ...extra);
 
 const OPS = "gen_ai_client_operation_duration_seconds";
 const TOKENS = "gen_ai_client_token_usage";
@@ -16,7 +19,15 @@ export function llmDashboard(config: MixinConfig): Dashboard {
     description:
       "LLM calls (OpenTelemetry GenAI metrics): tokens, latency and errors by model; tool calls by tool. The GenAI metrics carry no graph label, so LLM panels follow job and instance only; tool panels also follow graph.",
     tag: config.dashboardTag,
-    variables: standardVariables(config.selector),
+    variables: [
+      ...standardVariables(config.selector),
+      queryVariable(
+        "model",
+        "Model",
+        `label_values(${OPS}_count{${['job=~"$job"', 'instance=~"$instance"', config.selector].filter((x) => x !== "").join(", ")}}, gen_ai_request_model)`,
+        true,
+      ),
+    ],
     panels: layout([
       [
         {
@@ -26,7 +37,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           unit: "short",
           targets: [
             {
-              expr: sumRate(j(`${TOKENS}_sum`), "gen_ai_request_model, gen_ai_token_type"),
+              expr: sumRate(m(`${TOKENS}_sum`), "gen_ai_request_model, gen_ai_token_type"),
               legend: "{{gen_ai_request_model}} {{gen_ai_token_type}}",
             },
           ],
@@ -36,7 +47,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           title: "Tokens per run",
           description: "Tokens of all models divided by graph runs finished, for the selected jobs and instances.",
           unit: "short",
-          targets: [{ expr: `${sumRate(j(`${TOKENS}_sum`))} / ${sumRate(j("langgraph_graph_runs_total"))}`, legend: "tokens per run" }],
+          targets: [{ expr: `${sumRate(m(`${TOKENS}_sum`))} / ${sumRate(j("langgraph_graph_runs_total"))}`, legend: "tokens per run" }],
         },
       ],
       [
@@ -45,7 +56,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           title: "LLM calls/s by model",
           description: "Model calls per second, successful or not.",
           unit: "reqps",
-          targets: [{ expr: sumRate(j(`${OPS}_count`), MODEL), legend: "{{gen_ai_provider_name}} {{gen_ai_request_model}}" }],
+          targets: [{ expr: sumRate(m(`${OPS}_count`), MODEL), legend: "{{gen_ai_provider_name}} {{gen_ai_request_model}}" }],
         },
         {
           type: "timeseries",
@@ -53,7 +64,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           description: "Quantiles of model call duration (gen_ai.client.operation.duration).",
           unit: "s",
           targets: ["0.5", "0.95", "0.99"].map((q) => ({
-            expr: quantile(q, j(`${OPS}_bucket`), "gen_ai_request_model"),
+            expr: quantile(q, m(`${OPS}_bucket`), "gen_ai_request_model"),
             legend: `{{gen_ai_request_model}} p${Number(q) * 100}`,
           })),
         },
@@ -65,7 +76,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           min: 0,
           targets: [
             {
-              expr: ratio(sumRate(j(`${OPS}_count`, 'error_type!=""'), MODEL), sumRate(j(`${OPS}_count`), MODEL)),
+              expr: ratio(sumRate(m(`${OPS}_count`, 'error_type!=""'), MODEL), sumRate(m(`${OPS}_count`), MODEL)),
               legend: "{{gen_ai_provider_name}} {{gen_ai_request_model}}",
             },
           ],
@@ -78,7 +89,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           description: "The ten models that used the most tokens over the dashboard's time range.",
           unit: "short",
           targets: [
-            { expr: `topk(10, sum by (${MODEL}) (increase(${j(`${TOKENS}_sum`)}[$__range])))`, instant: true, format: "table", legend: "" },
+            { expr: `topk(10, sum by (${MODEL}) (increase(${m(`${TOKENS}_sum`)}[$__range])))`, instant: true, format: "table", legend: "" },
           ],
           options: { sortBy: [{ displayName: "Value", desc: true }] },
         },
@@ -89,7 +100,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           unit: "short",
           targets: [
             {
-              expr: `sum by (gen_ai_request_model, gen_ai_token_type) (increase(${j(`${TOKENS}_sum`)}[$__range])) / sum by (gen_ai_request_model, gen_ai_token_type) (increase(${j(`${TOKENS}_count`)}[$__range]))`,
+              expr: `sum by (gen_ai_request_model, gen_ai_token_type) (increase(${m(`${TOKENS}_sum`)}[$__range])) / sum by (gen_ai_request_model, gen_ai_token_type) (increase(${m(`${TOKENS}_count`)}[$__range]))`,
               instant: true,
               legend: "{{gen_ai_request_model}} {{gen_ai_token_type}}",
             },
