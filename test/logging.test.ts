@@ -9,9 +9,8 @@ import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import type { Logger } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildAgentGraph } from "../bench/tracing-fixtures.js";
-import { GRAPH_NAME_METADATA_KEY } from "../src/observability/events.js";
+import { type InstrumentableGraph, instrument } from "../src/observability/instrument.js";
 import { createLogger, createLoggingHandler } from "../src/observability/logging.js";
-import { createTracingHandler } from "../src/observability/tracing/handler.js";
 import { resilient } from "../src/resilience/compose.js";
 
 const exporter = new InMemorySpanExporter();
@@ -35,11 +34,8 @@ function capture(level: "debug" | "info" = "debug"): { logger: Logger; lines: Li
 
 const LEVEL = { debug: 20, info: 30, warn: 40, error: 50 } as const;
 
-function withHandlers<G extends { withConfig(config: Record<string, unknown>): unknown }>(graph: G, logger: Logger, name: string): G {
-  return graph.withConfig({
-    callbacks: [createTracingHandler(name, true), createLoggingHandler(logger, name)],
-    metadata: { [GRAPH_NAME_METADATA_KEY]: name },
-  }) as G;
+function withHandlers<G extends InstrumentableGraph>(graph: G, logger: Logger, name: string): G {
+  return instrument(graph, { tracing: true, logger, name });
 }
 
 function spanNamed(name: string): ReadableSpan[] {

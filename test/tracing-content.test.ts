@@ -4,11 +4,12 @@
  */
 import { HumanMessage } from "@langchain/core/messages";
 import { Command, MemorySaver } from "@langchain/langgraph";
+import type { Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAgentGraph, FAKE_MODEL } from "../bench/tracing-fixtures.js";
 import { startTelemetry, type Telemetry } from "../src/integrations/otel.js";
-import { GRAPH_NAME_METADATA_KEY } from "../src/observability/events.js";
-import { createLogger, createLoggingHandler } from "../src/observability/logging.js";
+import { type InstrumentableGraph, instrument } from "../src/observability/instrument.js";
+import { createLogger } from "../src/observability/logging.js";
 import { defaultMask } from "../src/observability/tracing/content.js";
 import { createTracingHandler, type TracingOptions } from "../src/observability/tracing/handler.js";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./support/otlp-receiver.js";
@@ -35,16 +36,8 @@ afterAll(async () => {
   await langfuse?.close();
 });
 
-function traced<G extends { withConfig(config: Record<string, unknown>): unknown }>(
-  graph: G,
-  name: string,
-  options: TracingOptions | true,
-  extra: unknown[] = [],
-): G {
-  return graph.withConfig({
-    callbacks: [createTracingHandler(name, options), ...extra],
-    metadata: { [GRAPH_NAME_METADATA_KEY]: name },
-  }) as G;
+function traced<G extends InstrumentableGraph>(graph: G, name: string, options: TracingOptions | true, logger?: Logger): G {
+  return instrument(graph, { tracing: options, name, ...(logger ? { logger } : {}) });
 }
 
 async function spansOfThread(thread: string): Promise<ReceivedSpan[]> {
@@ -61,9 +54,7 @@ describe("default configuration", () => {
   it("a canary secret in the state and the prompt reaches no exported span (OTLP or Langfuse) and no log line", async () => {
     const lines: string[] = [];
     const logger = createLogger({ level: "trace", destination: { write: (s: string) => void lines.push(s) } });
-    const graph = traced(buildAgentGraph().compile({ checkpointer: new MemorySaver() }), "canary", true, [
-      createLoggingHandler(logger, "canary"),
-    ]);
+    const graph = traced(buildAgentGraph().compile({ checkpointer: new MemorySaver() }), "canary", true, logger);
     const input = { messages: [new HumanMessage(`my password is ${CANARY}`)], secret: CANARY };
     await graph.invoke(input, { configurable: { thread_id: "canary-ok" } });
     await graph.invoke({ ...input, mode: "interrupt" }, { configurable: { thread_id: "canary-int" } });

@@ -11,8 +11,8 @@ import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAgentGraph, FAKE_MODEL } from "../bench/tracing-fixtures.js";
 import { startTelemetry, type Telemetry } from "../src/integrations/otel.js";
-import { GRAPH_NAME_METADATA_KEY } from "../src/observability/events.js";
-import { createTracingHandler, type TracingOptions } from "../src/observability/tracing/handler.js";
+import { type InstrumentableGraph, instrument } from "../src/observability/instrument.js";
+import type { TracingOptions } from "../src/observability/tracing/handler.js";
 import { openRunCount } from "../src/observability/tracing/registry.js";
 import { createCircuitBreaker } from "../src/resilience/circuit-breaker.js";
 import { resilient } from "../src/resilience/compose.js";
@@ -55,13 +55,9 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (echo ? echo.close(() => resolve()) : resolve()));
 });
 
-/** Binds tracing like `instrument()` does: the handler plus the graph name in the run metadata. */
-function traced<G extends { withConfig(config: Record<string, unknown>): unknown }>(
-  graph: G,
-  name: string,
-  options: TracingOptions | true = true,
-): G {
-  return graph.withConfig({ callbacks: [createTracingHandler(name, options)], metadata: { [GRAPH_NAME_METADATA_KEY]: name } }) as G;
+/** The public way in: `instrument(graph, { tracing, name })`. */
+function traced<G extends InstrumentableGraph>(graph: G, name: string, options: TracingOptions | true = true): G {
+  return instrument(graph, { tracing: options, name });
 }
 
 /** Flushes, then returns the spans of the trace whose root span is called `rootName` and carries `thread`. */
