@@ -4,7 +4,9 @@ import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { describe, expect, it } from "vitest";
 import { withRetry } from "../src/resilience/retry.js";
 import type { Clock } from "../src/resilience/types.js";
+import { createLoggingHandler, createLogger } from "../src/observability/logging.js";
 import { instrument } from "../src/observability/instrument.js";
+import { MetricsCallbackHandler } from "../src/observability/metrics-handler.js";
 import { createMetrics, type Metrics } from "../src/observability/metrics.js";
 import { sum } from "./metrics-fixtures.js";
 
@@ -369,6 +371,31 @@ describe("graph shapes", () => {
     instrument(threeNodeGraph(), { metrics, name: "idle" });
     const text = await metrics.text();
     expect(text).toContain('langgraph_graph_runs_in_flight{graph="idle"} 0');
+  });
+
+  it("leaves no run state behind after success, error, interrupt and cancelled runs", async () => {
+    const metrics = createMetrics();
+    const graph = instrument(threeNodeGraph(), { metrics, name: "leak" });
+    const handler = (graph.config?.callbacks as unknown[]).find((h) => h instanceof MetricsCallbackHandler) as MetricsCallbackHandler;
+    for (let i = 0; i < 20; i++) await graph.invoke({ fail: i % 3 === 0, flaky: i % 2 }, thread()).catch(() => undefined);
+    const stream = await graph.stream({ fail: false, flaky: 0 }, thread());
+    await stream.cancel();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(handler.pendingRuns).toBe(0);
+    expect(await sum(metrics, "langgraph_graph_runs_total", { graph: "leak" })).toBe(21);
+  });
+
+  it("attaches the tracing and logging handlers next to the metrics handler", async () => {
+    const metrics = createMetrics();
+    const graph = instrument(threeNodeGraph(), { metrics, tracing: true, logger: createLogger({ level: "silent" }), name: "all" });
+    const handlers = graph.config?.callbacks as Array<{ name: string }>;
+    expect(handlers.map((h) => h.name)).toEqual([
+      "langgraph-ops-metrics",
+      expect.stringContaining("tracing"),
+      createLoggingHandler(createLogger({ level: "silent" }), "x").name,
+    ]);
+    await graph.invoke({ fail: false, flaky: 0 }, thread());
+    expect(await sum(metrics, "langgraph_graph_runs_total", { graph: "all", status: "success" })).toBe(1);
   });
 
   it("rejects bad arguments with a TypeError naming the option", () => {

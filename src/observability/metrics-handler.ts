@@ -185,6 +185,11 @@ export class MetricsCallbackHandler extends BaseCallbackHandler {
     core.graphsInFlight.inc(this.inFlight, 0);
   }
 
+  /** Runs started and not yet ended (graph, node, tool, LLM and internal runs); 0 when the graph is idle. */
+  get pendingRuns(): number {
+    return this.runs.size;
+  }
+
   private exemplar(root: RootRun | undefined): Exemplar {
     if (!this.core.exemplars) return undefined;
     const span = trace.getSpanContext(context.active());
