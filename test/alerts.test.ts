@@ -122,7 +122,7 @@ describe("promtool unit tests", () => {
     const run = promtool(["test", "rules", `alerts/tests/${file}`]);
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain("SUCCESS");
-  });
+  }, 120_000);
 
   it("fail when an alert fires earlier than the tests expect", () => {
     // Rules generated with a shorter `for:` than the shipped tests assume must break the "silent just before" case.
@@ -158,5 +158,5 @@ describe("promtool unit tests", () => {
     expect(tests).toHaveLength(testFiles.length);
     const run = promtool(["test", "rules", ...tests.map((p) => join(dir, p))]);
     expect(run.status, run.stdout + run.stderr).toBe(0);
-  }, 60_000);
+  }, 180_000);
 });
