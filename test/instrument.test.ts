@@ -373,10 +373,10 @@ describe("graph shapes", () => {
     expect(text).toContain('langgraph_graph_runs_in_flight{graph="idle"} 0');
   });
 
-  it("leaves no run state behind after success, error, interrupt and cancelled runs", async () => {
+  it("leaves no run state behind after successful, failed and cancelled runs", async () => {
     const metrics = createMetrics();
     const graph = instrument(threeNodeGraph(), { metrics, name: "leak" });
-    const handler = (graph.config?.callbacks as unknown[]).find((h) => h instanceof MetricsCallbackHandler) as MetricsCallbackHandler;
+    const handler = ((graph.config?.callbacks ?? []) as unknown[]).find((h) => h instanceof MetricsCallbackHandler) as MetricsCallbackHandler;
     for (let i = 0; i < 20; i++) await graph.invoke({ fail: i % 3 === 0, flaky: i % 2 }, thread()).catch(() => undefined);
     const stream = await graph.stream({ fail: false, flaky: 0 }, thread());
     await stream.cancel();
@@ -388,7 +388,7 @@ describe("graph shapes", () => {
   it("attaches the tracing and logging handlers next to the metrics handler", async () => {
     const metrics = createMetrics();
     const graph = instrument(threeNodeGraph(), { metrics, tracing: true, logger: createLogger({ level: "silent" }), name: "all" });
-    const handlers = graph.config?.callbacks as Array<{ name: string }>;
+    const handlers = (graph.config?.callbacks ?? []) as Array<{ name: string }>;
     expect(handlers.map((h) => h.name)).toEqual([
       "langgraph-ops-metrics",
       expect.stringContaining("tracing"),
