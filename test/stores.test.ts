@@ -100,7 +100,7 @@ const subjects: Subject[] = [
       cleanups.push(() => store.close());
       return { store, goDown: () => own.stop() };
     },
-    downMessage: /RedisIdempotencyStore\.claim failed: /,
+    downMessage: /RedisIdempotencyStore\.claim failed: .*ECONNREFUSED/,
   },
 ];
 

@@ -211,6 +211,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     }
   }
 
+  /** Takes `key` for `leaseMs` when it is free or its lease or TTL has expired; else reports the result or the live lease. */
   async claim(key: string, leaseMs: number): Promise<ClaimResult> {
     const token = randomUUID();
     let row: { acquired: boolean; value: string | null } | undefined;
@@ -225,6 +226,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     return { status: "pending" };
   }
 
+  /** Records `value` for `ttlMs` if `token` still holds the lease; false otherwise (released or taken over). */
   async complete(key: string, token: string, value: string, ttlMs: number): Promise<boolean> {
     try {
       const result = await this.#pool.query({ ...this.#sql.complete, values: [rowKey(key), token, value, ttlMs] });
@@ -234,6 +236,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     }
   }
 
+  /** Frees the key after a failed attempt, if `token` still holds the lease. */
   async release(key: string, token: string): Promise<void> {
     try {
       await this.#pool.query({ ...this.#sql.release, values: [rowKey(key), token] });

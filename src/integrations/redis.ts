@@ -57,11 +57,12 @@ function storedKey(key: string): string {
   return `\u0001sha256:${createHash("sha256").update(key, "utf16le").digest("hex")}`;
 }
 
-function storeError(operation: string, error: unknown): Error {
+function storeError(operation: string, error: unknown, connectionError: Error | undefined): Error {
   const cause = error instanceof Error ? error : new Error(String(error));
-  const wrapped = new Error(`RedisIdempotencyStore.${operation} failed: ${cause.message || String(cause)}`, { cause });
+  const why = connectionError === undefined ? "" : ` (last connection error: ${connectionError.message})`;
+  const wrapped = new Error(`RedisIdempotencyStore.${operation} failed: ${cause.message || String(cause)}${why}`, { cause });
   wrapped.name = "IdempotencyStoreError";
-  const code = (cause as { code?: unknown }).code;
+  const code = (cause as { code?: unknown }).code ?? (connectionError as { code?: unknown } | undefined)?.code;
   if (typeof code === "string") (wrapped as Error & { code: string }).code = code;
   return wrapped;
 }
@@ -77,6 +78,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #client: Redis | Cluster;
   readonly #ownsClient: boolean;
   readonly #prefix: string;
+  #lastConnectionError: Error | undefined;
 
   constructor(options: RedisIdempotencyStoreOptions) {
     const where = "RedisIdempotencyStore(options)";
@@ -102,8 +104,14 @@ export class RedisIdempotencyStore implements IdempotencyStore {
         throw new TypeError(`${where}.url must be a redis:// or rediss:// URL, got ${describe(url)}`);
       }
       const created = new Redis(url, { ...CREATED_CLIENT_DEFAULTS, ...options.redisOptions });
-      // Connection errors surface on each command; an unheard "error" event would only add noise to stderr.
-      created.on("error", () => undefined);
+      // Connection errors surface on each command (as "max retries per request"); keep the last one so the command's
+      // error can say why the server is unreachable.
+      created.on("error", (error: Error) => {
+        this.#lastConnectionError = error;
+      });
+      created.on("ready", () => {
+        this.#lastConnectionError = undefined;
+      });
       this.#client = created;
       this.#ownsClient = true;
     }
@@ -117,10 +125,11 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     try {
       await this.#client.ping();
     } catch (error) {
-      throw storeError("setup", error);
+      throw storeError("setup", error, this.#lastConnectionError);
     }
   }
 
+  /** Takes `key` for `leaseMs` when it is free or its lease or TTL has expired; else reports the result or the live lease. */
   async claim(key: string, leaseMs: number): Promise<ClaimResult> {
     const token = randomUUID();
     const reply = String(await this.#run("claim", SCRIPTS.claim, key, [`L${token}`, leaseMs]));
@@ -129,10 +138,12 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     return { status: "pending" };
   }
 
+  /** Records `value` for `ttlMs` if `token` still holds the lease; false otherwise (released or taken over). */
   async complete(key: string, token: string, value: string, ttlMs: number): Promise<boolean> {
     return Number(await this.#run("complete", SCRIPTS.complete, key, [`L${token}`, `V${value}`, ttlMs])) === 1;
   }
 
+  /** Frees the key after a failed attempt, if `token` still holds the lease. */
   async release(key: string, token: string): Promise<void> {
     await this.#run("release", SCRIPTS.release, key, [`L${token}`]);
   }
@@ -153,7 +164,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
         return await this.#client.eval(s.source, 1, redisKey, ...args);
       }
     } catch (error) {
-      throw storeError(operation, error);
+      throw storeError(operation, error, this.#lastConnectionError);
     }
   }
 }
