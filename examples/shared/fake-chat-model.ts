@@ -136,8 +136,10 @@ export class FakeChatModel extends BaseChatModel {
             }
           : {}),
       });
-      yield new ChatGenerationChunk({ text: word, message: chunk });
-      await runManager?.handleLLMNewToken(word);
+      const generation = new ChatGenerationChunk({ text: word, message: chunk });
+      yield generation;
+      // Stream consumers (LangGraph's "messages" mode) read the chunk itself, tool calls included.
+      await runManager?.handleLLMNewToken(word, undefined, undefined, undefined, undefined, { chunk: generation });
     }
   }
 }

@@ -3,7 +3,7 @@
  * marked `// +`. The call-model node gets a timeout, retries and a circuit breaker; the compiled graph gets metrics;
  * Prometheus scrapes them from `serveMetrics`.
  *
- * Run: npx tsx examples/wrap-existing-graph/main.ts
+ * Run: npx tsx examples/wrap-existing-graph/main.ts   (METRICS_PORT=0 picks a free port instead of 9464)
  */
 import { HumanMessage } from "@langchain/core/messages";
 import { MemorySaver } from "@langchain/langgraph";
@@ -62,7 +62,7 @@ export async function main(options: WrapExampleOptions = {}): Promise<WrapExampl
 }
 
 runIfEntryPoint(import.meta.url, async () => {
-  const { answers, scrape, metricsUrl } = await main();
+  const { answers, scrape, metricsUrl } = await main({ port: Number(process.env.METRICS_PORT ?? 9464) });
   for (const answer of answers) console.log(`agent: ${answer}`);
   console.log(`\nscraped ${metricsUrl}:`);
   const wanted = /^langgraph_(graph_runs_total|node_executions_total|node_retries_total)\{/;
