@@ -1,0 +1,157 @@
+/**
+ * Cost of `instrument(graph, { tracing: true })` (and with metrics and logs too) with the OpenTelemetry SDK, a batch
+ * span processor and an in-memory exporter, against the bare graph, a no-op callback handler (the floor every
+ * callback-based tracer pays), `@langfuse/langchain`'s CallbackHandler and OpenInference's LangChain
+ * instrumentation, on a 10-node graph and on a ReAct agent (scripted chat model + a real tool), in one process.
+ *
+ * CPU time of this process per invoke, variants interleaved round by round, median of rounds: on a shared machine
+ * wall time carries other processes' load. OpenInference patches LangChain globally, so it is switched on only for
+ * its own turn in each round.
+ * Run: npm run bench:tracing
+ */
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import * as CallbackManagerModule from "@langchain/core/callbacks/manager";
+import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
+import { HumanMessage } from "@langchain/core/messages";
+import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import { LangChainInstrumentation } from "@arizeai/openinference-instrumentation-langchain";
+import { CallbackHandler as LangfuseCallbackHandler } from "@langfuse/langchain";
+import { BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { createLogger, createMetrics, instrument } from "../src/index.js";
+import { machine, writeResults } from "./support.js";
+import { buildChainGraph, ScriptedChatModel, searchTool } from "./tracing-fixtures.js";
+
+const exporter = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({
+  spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 100_000, maxExportBatchSize: 512, scheduledDelayMillis: 200 })],
+});
+provider.register();
+
+const openInference = new LangChainInstrumentation({ tracerProvider: provider });
+openInference.disable();
+const oiControl = openInference as unknown as { patch(m: unknown): void; unpatch(m: unknown): void };
+
+/** A handler that reacts to nothing, run in the caller's flow like the kit's handlers. */
+class NoopHandler extends BaseCallbackHandler {
+  name = "noop";
+  override awaitHandlers = true;
+}
+
+interface Invokable {
+  invoke(input: unknown): Promise<unknown>;
+}
+
+type Scenario = { name: string; build: () => Invokable; input: () => unknown };
+
+const scenarios: Scenario[] = [
+  { name: "10-node graph", build: () => buildChainGraph(10) as unknown as Invokable, input: () => ({ n: 0 }) },
+  {
+    name: "ReAct agent (chat model + tool, 2 LLM calls)",
+    build: () => createReactAgent({ llm: new ScriptedChatModel(), tools: [searchTool] }) as unknown as Invokable,
+    input: () => ({ messages: [new HumanMessage("weather?")] }),
+  },
+];
+
+const silent = createLogger({ level: "info", destination: { write: () => undefined } });
+
+interface Variant {
+  name: string;
+  graph: Invokable;
+  before?: () => void;
+  after?: () => void;
+}
+
+function variantsFor(s: Scenario): Variant[] {
+  const bind = (g: Invokable, callbacks: BaseCallbackHandler[]) =>
+    (g as unknown as { withConfig(c: unknown): Invokable }).withConfig({ callbacks });
+  return [
+    { name: "bare", graph: s.build() },
+    { name: "no-op callback handler (floor)", graph: bind(s.build(), [new NoopHandler()]) },
+    { name: "instrument({ tracing: true })", graph: instrument(s.build() as never, { tracing: true, name: "bench" }) as Invokable },
+    {
+      name: "instrument({ metrics, tracing, logger })",
+      graph: instrument(s.build() as never, { metrics: createMetrics(), tracing: true, logger: silent, name: "bench" }) as Invokable,
+    },
+    { name: "@langfuse/langchain CallbackHandler", graph: bind(s.build(), [new LangfuseCallbackHandler()]) },
+    {
+      name: "OpenInference LangChainInstrumentation",
+      graph: s.build(),
+      before: () => oiControl.patch(CallbackManagerModule),
+      after: () => oiControl.unpatch(CallbackManagerModule),
+    },
+  ];
+}
+
+async function cpuPerInvoke(variants: Variant[], input: () => unknown, rounds: number, perRound: number): Promise<Map<string, number>> {
+  const samples = new Map<string, number[]>();
+  for (let r = 0; r < rounds; r++) {
+    for (const v of variants) {
+      v.before?.();
+      try {
+        // One untimed call so the variant's first-call costs stay out of the sample.
+        await v.graph.invoke(input());
+        await awaitAllCallbacks();
+        const before = process.cpuUsage();
+        for (let i = 0; i < perRound; i++) await v.graph.invoke(input());
+        // Handlers on LangChain's background queue (Langfuse's) finish inside the sample that caused the work.
+        await awaitAllCallbacks();
+        const used = process.cpuUsage(before);
+        samples.set(v.name, [...(samples.get(v.name) ?? []), (used.user + used.system) / perRound]);
+      } finally {
+        v.after?.();
+      }
+    }
+    // Let the batch processor drain into the exporter, then drop what it holds, so memory stays flat.
+    await provider.forceFlush();
+    exporter.reset();
+  }
+  const medians = new Map<string, number>();
+  for (const [name, values] of samples) medians.set(name, values.sort((a, b) => a - b)[Math.floor(values.length / 2)] as number);
+  return medians;
+}
+
+async function spansPerRun(v: Variant, input: () => unknown): Promise<number> {
+  await provider.forceFlush();
+  exporter.reset();
+  v.before?.();
+  try {
+    await v.graph.invoke(input());
+    await awaitAllCallbacks();
+  } finally {
+    v.after?.();
+  }
+  await provider.forceFlush();
+  const n = exporter.getFinishedSpans().length;
+  exporter.reset();
+  return n;
+}
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 30);
+const out: string[] = [
+  "# Tracing overhead",
+  "",
+  `${machine()}. CPU µs per invoke (user + system of this process), median of ${ROUNDS} interleaved rounds × ${PER_ROUND} invokes.`,
+  "OpenTelemetry SDK with a BatchSpanProcessor and an in-memory exporter for every tracing variant.",
+  "Reproduce: `npm run bench:tracing` (BENCH_ROUNDS, BENCH_PER_ROUND to change the sample size).",
+  "",
+];
+for (const s of scenarios) {
+  const variants = variantsFor(s);
+  const spans = new Map<string, number>();
+  for (const v of variants) spans.set(v.name, await spansPerRun(v, s.input));
+  const cpu = await cpuPerInvoke(variants, s.input, ROUNDS, PER_ROUND);
+  const bare = cpu.get("bare")!;
+  const floor = cpu.get("no-op callback handler (floor)")!;
+  out.push(`## ${s.name}`, "", "| variant | spans/run | CPU µs/invoke | × bare | × no-op floor |", "|---|---:|---:|---:|---:|");
+  for (const v of variants) {
+    const us = cpu.get(v.name)!;
+    out.push(`| ${v.name} | ${spans.get(v.name)} | ${us.toFixed(0)} | ${(us / bare).toFixed(2)} | ${(us / floor).toFixed(2)} |`);
+  }
+  out.push("");
+}
+const text = out.join("\n");
+console.log(text);
+writeResults("bench/results/tracing.md", `${text}\n`);
+await provider.shutdown();
