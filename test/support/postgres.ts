@@ -21,6 +21,17 @@ export interface PostgresServer {
 
 const BIN_DIRS = ["/usr/local/bin", ...postgresBinDirs()];
 
+function postgresBinary(name: string): string {
+  try {
+    return requireBinary(name, BIN_DIRS);
+  } catch {
+    throw new Error(
+      `PostgreSQL's "${name}" is not installed; the tests start a throwaway server on loopback. ` +
+        "Install it with: bash scripts/install-test-services.sh   (or: apt-get update && apt-get install -y postgresql)",
+    );
+  }
+}
+
 /** PostgreSQL refuses to run as root; when the tests run as root the server runs as the `postgres` (or `nobody`) user. */
 function serverUser(): { uid: number; gid: number } | undefined {
   if (typeof process.getuid !== "function" || process.getuid() !== 0) return undefined;
@@ -38,8 +49,8 @@ function serverUser(): { uid: number; gid: number } | undefined {
 
 /** Starts PostgreSQL (initdb + postgres) on a free 127.0.0.1 port. */
 export async function startPostgres(options: { maxConnections?: number } = {}): Promise<PostgresServer> {
-  const initdb = requireBinary("initdb", BIN_DIRS);
-  const postgres = requireBinary("postgres", BIN_DIRS);
+  const initdb = postgresBinary("initdb");
+  const postgres = postgresBinary("postgres");
   const dir = mkdtempSync(join(tmpdir(), "lgops-pg-"));
   const data = join(dir, "data");
   const user = serverUser();
