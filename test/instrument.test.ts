@@ -376,7 +376,9 @@ describe("graph shapes", () => {
   it("leaves no run state behind after successful, failed and cancelled runs", async () => {
     const metrics = createMetrics();
     const graph = instrument(threeNodeGraph(), { metrics, name: "leak" });
-    const handler = ((graph.config?.callbacks ?? []) as unknown[]).find((h) => h instanceof MetricsCallbackHandler) as MetricsCallbackHandler;
+    const handler = ((graph.config?.callbacks ?? []) as unknown[]).find(
+      (h) => h instanceof MetricsCallbackHandler,
+    ) as MetricsCallbackHandler;
     for (let i = 0; i < 20; i++) await graph.invoke({ fail: i % 3 === 0, flaky: i % 2 }, thread()).catch(() => undefined);
     const stream = await graph.stream({ fail: false, flaky: 0 }, thread());
     await stream.cancel();
