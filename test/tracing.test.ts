@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAgentGraph, FAKE_MODEL } from "../bench/tracing-fixtures.js";
 import { startTelemetry, type Telemetry } from "../src/integrations/otel.js";
 import { type InstrumentableGraph, instrument } from "../src/observability/instrument.js";
+import { withNodeContext } from "../src/observability/tracing/bridge.js";
 import type { TracingOptions } from "../src/observability/tracing/handler.js";
 import { openRunCount } from "../src/observability/tracing/registry.js";
 import { createCircuitBreaker } from "../src/resilience/circuit-breaker.js";
@@ -343,6 +344,31 @@ describe("resilience wrappers and the node context", () => {
     // The outgoing request carried the trace: the server would continue it under the node.
     const parents = echoHeaders.slice(-2).map((h) => String(h.traceparent));
     expect(parents).toEqual(clients.sort((a, b) => (a.startNs < b.startNs ? -1 : 1)).map((c) => `00-${c.traceId}-${c.spanId}-01`));
+  });
+
+  it("withNodeContext makes an unwrapped node's span active; without it the span would not nest", async () => {
+    const S = Annotation.Root({ n: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }) });
+    const appTracer = trace.getTracer("app");
+    const graph = traced(
+      new StateGraph(S)
+        .addNode("bridged", (_s: typeof S.State, config) =>
+          withNodeContext(config, () => appTracer.startActiveSpan("inside bridged", (span) => (span.end(), { n: 1 }))),
+        )
+        .addNode("plain", () => appTracer.startActiveSpan("inside plain", (span) => (span.end(), { n: 2 })))
+        .addEdge(START, "bridged")
+        .addEdge("bridged", "plain")
+        .addEdge("plain", END)
+        .compile(),
+      "bridge",
+    );
+    await graph.invoke({ n: 0 }, { configurable: { thread_id: "thread-with-node-context" } });
+    await telemetry.forceFlush();
+    const spans = await collector.waitFor((all) => all.some((s) => s.name === "inside plain"));
+    const root = spans.find((s) => s.name === "bridge" && s.attributes["langgraph.thread_id"] === "thread-with-node-context")!;
+    const inTrace = spans.filter((s) => s.traceId === root.traceId);
+    expect(one(inTrace, "inside bridged").parentSpanId).toBe(one(inTrace, "bridged").spanId);
+    // The unwrapped, unbridged node's span is not the active context: its inner span lands outside the run's trace.
+    expect(byName(inTrace, "inside plain")).toHaveLength(0);
   });
 
   it("timeout, fallback, breaker rejection and idempotency hits become events on the node span", async () => {

@@ -62,6 +62,19 @@ function runInNodeContext<T>(config: RunnableConfig | undefined, fn: () => T): T
   return out;
 }
 
+/**
+ * Runs `fn` with the span of the node run that `config` belongs to as the active OpenTelemetry context, so spans
+ * started inside (HTTP, database, manual) nest under the node. Nodes wrapped by the kit's resilience wrappers get this
+ * automatically; call it yourself in a node you do not wrap. Without tracing it just calls `fn`.
+ * @example
+ * builder.addNode("fetch", (state, config) => withNodeContext(config, () => fetchDocs(state.query)));
+ */
+export function withNodeContext<T>(config: RunnableConfig | undefined, fn: () => T): T {
+  const found = runOfConfig(config);
+  if (found === undefined) return fn();
+  return context.with(trace.setSpan(found.record.base, found.record.span), fn);
+}
+
 let installed = false;
 
 /** @internal Installs the node context runner and the wrapper-event subscriptions once per process. */
