@@ -76,6 +76,24 @@ describe.each(["postgres", "redis"] as const)("crash and resume with the %s idem
     expect(await effectsOf(db, thread)).toEqual({ charge: { executions: 1, keys: 1 }, notify: { executions: 1, keys: 1 } });
   });
 
+  it("waits out the lease of a process killed while holding it, then runs the side effect once in the resumed run", async () => {
+    const thread = `lease-${store}-${randomUUID()}`;
+    const killedRun = await runWorker(
+      workers,
+      { store, durability: "sync", jobs: [{ thread, resume: false, blockInside: "charge" }] },
+      (line) => (line === "blocked-inside" ? { delayMs: 0 } : undefined),
+    );
+    expect(killedRun.killed).toBe(true);
+    expect(await effectsOf(db, thread)).toEqual({});
+
+    // The killed process's lease (1.5 s in the fixture) is still live: the resumed run polls until it expires, takes
+    // the key over and charges; waitMs (10 s) is above leaseMs, so it never gives up with IdempotencyConflictError.
+    const resumed = (await runWorker(workers, { store, durability: "sync", jobs: [{ thread, resume: true }] })).jobs[0]!;
+    expect(finalState(resumed).log).toEqual(NODES);
+    expect(resumed.lines).toContain("effect-committed:charge");
+    expect(await effectsOf(db, thread)).toEqual({ charge: { executions: 1, keys: 1 }, notify: { executions: 1, keys: 1 } });
+  });
+
   for (const durability of ["sync", "async"] as const) {
     it(`keeps side effects exactly-once over ${TRIALS} kills at random points (durability "${durability}")`, async () => {
       const random = seededRandom(SEED + (store === "redis" ? 1 : 0) + (durability === "async" ? 2 : 0));
