@@ -275,6 +275,30 @@ describe("span tree of a real agent graph over OTLP/HTTP", () => {
     expect(openRunCount()).toBe(0);
   });
 
+  it("streamed LLM calls (streamMode messages) record time to first chunk and the usage of the last chunk", async () => {
+    const graph = traced(buildAgentGraph().compile(), "support-agent");
+    let chunks = 0;
+    for await (const _chunk of await graph.stream(
+      { messages: [new HumanMessage("weather?")] },
+      { configurable: { thread_id: "thread-stream" }, streamMode: "messages" },
+    )) {
+      chunks++;
+    }
+    expect(chunks).toBeGreaterThan(2);
+    const spans = await traceOf(collector, "support-agent", "thread-stream");
+    const chats = byName(spans, `chat ${FAKE_MODEL}`);
+    expect(chats).toHaveLength(2);
+    for (const chat of chats) {
+      expect(chat.attributes["gen_ai.request.stream"]).toBe(true);
+      const ttfc = Number(chat.attributes["gen_ai.response.time_to_first_chunk"]);
+      expect(ttfc).toBeGreaterThanOrEqual(0);
+      expect(ttfc * 1e9).toBeLessThanOrEqual(Number(chat.endNs - chat.startNs));
+      const first = Date.parse(String(chat.attributes["langfuse.observation.completion_start_time"]));
+      expect(BigInt(first) * 1_000_000n + 1_000_000n).toBeGreaterThanOrEqual(chat.startNs);
+      expect(chat.attributes["gen_ai.usage.output_tokens"]).toBe(5);
+    }
+  });
+
   it("an error: status ERROR, exception event and a low-cardinality error.type on the node and the root", async () => {
     const graph = traced(buildAgentGraph().compile(), "support-agent");
     await expect(
