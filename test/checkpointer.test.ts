@@ -1,4 +1,6 @@
 import { Annotation, Command, interrupt, MemorySaver, START, StateGraph } from "@langchain/langgraph";
+import { trace } from "@opentelemetry/api";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { instrumentCheckpointer } from "../src/observability/checkpointer.js";
 import { instrument } from "../src/observability/instrument.js";
@@ -108,6 +110,26 @@ describe("instrumentCheckpointer", () => {
       await sum(metrics, "langgraph_checkpoint_operation_duration_seconds_count", { saver: "Broken", operation: "put", status: "error" }),
     ).toBeGreaterThan(0);
     expect(await sum(metrics, "langgraph_checkpoint_size_bytes_count", { saver: "Broken" })).toBe(0);
+  });
+
+  it("with tracing: true, each operation is a span named after it, failed ones with error status", async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    trace.setGlobalTracerProvider(provider);
+    try {
+      const saver = new CountingSaver();
+      const graph = build(instrumentCheckpointer(saver, { tracing: true }));
+      await graph.invoke({ text: "t" }, { configurable: { thread_id: "traced" } });
+      const names = exporter.getFinishedSpans().map((s) => s.name);
+      expect(names.filter((n) => n === "checkpoint put")).toHaveLength(saver.counts.put);
+      expect(names.filter((n) => n === "checkpoint put_writes")).toHaveLength(saver.counts.put_writes);
+      expect(names.filter((n) => n === "checkpoint get")).toHaveLength(saver.counts.get);
+      const put = exporter.getFinishedSpans().find((s) => s.name === "checkpoint put");
+      expect(put?.attributes["langgraph.checkpoint.saver"]).toBe("CountingSaver");
+    } finally {
+      await provider.shutdown();
+      trace.disable();
+    }
   });
 
   it("rejects bad arguments with a TypeError naming the option", () => {
