@@ -8,9 +8,8 @@
  * SHUTDOWN_GRACE_MS (25000), OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, LANGFUSE_PUBLIC_KEY, ...
  */
 import type { AddressInfo } from "node:net";
-import { createMetrics } from "../../src/index.js";
+import { createLogger, createMetrics } from "../../src/index.js"; // in your app: "langgraph-ops"
 import { startTelemetry } from "../../src/integrations/otel.js"; // in your app: "langgraph-ops/otel"
-import { createLogger } from "../../src/observability/logging.js"; // in your app: "langgraph-ops"
 import { FakeChatModel } from "../shared/fake-chat-model.js";
 import { runIfEntryPoint } from "../shared/run-main.js";
 import { buildApiAgent } from "./agent.js";
