@@ -297,6 +297,36 @@ describe("store options", () => {
     }
   });
 
+  it("PostgresIdempotencyStore uses named prepared statements unless prepared: false", async () => {
+    const real = new pg.Pool({ connectionString: postgres.url, max: 2 });
+    const names: Array<string | undefined> = [];
+    const pool = {
+      query: (config: { name?: string; text: string; values?: unknown[] }) => {
+        names.push(config.name);
+        return real.query(config);
+      },
+      connect: () => real.connect(),
+      end: () => real.end(),
+    };
+    try {
+      for (const prepared of [true, false]) {
+        names.length = 0;
+        const store = new PostgresIdempotencyStore({ pool, prepared, table: "prepared_test", sweepIntervalMs: 0 });
+        await store.setup();
+        const key = uniqueKey(`prepared-${prepared}`);
+        const claim = await store.claim(key, 60_000);
+        if (claim.status !== "acquired") throw new Error(`expected acquired, got ${claim.status}`);
+        expect(await store.complete(key, claim.token, '{"v":1}', 60_000)).toBe(true);
+        expect(await store.claim(key, 60_000)).toEqual({ status: "completed", value: '{"v":1}' });
+        expect(names).toHaveLength(3);
+        expect(names.every((name) => (prepared ? typeof name === "string" : name === undefined))).toBe(true);
+      }
+      expect(() => new PostgresIdempotencyStore({ pool, prepared: "no" as never })).toThrow(/\.prepared must be a boolean/);
+    } finally {
+      await real.end();
+    }
+  });
+
   it("PostgresIdempotencyStore.sweep() deletes expired rows only", async () => {
     const store = new PostgresIdempotencyStore({ connectionString: postgres.url, table: "sweep_test", sweepIntervalMs: 0 });
     try {

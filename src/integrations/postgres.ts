@@ -35,9 +35,14 @@ export interface PostgresIdempotencyStoreOptions {
   sweepIntervalMs?: number;
   /** Most rows one sweep deletes, so a backlog never holds long locks. Default 1000. */
   sweepBatch?: number;
+  /**
+   * Use named prepared statements (parsed once per connection). Turn off behind a pooler in transaction mode that
+   * does not track them (PgBouncer before 1.21). Default true.
+   */
+  prepared?: boolean;
 }
 
-const OPTION_KEYS = ["pool", "connectionString", "max", "table", "sweepIntervalMs", "sweepBatch"] as const;
+const OPTION_KEYS = ["pool", "connectionString", "max", "table", "sweepIntervalMs", "sweepBatch", "prepared"] as const;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** Longest key stored verbatim; longer ones are hashed so they fit a btree index entry (~2.7 kB). */
 const MAX_PLAIN_KEY = 512;
@@ -83,12 +88,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   readonly #lockId: string;
   readonly #sweepIntervalMs: number;
   readonly #sweepBatch: number;
-  readonly #sql: {
-    claim: { name: string; text: string };
-    complete: { name: string; text: string };
-    release: { name: string; text: string };
-    sweep: { name: string; text: string };
-  };
+  readonly #sql: Record<"claim" | "complete" | "release" | "sweep", { name?: string; text: string }>;
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweeping = false;
 
@@ -132,6 +132,8 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     this.#table = parts.map((p) => `"${p}"`).join(".");
     this.#sweepIntervalMs = numberOption(options.sweepIntervalMs, `${where}.sweepIntervalMs`, 60_000, { min: 0, integer: true });
     this.#sweepBatch = numberOption(options.sweepBatch, `${where}.sweepBatch`, 1000, { min: 1, integer: true });
+    const prepared = options.prepared ?? true;
+    if (typeof prepared !== "boolean") throw new TypeError(`${where}.prepared must be a boolean, got ${describe(prepared)}`);
     // Named statements are parsed once per connection; the name carries the table so two stores never clash.
     const tag = createHash("sha1").update(this.#table).digest("hex").slice(0, 12);
     this.#lockId = `x'${tag}'`;
@@ -164,6 +166,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
         text: `DELETE FROM ${t} WHERE key IN (SELECT key FROM ${t} WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`,
       },
     };
+    if (!prepared) for (const statement of Object.values(this.#sql)) delete statement.name;
   }
 
   /** The quoted table name the store uses. */
