@@ -211,6 +211,43 @@ describe("examples/http-api", () => {
     }
   });
 
+  it("a client that disconnects cancels its run", async () => {
+    const slowMetrics = createMetrics();
+    const { graph, breaker } = buildApiAgent({ model: new FakeChatModel({ latencyMs: 60_000 }), metrics: slowMetrics, logger: silent() });
+    const slow = createAgentApp({ graph, metrics: slowMetrics, breakers: [breaker], logger: silent() });
+    const slowServer = slow.app.listen(0, "127.0.0.1");
+    await new Promise((r) => slowServer.once("listening", r));
+    const url = `http://127.0.0.1:${(slowServer.address() as AddressInfo).port}`;
+    const scrape = async () => (await fetch(`${url}/metrics`)).text();
+    try {
+      const client = new AbortController();
+      const request = fetch(`${url}/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message: "What is the weather in Paris?" }),
+        signal: client.signal,
+      });
+      while (!/^langgraph_graph_runs_in_flight\{graph="weather-agent"\} 1$/m.test(await scrape()))
+        await new Promise((r) => setTimeout(r, 20));
+      expect(slow.inFlight.count).toBe(1);
+      client.abort();
+      await expect(request).rejects.toThrow();
+      // The abort reached the model call: the run ends as cancelled long before the model's 60 s.
+      for (;;) {
+        const text = await scrape();
+        if (/^langgraph_graph_runs_in_flight\{graph="weather-agent"\} 0$/m.test(text)) {
+          expect(text).toMatch(/^langgraph_graph_runs_total\{graph="weather-agent",status="cancelled"\} 1$/m);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await slow.inFlight.idle();
+    } finally {
+      slowServer.closeAllConnections();
+      await new Promise((r) => slowServer.close(r));
+    }
+  });
+
   it("on SIGTERM stops accepting connections, finishes the run in flight, then exits 0", async () => {
     const app = startExample("examples/http-api/server.ts", { PORT: "0", FAKE_MODEL_LATENCY_MS: "700", LOG_LEVEL: "info" });
     try {

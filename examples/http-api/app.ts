@@ -57,7 +57,9 @@ function failure(error: unknown): { status: number; message: string; retryAfterS
   if (error instanceof CircuitOpenError) {
     return { status: 503, message: "the model provider is unavailable", retryAfterS: Math.max(1, Math.ceil(error.retryAfterMs / 1000)) };
   }
-  if (error instanceof TimeoutError) return { status: 504, message: "the model provider timed out" };
+  // A timeout is a timeout whether or not retries were made before giving up.
+  const last = error instanceof RetriesExhaustedError ? error.cause : error;
+  if (last instanceof TimeoutError) return { status: 504, message: "the model provider timed out" };
   if (error instanceof RetriesExhaustedError) return { status: 502, message: "the model provider keeps failing" };
   return { status: 500, message: "the agent failed" };
 }
