@@ -104,9 +104,14 @@ function stableNamespace(namespace: string, metadata: Record<string, unknown> | 
   const path = metadata?.langgraph_path;
   const cut = namespace.lastIndexOf(":");
   if (typeof step !== "number" || !Array.isArray(path) || cut < 0 || namespace.indexOf("|", cut) >= 0) return namespace;
-  const hex = createHash("sha1")
-    .update(JSON.stringify([step, path]))
-    .digest("hex");
+  let described: string;
+  try {
+    described = JSON.stringify([step, path]);
+  } catch {
+    // A path LangGraph could not have meant to be hashed (cyclic): the task id is still a correct, if less durable, key.
+    return namespace;
+  }
+  const hex = createHash("sha1").update(described).digest("hex");
   return `${namespace.slice(0, cut)}:${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
