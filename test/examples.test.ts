@@ -4,7 +4,7 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { resolve } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -268,7 +268,15 @@ describe("examples/http-api", () => {
       const draining = JSON.parse(await app.line(/"msg":"draining"/)) as { in_flight: number };
       expect(draining.in_flight).toBe(1);
       // The listener is closed: a new connection is refused while the old request is still being served.
-      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+      const refused = await new Promise<string>((resolve) => {
+        const socket = connect(port, "127.0.0.1");
+        socket.once("connect", () => {
+          socket.destroy();
+          resolve("accepted");
+        });
+        socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      });
+      expect(refused).toBe("ECONNREFUSED");
       const res = await inFlight;
       expect(res.status).toBe(200);
       expect(((await res.json()) as { answer: string }).answer).toBe("Here is the forecast: 18°C and clear in Paris");
