@@ -1,0 +1,222 @@
+/**
+ * Per-invoke overhead of the kit on a 10-node graph and on a ReAct agent (`createReactAgent` with a scripted
+ * tool-calling chat model and a real tool), side by side in one process: bare graph; a no-op callback handler (the
+ * floor every callback-based tool pays); `instrument` with metrics; with tracing (OpenTelemetry SDK, batch processor,
+ * in-memory exporter); with metrics + tracing + logs (pino to a null destination); the same plus resilient nodes;
+ * `@langfuse/langchain`'s CallbackHandler (exporting through the same SDK); OpenInference's LangChain
+ * instrumentation (patched onto the installed `@langchain/core` callbacks module only for its own turn).
+ *
+ * Cost is CPU time of this process per invoke (user + system): on a shared machine wall time carries other
+ * processes' load. Variants are interleaved round by round and each variant's median over rounds is reported.
+ * Prints a markdown section; `bench/run.ts` collects it into bench/RESULTS.md.
+ */
+import { LangChainInstrumentation } from "@arizeai/openinference-instrumentation-langchain";
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import * as CallbackManagerModule from "@langchain/core/callbacks/manager";
+import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
+import { HumanMessage } from "@langchain/core/messages";
+import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
+import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import { CallbackHandler as LangfuseCallbackHandler } from "@langfuse/langchain";
+import { BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { createCircuitBreaker, createLogger, createMetrics, instrument, resilient } from "../src/index.js";
+import { machine } from "./support.js";
+import { ScriptedChatModel, searchTool } from "./tracing-fixtures.js";
+
+/** Something with `invoke`. */
+export interface Invokable {
+  invoke(input: unknown): Promise<unknown>;
+}
+
+/** One way of running the same graph. */
+export interface Variant {
+  name: string;
+  graph: Invokable;
+  before?: () => void;
+  after?: () => void;
+}
+
+/** The SDK every tracing variant exports through, and OpenInference's instrumentation; set up on first use. */
+let sdk:
+  | { exporter: InMemorySpanExporter; provider: NodeTracerProvider; openInference: { patch(m: unknown): void; unpatch(m: unknown): void } }
+  | undefined;
+function tracingSdk(): NonNullable<typeof sdk> {
+  if (sdk !== undefined) return sdk;
+  const exporter = new InMemorySpanExporter();
+  const provider = new NodeTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 100_000, maxExportBatchSize: 512, scheduledDelayMillis: 200 })],
+  });
+  provider.register();
+  const instrumentation = new LangChainInstrumentation({ tracerProvider: provider });
+  instrumentation.disable();
+  sdk = { exporter, provider, openInference: instrumentation as unknown as { patch(m: unknown): void; unpatch(m: unknown): void } };
+  return sdk;
+}
+
+/** Reacts to nothing, in the caller's flow like the kit's handlers: the floor of any callback-based tool. */
+class NoopHandler extends BaseCallbackHandler {
+  name = "noop";
+  override awaitHandlers = true;
+}
+
+const nullLogger = createLogger({ level: "info", destination: { write: () => undefined } });
+
+const Chain = Annotation.Root({ n: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }) });
+type ChainState = typeof Chain.State;
+type ChainNode = (s: ChainState) => Promise<Partial<ChainState>> | Partial<ChainState>;
+
+/** START → n0 → … → n9 → END, each node `n + 1`; `wrap` decorates every node (e.g. with `resilient`). */
+export function chainGraph(size = 10, wrap: (node: ChainNode, index: number) => ChainNode = (n) => n): Invokable {
+  const builder = new StateGraph(Chain) as unknown as {
+    addNode(name: string, fn: ChainNode): unknown;
+    addEdge(from: string, to: string): unknown;
+    compile(): Invokable;
+  };
+  for (let i = 0; i < size; i++)
+    builder.addNode(
+      `n${i}`,
+      wrap((s) => ({ n: s.n + 1 }), i),
+    );
+  builder.addEdge(START, "n0");
+  for (let i = 1; i < size; i++) builder.addEdge(`n${i - 1}`, `n${i}`);
+  builder.addEdge(`n${size - 1}`, END);
+  return builder.compile();
+}
+
+/** The kit's recommended node wrapper: timeout, retry and one breaker shared by the nodes (one dependency). */
+export function resilientNodes(name: string): (node: ChainNode) => ChainNode {
+  const breaker = createCircuitBreaker({ name });
+  return (node) => resilient(node, { timeout: 30_000, retry: { retries: 3 }, circuitBreaker: breaker }) as ChainNode;
+}
+
+function bind(graph: Invokable, callbacks: BaseCallbackHandler[]): Invokable {
+  return (graph as unknown as { withConfig(c: unknown): Invokable }).withConfig({ callbacks });
+}
+
+/** The variants of one scenario; `build` returns a fresh compiled graph, `buildResilient` the same with resilient nodes. */
+export function variantsOf(build: () => Invokable, buildResilient?: () => Invokable): Variant[] {
+  tracingSdk();
+  const kit = (g: Invokable) =>
+    instrument(g as never, { metrics: createMetrics(), tracing: true, logger: nullLogger, name: "bench" }) as Invokable;
+  const variants: Variant[] = [
+    { name: "bare graph", graph: build() },
+    { name: "no-op callback handler (floor)", graph: bind(build(), [new NoopHandler()]) },
+    { name: "instrument({ metrics })", graph: instrument(build() as never, { metrics: createMetrics(), name: "bench" }) as Invokable },
+    { name: "instrument({ tracing })", graph: instrument(build() as never, { tracing: true, name: "bench" }) as Invokable },
+    { name: "instrument({ metrics, tracing, logger })", graph: kit(build()) },
+  ];
+  if (buildResilient !== undefined) {
+    variants.push({ name: "full kit: instrument(metrics, tracing, logger) + resilient nodes", graph: kit(buildResilient()) });
+  }
+  variants.push(
+    { name: "@langfuse/langchain CallbackHandler", graph: bind(build(), [new LangfuseCallbackHandler()]) },
+    {
+      name: "OpenInference LangChainInstrumentation",
+      graph: build(),
+      before: () => tracingSdk().openInference.patch(CallbackManagerModule),
+      after: () => tracingSdk().openInference.unpatch(CallbackManagerModule),
+    },
+  );
+  return variants;
+}
+
+/** Median CPU µs per invoke of each variant, interleaved over `rounds` rounds of `perRound` sequential invokes. */
+export async function cpuPerInvoke(
+  variants: Variant[],
+  input: () => unknown,
+  rounds: number,
+  perRound: number,
+): Promise<Map<string, number>> {
+  const samples = new Map<string, number[]>();
+  for (let r = 0; r < rounds; r++) {
+    // Rotate the order each round so no variant always runs right after another's garbage.
+    for (let k = 0; k < variants.length; k++) {
+      const v = variants[(k + r) % variants.length] as Variant;
+      v.before?.();
+      try {
+        await v.graph.invoke(input());
+        await awaitAllCallbacks();
+        const start = process.cpuUsage();
+        for (let i = 0; i < perRound; i++) await v.graph.invoke(input());
+        // Background-queue handlers (Langfuse's) finish inside the sample that caused their work.
+        await awaitAllCallbacks();
+        const used = process.cpuUsage(start);
+        const list = samples.get(v.name) ?? [];
+        list.push((used.user + used.system) / perRound);
+        samples.set(v.name, list);
+      } finally {
+        v.after?.();
+      }
+    }
+    await tracingSdk().provider.forceFlush();
+    tracingSdk().exporter.reset();
+  }
+  const medians = new Map<string, number>();
+  for (const [name, values] of samples) medians.set(name, values.sort((a, b) => a - b)[Math.floor(values.length / 2)] as number);
+  return medians;
+}
+
+async function spansPerRun(v: Variant, input: () => unknown): Promise<number> {
+  const { provider, exporter } = tracingSdk();
+  await provider.forceFlush();
+  exporter.reset();
+  v.before?.();
+  try {
+    await v.graph.invoke(input());
+    await awaitAllCallbacks();
+  } finally {
+    v.after?.();
+  }
+  await provider.forceFlush();
+  const n = exporter.getFinishedSpans().length;
+  exporter.reset();
+  return n;
+}
+
+/** Runs both scenarios and returns the markdown section. */
+export async function graphOverhead(rounds: number, perRound: number): Promise<string> {
+  const scenarios = [
+    {
+      name: "10-node graph",
+      variants: variantsOf(
+        () => chainGraph(10),
+        () => chainGraph(10, resilientNodes("bench-overhead")),
+      ),
+      input: () => ({ n: 0 }),
+    },
+    {
+      name: "ReAct agent (createReactAgent, scripted tool-calling chat model + 1 tool: 2 LLM calls, 1 tool call)",
+      variants: variantsOf(() => createReactAgent({ llm: new ScriptedChatModel(), tools: [searchTool] }) as unknown as Invokable),
+      input: () => ({ messages: [new HumanMessage("weather?")] }),
+    },
+  ];
+  const out: string[] = [
+    "## 1. Per-invoke overhead",
+    "",
+    `CPU µs per invoke (user + system of the process), median of ${rounds} interleaved rounds × ${perRound} sequential invokes. ` +
+      "Tracing variants export through one OpenTelemetry SDK (NodeTracerProvider, BatchSpanProcessor, InMemorySpanExporter); " +
+      "logs go to pino with a null destination.",
+    "",
+  ];
+  for (const s of scenarios) {
+    const spans = new Map<string, number>();
+    for (const v of s.variants) spans.set(v.name, await spansPerRun(v, s.input));
+    const cpu = await cpuPerInvoke(s.variants, s.input, rounds, perRound);
+    const bare = cpu.get("bare graph") as number;
+    const floor = cpu.get("no-op callback handler (floor)") as number;
+    out.push(`### ${s.name}`, "", "| variant | spans/run | CPU µs/invoke | × bare | × no-op floor |", "|---|---:|---:|---:|---:|");
+    for (const v of s.variants) {
+      const us = cpu.get(v.name) as number;
+      out.push(`| ${v.name} | ${spans.get(v.name)} | ${us.toFixed(0)} | ${(us / bare).toFixed(2)} | ${(us / floor).toFixed(2)} |`);
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const text = await graphOverhead(Number(process.env.BENCH_ROUNDS ?? 7), Number(process.env.BENCH_PER_ROUND ?? 20));
+  process.stdout.write(`<!-- ${machine()} -->\n${text}\n`);
+  await tracingSdk().provider.shutdown();
+}
