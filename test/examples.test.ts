@@ -248,8 +248,16 @@ describe("examples/http-api", () => {
     }
   });
 
-  it("on SIGTERM stops accepting connections, finishes the run in flight, then exits 0", async () => {
-    const app = startExample("examples/http-api/server.ts", { PORT: "0", FAKE_MODEL_LATENCY_MS: "700", LOG_LEVEL: "info" });
+  it("on SIGTERM stops accepting connections, finishes the run in flight, flushes its trace, then exits 0", async () => {
+    const collector = await startOtlpReceiver();
+    const app = startExample("examples/http-api/server.ts", {
+      PORT: "0",
+      FAKE_MODEL_LATENCY_MS: "700",
+      LOG_LEVEL: "info",
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: collector.url,
+      // Nothing is exported on the batch schedule during the test: the spans can only arrive through the shutdown flush.
+      OTEL_BSP_SCHEDULE_DELAY: "600000",
+    });
     try {
       const port = (JSON.parse(await app.line(/"msg":"listening"/)) as { port: number }).port;
       const url = `http://127.0.0.1:${port}`;
@@ -264,6 +272,7 @@ describe("examples/http-api", () => {
         if (/^langgraph_graph_runs_in_flight\{graph="weather-agent"\} 1$/m.test(scrape)) break;
         await new Promise((r) => setTimeout(r, 20));
       }
+      expect(collector.spans()).toEqual([]);
       app.child.kill("SIGTERM");
       const draining = JSON.parse(await app.line(/"msg":"draining"/)) as { in_flight: number };
       expect(draining.in_flight).toBe(1);
@@ -288,8 +297,13 @@ describe("examples/http-api", () => {
         .map((l) => JSON.parse(l) as { msg: string });
       expect(lines.at(-1)?.msg).toBe("stopped");
       expect(lines.findIndex((l) => l.msg === "graph run finished")).toBeGreaterThan(lines.findIndex((l) => l.msg === "draining"));
+      // The run that finished while draining was exported before the process exited.
+      const roots = collector.spans().filter((span) => span.name === "weather-agent" && span.parentSpanId === "");
+      expect(roots.map((r) => r.attributes["langgraph.run.status"])).toEqual(["success"]);
+      expect(roots[0]?.resource["service.name"]).toBe("weather-agent-api");
     } finally {
       if (app.child.exitCode === null) app.child.kill("SIGKILL");
+      await collector.close();
     }
   });
 });
