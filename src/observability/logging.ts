@@ -133,6 +133,9 @@ class LoggingHandler extends BaseCallbackHandler {
   name = "langgraph-ops-logging";
   // Synchronous, so durations and trace ids belong to the moment the event happened.
   override awaitHandlers = true;
+  // Retriever and custom events carry nothing the kit records; skipping them saves a call per event.
+  override ignoreRetriever = true;
+  override ignoreCustomEvent = true;
 
   readonly #logger: Logger;
   readonly #graph: string;

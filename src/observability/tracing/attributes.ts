@@ -131,7 +131,9 @@ export function rootAttributes(
 
 function stringList(value: unknown): string[] | undefined {
   if (!Array.isArray(value)) return undefined;
-  return value.map((v) => (typeof v === "string" ? v : String(v)));
+  // Usually all strings already: reuse the array (the SDK copies attribute arrays) instead of allocating per span.
+  for (const v of value) if (typeof v !== "string") return value.map((x) => String(x));
+  return value as string[];
 }
 
 /** @internal Node span attributes, from the `langgraph_*` metadata LangGraph puts on every node run. */

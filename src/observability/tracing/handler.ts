@@ -66,6 +66,9 @@ class TracingHandler extends BaseCallbackHandler {
   // Spans must exist before the node function runs (so the context bridge finds them) and carry the time the event
   // happened, not the time LangChain's background queue got round to it.
   override awaitHandlers = true;
+  // Retriever and custom events carry nothing the kit records; skipping them saves a call per event.
+  override ignoreRetriever = true;
+  override ignoreCustomEvent = true;
 
   readonly #graph: string;
   readonly #o: ResolvedTracingOptions;
