@@ -24,8 +24,8 @@ const State = Annotation.Root({
 type S = typeof State.State;
 
 function graphFor(kit: boolean) {
-  let builder = new StateGraph(State) as unknown as {
-    addNode(name: string, fn: (s: S) => Promise<Partial<S>>): unknown;
+  const builder = new StateGraph(State) as unknown as {
+    addNode(name: string, fn: (s: S, config: never) => Promise<Partial<S>>): unknown;
     addEdge(a: string, b: string): unknown;
     compile(): { invoke(input: Partial<S>): Promise<S> };
   };
@@ -38,7 +38,6 @@ function graphFor(kit: boolean) {
   builder.addEdge(START, "s0");
   for (let i = 1; i < 5; i++) builder.addEdge(`s${i - 1}`, `s${i}`);
   builder.addEdge("s4", END);
-  builder = builder as typeof builder;
   return builder.compile();
 }
 
