@@ -17,6 +17,7 @@ import type { Clock } from "../src/resilience/types.js";
 import { instrument } from "../src/observability/instrument.js";
 import { OTHER_LABEL } from "../src/observability/label-guard.js";
 import { createMetrics } from "../src/observability/metrics.js";
+import { tokenUsage } from "../src/observability/metrics-handler.js";
 import { ScriptedChatModel, sum } from "./metrics-fixtures.js";
 
 const State = Annotation.Root({
@@ -301,5 +302,33 @@ describe("createMetrics options", () => {
     const registry = new Registry();
     createMetrics({ registry }).close();
     expect(() => createMetrics({ registry })).toThrow(/already/);
+  });
+});
+
+describe("token usage sources", () => {
+  it("usage_metadata first, then OpenAI tokenUsage / estimatedTokenUsage, then a raw provider usage object", () => {
+    const message = (usage: Record<string, number>) => ({ text: "", message: { usage_metadata: usage } });
+    expect(
+      tokenUsage({
+        generations: [[message({ input_tokens: 3, output_tokens: 4 }), message({ input_tokens: 1, output_tokens: 1 })]],
+      } as never),
+    ).toEqual({
+      input: 4,
+      output: 5,
+    });
+    expect(tokenUsage({ generations: [[{ text: "" }]], llmOutput: { tokenUsage: { promptTokens: 9, completionTokens: 2 } } })).toEqual({
+      input: 9,
+      output: 2,
+    });
+    expect(tokenUsage({ generations: [], llmOutput: { estimatedTokenUsage: { promptTokens: 5, completionTokens: 6 } } })).toEqual({
+      input: 5,
+      output: 6,
+    });
+    expect(tokenUsage({ generations: [], llmOutput: { usage: { input_tokens: 7, output_tokens: 8 } } })).toEqual({ input: 7, output: 8 });
+    expect(tokenUsage({ generations: [], llmOutput: { usage: { prompt_tokens: 1, completion_tokens: 2 } } })).toEqual({
+      input: 1,
+      output: 2,
+    });
+    expect(tokenUsage({ generations: [] })).toEqual({ input: undefined, output: undefined });
   });
 });
