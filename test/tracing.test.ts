@@ -299,6 +299,21 @@ describe("span tree of a real agent graph over OTLP/HTTP", () => {
     }
   });
 
+  it("a stream the caller cancels ends the run's spans as cancelled", async () => {
+    const graph = traced(buildAgentGraph().compile(), "support-agent");
+    const stream = await graph.stream({ messages: [new HumanMessage("weather?")] }, { configurable: { thread_id: "thread-cancel" } });
+    const reader = stream[Symbol.asyncIterator]();
+    await reader.next();
+    await stream.cancel();
+    for (let i = 0; i < 200 && openRunCount() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(openRunCount()).toBe(0);
+    const spans = await traceOf(collector, "support-agent", "thread-cancel");
+    const root = one(spans, "support-agent");
+    expect(root.attributes["langgraph.run.status"]).toBe("cancelled");
+    expect(root.statusCode).toBe(STATUS.unset);
+    expect(byName(spans, "finish")).toHaveLength(0);
+  });
+
   it("an error: status ERROR, exception event and a low-cardinality error.type on the node and the root", async () => {
     const graph = traced(buildAgentGraph().compile(), "support-agent");
     await expect(
