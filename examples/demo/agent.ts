@@ -71,6 +71,7 @@ function refundSubgraph(deps: AgentDeps) {
       "issue_refund",
       resilient(issueRefund, {
         retry: { retries: 3, minDelayMs: 50, maxDelayMs: 400 },
+        bulkhead: { limit: 1, queue: 0 },
         timeout: 2000,
         fallback: () => ({ messages: [new AIMessage("Payments are down; your refund is queued for a human agent.")] }),
       }),

@@ -40,6 +40,7 @@ export async function summary(counts: LoopCounts, metrics: Metrics, payments: Ma
     ["retries exhausted", String(await counterTotal(metrics, "node_retries_exhausted_total"))],
     ["timeouts", String(await counterTotal(metrics, "node_timeouts_total"))],
     ["fallbacks", String(await counterTotal(metrics, "node_fallbacks_total"))],
+    ["bulkhead rejections", String(await counterTotal(metrics, "bulkhead_rejections_total"))],
     ["breaker trips (→ open)", String(await counterTotal(metrics, "circuit_breaker_transitions_total", { to: "open" }))],
     ["breaker rejections", String(await counterTotal(metrics, "circuit_breaker_rejections_total"))],
     ["payments made / refunds paid", `${[...payments.values()].reduce((a, b) => a + b, 0)} / ${payments.size}`],
