@@ -53,7 +53,19 @@ interface ToolRun {
   runId: string;
   start: number;
   root: RootRun | undefined;
-  tool: string;
+  series: ToolSeries;
+}
+
+type ToolStatus = "success" | "error" | "interrupted";
+type ToolSeries = Record<ToolStatus, { graph: string; tool: string; status: string }>;
+
+type GenAiLabels = { gen_ai_operation_name: string; gen_ai_provider_name: string; gen_ai_request_model: string };
+/** Label objects of one (operation, provider, model), built once. */
+interface LlmSeries {
+  ok: GenAiLabels & { error_type: string };
+  input: GenAiLabels & { gen_ai_token_type: string };
+  output: GenAiLabels & { gen_ai_token_type: string };
+  base: GenAiLabels;
 }
 
 interface LlmRun {
@@ -61,7 +73,7 @@ interface LlmRun {
   runId: string;
   start: number;
   root: RootRun | undefined;
-  labels: { gen_ai_operation_name: string; gen_ai_provider_name: string; gen_ai_request_model: string };
+  series: LlmSeries;
 }
 
 type Run = RootRun | NodeRun | ToolRun | LlmRun;
@@ -167,6 +179,9 @@ export class MetricsCallbackHandler extends BaseCallbackHandler {
   private readonly graph: string;
   private readonly runs = new Map<string, Run>();
   private readonly nodes = new Map<string, NodeSeries>();
+  /** Keyed by guarded label values, so these stay as bounded as the labels. */
+  private readonly tools = new Map<string, ToolSeries>();
+  private readonly llms = new Map<string, Map<string, LlmSeries>>();
   private readonly graphLabels: StatusLabels<{ graph: string; status: string }>;
   private readonly inFlight: { graph: string };
 
@@ -342,8 +357,18 @@ export class MetricsCallbackHandler extends BaseCallbackHandler {
     _metadata?: Metadata,
     runName?: string,
   ): void {
-    const name = runName ?? tool?.id?.at(-1) ?? "unknown";
-    this.runs.set(runId, { kind: TOOL, runId, start: now(), root: this.rootOf(parentRunId), tool: this.core.guards.value("tool", name) });
+    const name = this.core.guards.value("tool", runName ?? tool?.id?.at(-1) ?? "unknown");
+    let series = this.tools.get(name);
+    if (series === undefined) {
+      const graph = this.graph;
+      series = {
+        success: { graph, tool: name, status: "success" },
+        error: { graph, tool: name, status: "error" },
+        interrupted: { graph, tool: name, status: "interrupted" },
+      };
+      this.tools.set(name, series);
+    }
+    this.runs.set(runId, { kind: TOOL, runId, start: now(), root: this.rootOf(parentRunId), series });
   }
 
   override handleToolEnd(_output: unknown, runId: string): void {
@@ -354,11 +379,11 @@ export class MetricsCallbackHandler extends BaseCallbackHandler {
     this.finishTool(runId, isGraphInterrupt(error) ? "interrupted" : isGraphBubbleUp(error) ? "success" : "error");
   }
 
-  private finishTool(runId: string, status: string): void {
+  private finishTool(runId: string, status: ToolStatus): void {
     const run = this.runs.get(runId);
     if (run?.kind !== TOOL || run.runId !== runId) return;
     this.runs.delete(runId);
-    const labels = { graph: this.graph, tool: run.tool, status };
+    const labels = run.series[status];
     this.core.toolCalls.inc(labels);
     observe(this.core, this.core.toolDuration, labels, (now() - run.start) / 1000, this.exemplar(run.root));
   }
@@ -396,40 +421,45 @@ export class MetricsCallbackHandler extends BaseCallbackHandler {
     extraParams: Record<string, unknown> | undefined,
     metadata: Metadata,
   ): void {
-    const provider = metadata?.ls_provider;
+    const rawProvider = metadata?.ls_provider;
     const guards = this.core.guards;
-    this.runs.set(runId, {
-      kind: LLM,
-      runId,
-      start: now(),
-      root: this.rootOf(parentRunId),
-      labels: {
-        gen_ai_operation_name: operation,
-        gen_ai_provider_name: guards.value(
-          "gen_ai_provider_name",
-          typeof provider === "string" ? provider : (llm?.id?.at(-1) ?? "unknown"),
-        ),
-        gen_ai_request_model: guards.value("gen_ai_request_model", modelOf(extraParams, metadata)),
-      },
-    });
+    const provider = guards.value("gen_ai_provider_name", typeof rawProvider === "string" ? rawProvider : (llm?.id?.at(-1) ?? "unknown"));
+    const model = guards.value("gen_ai_request_model", modelOf(extraParams, metadata));
+    const key = operation === "chat" ? provider : `${operation}:${provider}`;
+    let byModel = this.llms.get(key);
+    if (byModel === undefined) {
+      byModel = new Map();
+      this.llms.set(key, byModel);
+    }
+    let series = byModel.get(model);
+    if (series === undefined) {
+      const base = { gen_ai_operation_name: operation, gen_ai_provider_name: provider, gen_ai_request_model: model };
+      series = {
+        base,
+        ok: { ...base, error_type: "" },
+        input: { ...base, gen_ai_token_type: "input" },
+        output: { ...base, gen_ai_token_type: "output" },
+      };
+      byModel.set(model, series);
+    }
+    this.runs.set(runId, { kind: LLM, runId, start: now(), root: this.rootOf(parentRunId), series });
   }
 
   override handleLLMEnd(output: LLMResult, runId: string): void {
     const run = this.takeLlm(runId);
     if (run === undefined) return;
     const exemplar = this.exemplar(run.root);
-    observe(this.core, this.core.genAiDuration, { ...run.labels, error_type: "" }, (now() - run.start) / 1000, exemplar);
+    observe(this.core, this.core.genAiDuration, run.series.ok, (now() - run.start) / 1000, exemplar);
     const usage = tokenUsage(output);
-    if (usage.input !== undefined)
-      observe(this.core, this.core.genAiTokens, { ...run.labels, gen_ai_token_type: "input" }, usage.input, exemplar);
-    if (usage.output !== undefined)
-      observe(this.core, this.core.genAiTokens, { ...run.labels, gen_ai_token_type: "output" }, usage.output, exemplar);
+    if (usage.input !== undefined) observe(this.core, this.core.genAiTokens, run.series.input, usage.input, exemplar);
+    if (usage.output !== undefined) observe(this.core, this.core.genAiTokens, run.series.output, usage.output, exemplar);
   }
 
   override handleLLMError(error: unknown, runId: string): void {
     const run = this.takeLlm(runId);
     if (run === undefined) return;
-    const labels = { ...run.labels, error_type: this.core.guards.value("error_type", errorType(error)) };
+    // Failures are rare enough to build their labels per call.
+    const labels = { ...run.series.base, error_type: this.core.guards.value("error_type", errorType(error)) };
     observe(this.core, this.core.genAiDuration, labels, (now() - run.start) / 1000, this.exemplar(run.root));
   }
 
