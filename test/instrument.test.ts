@@ -400,6 +400,28 @@ describe("graph shapes", () => {
     expect(await sum(metrics, "langgraph_graph_runs_total", { graph: "all", status: "success" })).toBe(1);
   });
 
+  it("defaults the graph label to compile({ name }), else LangGraph", async () => {
+    const metrics = createMetrics();
+    const named = instrument(
+      new StateGraph(State)
+        .addNode("a", async () => ({}))
+        .addEdge(START, "a")
+        .compile({ name: "from-compile" }),
+      { metrics },
+    );
+    const unnamed = instrument(
+      new StateGraph(State)
+        .addNode("a", async () => ({}))
+        .addEdge(START, "a")
+        .compile(),
+      { metrics },
+    );
+    await named.invoke({});
+    await unnamed.invoke({});
+    expect(await sum(metrics, "langgraph_graph_runs_total", { graph: "from-compile", status: "success" })).toBe(1);
+    expect(await sum(metrics, "langgraph_graph_runs_total", { graph: "LangGraph", status: "success" })).toBe(1);
+  });
+
   it("rejects bad arguments with a TypeError naming the option", () => {
     const metrics = createMetrics();
     expect(() => instrument({} as never, { metrics })).toThrow(TypeError);
