@@ -271,6 +271,9 @@ describe("span tree of a real agent graph over OTLP/HTTP", () => {
       (s) => s.name === "support-agent" && s.attributes["langgraph.thread_id"] === "thread-interrupt" && s.traceId !== root.traceId,
     )!;
     expect(resumed.attributes["langgraph.run.status"]).toBe("success");
+    // The resume links back to the run it continues.
+    expect(resumed.links).toEqual([{ traceId: root.traceId, spanId: root.spanId, attributes: { "langgraph.link.type": "resumes" } }]);
+    expect(root.links).toEqual([]);
     expect(collector.spans().some((s) => s.traceId === resumed.traceId && s.name === "finish")).toBe(true);
     expect(openRunCount()).toBe(0);
   });

@@ -23,6 +23,7 @@ export interface ReceivedSpan {
   statusMessage: string;
   attributes: Record<string, AttrValue>;
   events: { name: string; attributes: Record<string, AttrValue> }[];
+  links: { traceId: string; spanId: string; attributes: Record<string, AttrValue> }[];
   startNs: bigint;
   endNs: bigint;
   scope: string;
@@ -92,6 +93,7 @@ interface JsonSpan {
   endTimeUnixNano: string | number;
   attributes?: JsonKeyValue[];
   events?: { name: string; attributes?: JsonKeyValue[] }[];
+  links?: { traceId: string; spanId: string; attributes?: JsonKeyValue[] }[];
   status?: { code?: number; message?: string };
 }
 interface JsonExport {
@@ -118,6 +120,7 @@ export function decodeTraces(body: JsonExport): ReceivedSpan[] {
           statusMessage: s.status?.message ?? "",
           attributes: decodeAttributes(s.attributes),
           events: (s.events ?? []).map((e) => ({ name: e.name, attributes: decodeAttributes(e.attributes) })),
+          links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: decodeAttributes(l.attributes) })),
           startNs: BigInt(s.startTimeUnixNano),
           endNs: BigInt(s.endTimeUnixNano),
           scope: ss.scope?.name ?? "",

@@ -23,6 +23,7 @@ import {
 } from "./attributes.js";
 import { installTracingBridge } from "./bridge.js";
 import { classifyChainRun } from "./classify.js";
+import { rememberInterrupted, takeResumeLink } from "./resume-links.js";
 import { maskAndCap, toContentString, toGenAIMessage } from "./content.js";
 import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from "./options.js";
 import { deleteRun, getRun, hasRun, type RunKind, type RunRecord, recordsOfRoot, setRun } from "./registry.js";
@@ -99,6 +100,7 @@ class TracingHandler extends BaseCallbackHandler {
     parent: RunRecord | undefined,
     node: string | undefined,
     start: number,
+    thread?: string,
   ): RunRecord {
     const record: RunRecord = {
       runId,
@@ -115,6 +117,7 @@ class TracingHandler extends BaseCallbackHandler {
       calls: 0,
       firstChunkMs: 0,
       interrupted: false,
+      thread: kind === "root" ? thread : undefined,
     };
     (record as { root: RunRecord | undefined }).root = kind === "root" ? record : parent?.root;
     setRun(runId, record);
@@ -184,9 +187,17 @@ class TracingHandler extends BaseCallbackHandler {
       }
     }
     const attrs = rootAttributes(this.#graph, metadata, r.agent, user, r.tags);
-    const span = this.#o.tracer.startSpan(this.#graph, { kind: SpanKind.INTERNAL, attributes: attrs, startTime: start }, base);
+    const links = takeResumeLink(metadata?.thread_id);
+    const span = this.#o.tracer.startSpan(
+      this.#graph,
+      links === undefined
+        ? { kind: SpanKind.INTERNAL, attributes: attrs, startTime: start }
+        : { kind: SpanKind.INTERNAL, attributes: attrs, startTime: start, links },
+      base,
+    );
     if (this.#o.captureContent) this.#content(span, ATTR.lfInput, inputs);
-    this.#open(runId, "root", span, base, undefined, undefined, start);
+    const thread = metadata?.thread_id;
+    this.#open(runId, "root", span, base, undefined, undefined, start, typeof thread === "string" ? thread : undefined);
   }
 
   override handleChainEnd(outputs: ChainValues, runId: string): void {
@@ -195,7 +206,11 @@ class TracingHandler extends BaseCallbackHandler {
     const span = record.span;
     if (record.kind === "root") {
       const interrupted = record.interrupted || (outputs !== null && typeof outputs === "object" && "__interrupt__" in outputs);
-      if (interrupted) span.addEvent("langgraph.interrupt");
+      if (interrupted) {
+        span.addEvent("langgraph.interrupt");
+        const thread = record.thread;
+        if (thread !== undefined) rememberInterrupted(thread, span.spanContext());
+      }
       span.setAttribute(ATTR.runStatus, interrupted ? "interrupted" : "success");
     }
     if (this.#o.captureContent) this.#content(span, ATTR.lfOutput, outputs);

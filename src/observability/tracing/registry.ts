@@ -35,6 +35,8 @@ export interface RunRecord {
   firstChunkMs: number;
   /** Root runs: a node below was interrupted. */
   interrupted: boolean;
+  /** Root runs: the thread id, to link a later resume. */
+  readonly thread: string | undefined;
 }
 
 const runs = new Map<string, RunRecord>();
