@@ -139,3 +139,30 @@ describe("instrumentCheckpointer", () => {
     expect(() => instrumentCheckpointer(new MemorySaver(), { other: 1 } as never)).toThrow(/other/);
   });
 });
+
+describe("savers with private fields", () => {
+  it("keeps #private fields working behind the proxy", async () => {
+    const { MemorySaver } = await import("@langchain/langgraph");
+    const { createMetrics, instrumentCheckpointer } = await import("../src/index.js");
+    class CountingSaver extends MemorySaver {
+      #puts = 0;
+      override async put(...args: Parameters<MemorySaver["put"]>) {
+        this.#puts += 1;
+        return super.put(...args);
+      }
+      get puts(): number {
+        return this.#puts;
+      }
+    }
+    const saver = new CountingSaver();
+    const wrapped = instrumentCheckpointer(saver, { metrics: createMetrics() });
+    const { Annotation, StateGraph } = await import("@langchain/langgraph");
+    const S = Annotation.Root({ v: Annotation<number>() });
+    const graph = new StateGraph(S)
+      .addNode("n", async () => ({ v: 1 }))
+      .addEdge("__start__", "n")
+      .compile({ checkpointer: wrapped });
+    await graph.invoke({ v: 0 }, { configurable: { thread_id: "private-fields" } });
+    expect(saver.puts).toBeGreaterThan(0);
+  });
+});

@@ -152,10 +152,11 @@ export function instrumentCheckpointer<T extends BaseCheckpointSaver>(saver: T, 
       const wrapper: AnyMethod =
         method === "list"
           ? function (this: unknown, ...args: unknown[]) {
-              return measureList(recorder, original, this, args);
+              return measureList(recorder, original, this === proxy ? target : this, args);
             }
           : function (this: unknown, ...args: unknown[]) {
-              return measurePromise(recorder, method, original, this, target, args);
+              // The saver's own methods run with the saver as `this`, so `#private` fields keep working.
+              return measurePromise(recorder, method, original, this === proxy ? target : this, target, args);
             };
       (wrapper as { original?: AnyMethod }).original = original;
       wrappers.set(prop, wrapper);
