@@ -3,6 +3,7 @@
  * idempotency store (Postgres or Redis); the parent kills them mid-run and resumes the thread in a fresh process.
  */
 import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,6 +34,7 @@ let db: pg.Client;
 let tsxWorkers: WarmWorkers;
 /** Children for the random trials: the same fixture, bundled once (CRASH_LOADER=tsx runs them under tsx too). */
 let workers: WarmWorkers;
+let bundle: string | undefined;
 
 beforeAll(async () => {
   [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
@@ -46,11 +48,14 @@ beforeAll(async () => {
   await saver.end();
   const env = { DATABASE_URL: postgres.url, REDIS_URL: redis.url };
   tsxWorkers = new WarmWorkers(TSX_WORKER, env, 1);
-  workers = new WarmWorkers(process.env.CRASH_LOADER === "tsx" ? TSX_WORKER : await bundledWorker(), env, 2);
+  const commandLine = process.env.CRASH_LOADER === "tsx" ? TSX_WORKER : await bundledWorker();
+  if (commandLine !== TSX_WORKER) bundle = commandLine[0];
+  workers = new WarmWorkers(commandLine, env, 2);
 });
 
 afterAll(async () => {
   await Promise.all([tsxWorkers?.close(), workers?.close()]);
+  if (bundle !== undefined) rmSync(bundle, { force: true });
   await db?.end();
   await Promise.all([postgres?.stop(), redis?.stop()]);
 });
