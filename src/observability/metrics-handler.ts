@@ -198,6 +198,8 @@ export class MetricsCallbackHandler extends BaseCallbackHandler {
     this.inFlight = { graph };
     // The series exists from instrument() on, so dashboards show 0 rather than no data.
     core.graphsInFlight.inc(this.inFlight, 0);
+    // Run counters start at 0 for every status, so increase() and rate() see the first error of a graph.
+    for (const status of ["success", "error", "interrupted", "cancelled"] as const) core.graphRuns.inc({ graph, status }, 0);
   }
 
   /** Runs started and not yet ended (graph, node, tool, LLM and internal runs); 0 when the graph is idle. */
