@@ -69,7 +69,7 @@ export async function concurrency(size: number, bursts: number): Promise<string>
   const lines = [
     "## 3. Concurrency",
     "",
-    `${size} invokes of the 10-node graph started at once; median of ${bursts} bursts per variant, bare and kit alternating (wall time).`,
+    `${size} invokes of the 10-node graph started at once; ${bursts} burst(s) per variant (median), bare and kit alternating (wall time).`,
     "",
     "| variant | runs/s | × bare throughput | p50 ms | p99 ms | × bare p99 |",
     "|---|---:|---:|---:|---:|---:|",
