@@ -38,8 +38,8 @@ export interface InMemoryIdempotencyStoreOptions {
 type MemoryRecord = { token: string; expiresAt: number; value?: string };
 
 /**
- * A bounded, TTL-based store for a single process (the default). Expired records are dropped lazily on access and
- * by insertion-order eviction once `maxEntries` is reached, so no timer is needed.
+ * A bounded, TTL-based store for a single process (the default). Expired records are replaced on access and the
+ * oldest records are dropped once `maxEntries` is reached, so no timer is needed.
  */
 export class InMemoryIdempotencyStore implements IdempotencyStore {
   readonly #records = new Map<string, MemoryRecord>();
@@ -69,16 +69,16 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     const token = randomUUID();
     this.#records.delete(key);
     this.#records.set(key, { token, expiresAt: now + leaseMs });
-    this.#evict(now);
+    this.#evict();
     return { status: "acquired", token };
   }
 
   async complete(key: string, token: string, value: string, ttlMs: number): Promise<boolean> {
     const record = this.#records.get(key);
-    if (record === undefined || record.token !== token) return false;
+    if (record === undefined || record.token !== token || record.value !== undefined) return false;
     this.#records.delete(key);
     this.#records.set(key, { token, expiresAt: this.#now() + ttlMs, value });
-    this.#evict(this.#now());
+    this.#evict();
     return true;
   }
 
@@ -91,13 +91,11 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     this.#records.clear();
   }
 
-  #evict(now: number): void {
-    if (this.#records.size <= this.#maxEntries) return;
-    // Expired records go first, then the oldest by insertion (Map order).
-    for (const [key, record] of this.#records) if (record.expiresAt <= now) this.#records.delete(key);
-    for (const key of this.#records.keys()) {
-      if (this.#records.size <= this.#maxEntries) break;
-      this.#records.delete(key);
+  #evict(): void {
+    // Oldest first by insertion (Map order; complete() re-inserts): O(1) per dropped record.
+    while (this.#records.size > this.#maxEntries) {
+      const oldest = this.#records.keys().next().value as string;
+      this.#records.delete(oldest);
     }
   }
 }

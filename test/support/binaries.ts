@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 
-const INSTALL = "bash scripts/install-test-services.sh   (or: apt-get update && apt-get install -y prometheus redis-server)";
+const INSTALL = "bash scripts/install-test-services.sh   (or: apt-get update && apt-get install -y prometheus redis-server postgresql)";
 
 /** Absolute path of a server binary, or an Error telling how to install it. */
 export function requireBinary(name: string, extraDirs: string[] = []): string {
