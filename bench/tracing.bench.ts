@@ -70,6 +70,14 @@ function variantsFor(s: Scenario): Variant[] {
     { name: "no-op callback handler (floor)", graph: bind(s.build(), [new NoopHandler()]) },
     { name: "instrument({ tracing: true })", graph: instrument(s.build() as never, { tracing: true, name: "bench" }) as Invokable },
     {
+      name: "instrument({ tracing, logger })",
+      graph: instrument(s.build() as never, { tracing: true, logger: silent, name: "bench" }) as Invokable,
+    },
+    {
+      name: "instrument({ metrics })",
+      graph: instrument(s.build() as never, { metrics: createMetrics(), name: "bench" }) as Invokable,
+    },
+    {
       name: "instrument({ metrics, tracing, logger })",
       graph: instrument(s.build() as never, { metrics: createMetrics(), tracing: true, logger: silent, name: "bench" }) as Invokable,
     },

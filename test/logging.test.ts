@@ -97,7 +97,7 @@ describe("logging handler on a real graph", () => {
     const finished = lines.filter((l) => l.msg === "node finished");
     expect(finished.map((l) => l.node)).toEqual(["prepare", "agent", "tools", "agent", "check", "review", "finish"]);
     for (const line of finished) {
-      expect(line.level).toBe(LEVEL.info);
+      expect(line.level).toBe(LEVEL.debug);
       expect(line.graph).toBe("support-agent");
       expect(typeof line.duration_ms).toBe("number");
       const spans = spanNamed(String(line.node));

@@ -181,12 +181,14 @@ class LoggingHandler extends BaseCallbackHandler {
   }
 
   #ended(run: LogRun, msg: string): void {
-    if (!this.#logger.isLevelEnabled(run.kind === "node" || run.kind === "root" ? "info" : "debug")) return;
+    // One info line per successful run; per-node and per-tool success lines are debug, so production logs at info
+    // hold runs, interrupts, warnings and errors only.
+    const level = run.kind === "root" ? "info" : "debug";
+    if (!this.#logger.isLevelEnabled(level)) return;
     const fields = fieldsOf(this.#graph, run);
     fields.duration_ms = Math.round((performance.now() - run.startMs) * 1000) / 1000;
     fields.status = "success";
-    if (run.kind === "tool") this.#logger.debug(fields, msg);
-    else this.#logger.info(fields, msg);
+    this.#logger[level](fields, msg);
   }
 
   #failed(run: LogRun, error: unknown, what: string): void {
@@ -375,7 +377,7 @@ function logBreakerTransitions(logger: Logger): void {
 
 /**
  * Creates the callback handler that logs graph runs (debug at start, info at end, error on failure), node runs (debug
- * at start, info at end with `duration_ms`, error on failure, info on interrupt), tools (debug; warn on failure) and the
+ * at start and end with `duration_ms`, error on failure, info on interrupt), tools (debug; warn on failure) and the
  * resilience wrappers' events for graph `graphName` (retry, timeout, fallback, breaker and bulkhead rejections: warn;
  * retries exhausted: error; idempotency hits: info). Lines carry `trace_id`/`span_id` of the run's span when tracing
  * is on. `instrument(graph, { logger })` calls this once per graph; each call subscribes to the wrapper events for
