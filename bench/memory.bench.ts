@@ -219,7 +219,7 @@ export async function runFaultWorkload(options: WorkloadOptions): Promise<Worklo
   const breaker = createCircuitBreaker({
     name: "soak-dependency",
     volumeThreshold: 4,
-    errorThresholdPercentage: 20,
+    errorThresholdPercentage: 10,
     rollingCountTimeout: 1000,
     resetTimeout: 5,
   });
@@ -274,8 +274,8 @@ export async function runFaultWorkload(options: WorkloadOptions): Promise<Worklo
 
   const one = async (index: number): Promise<void> => {
     const fault: Fault = random() < options.faultRate ? (FAULTS[Math.floor(random() * FAULTS.length)] as Fault) : "ok";
-    // Outages come and go: 60 runs out of every 500 in which the dependency fails for everyone.
-    outage = index % 500 >= 440;
+    // Outages come and go: 100 runs out of every 500 in which the dependency fails for everyone.
+    outage = index % 500 >= 400;
     const key = `r${index}`;
     const thread = { configurable: { thread_id: key } };
     const controller = new AbortController();
