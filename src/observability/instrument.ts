@@ -6,7 +6,7 @@
  * class whose `stream` (every public entry point goes through it) learns when a caller cancels a stream before the
  * run ended: LangGraph sends no callback then, and the handlers would otherwise count the run as in flight forever.
  */
-import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Logger } from "pino";
 import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
 import { GRAPH_NAME_METADATA_KEY } from "./events.js";
@@ -75,6 +75,44 @@ function notifyAbandoned(callbacks: unknown, runId: string): void {
   }
 }
 
+/** Detaches itself from the caller's signal when the root run `runId` ends (LangChain callback, run inline). */
+class RunEndWatcher extends BaseCallbackHandler {
+  name = "langgraph-ops-run-end-watcher";
+  override awaitHandlers = true;
+  constructor(
+    private readonly runId: string,
+    private readonly detach: () => void,
+  ) {
+    super();
+  }
+  override handleChainEnd(_outputs: unknown, runId: string): void {
+    if (runId === this.runId) this.detach();
+  }
+  override handleChainError(_error: unknown, runId: string): void {
+    if (runId === this.runId) this.detach();
+  }
+}
+
+function withHandler(callbacks: unknown, handler: BaseCallbackHandler): unknown {
+  if (callbacks === undefined || callbacks === null) return [handler];
+  if (Array.isArray(callbacks)) return [...callbacks, handler];
+  const manager = callbacks as { copy?: () => { addHandler(h: BaseCallbackHandler, inherit?: boolean): void } };
+  if (typeof manager.copy === "function") {
+    const copy = manager.copy();
+    copy.addHandler(handler, true);
+    return copy;
+  }
+  return callbacks;
+}
+
+/** Reports the run as abandoned when the caller's signal aborts before the run ended. */
+function watchCallerSignal(options: StreamOptions, signal: AbortSignal, callbacks: unknown, runId: string): StreamOptions {
+  const onAbort = (): void => notifyAbandoned(callbacks, runId);
+  const detach = (): void => signal.removeEventListener("abort", onAbort);
+  signal.addEventListener("abort", onAbort, { once: true });
+  return { ...options, callbacks: withHandler(options.callbacks, new RunEndWatcher(runId, detach)) };
+}
+
 /** The same-named subclass of `Base` that reports abandoned streams; `Base` itself when it already is one. */
 function instrumentedClass(Base: GraphClass): GraphClass {
   if ((Base as unknown as Record<symbol, unknown>)[INSTRUMENTED] === true) return Base;
@@ -86,7 +124,12 @@ function instrumentedClass(Base: GraphClass): GraphClass {
       if (!hasAbandonAware(callbacks)) return super.stream(input, options);
       // The run id must be known before the run starts, to tell the handlers which run a cancel ended.
       const runId = options?.runId ?? uuidv7();
-      const stream = await super.stream(input, options?.runId === undefined ? { ...options, runId } : options);
+      const callerSignal = options?.signal instanceof AbortSignal && !options.signal.aborted ? options.signal : undefined;
+      let runOptions: StreamOptions = options?.runId === undefined ? { ...options, runId } : (options as StreamOptions);
+      // A run whose caller aborts gets no terminal callback from LangGraph either; watch the caller's signal until
+      // the root run ends, then let go of it (a long-lived signal shared by many runs must not collect listeners).
+      if (callerSignal !== undefined) runOptions = watchCallerSignal(runOptions, callerSignal, callbacks, runId);
+      const stream = await super.stream(input, runOptions);
       const signal = (stream as { signal?: unknown } | null)?.signal;
       if (signal instanceof AbortSignal && !signal.aborted) {
         signal.addEventListener("abort", () => notifyAbandoned(callbacks, runId), { once: true });
