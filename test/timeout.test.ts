@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TimeoutError, resilient, withRetry, withTimeout } from "../src/index.js";
+import { CHANNELS, TimeoutError, resilient, subscribe, withRetry, withTimeout } from "../src/index.js";
 import { fakeClock, httpError, oneNodeGraph, threadConfig, type TestNode } from "./support/graph.js";
 
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
@@ -62,10 +62,14 @@ describe("withTimeout", () => {
   });
 
   it("passes the caller's abort on to the node's signal", async () => {
-    const { node, seen } = listeningNode(60_000);
+    const { node: listening, seen } = listeningNode(60_000);
     const controller = new AbortController();
+    const node: TestNode = (state, config) => {
+      const work = listening(state, config);
+      setImmediate(() => controller.abort(new Error("user cancelled")));
+      return work;
+    };
     const run = oneNodeGraph(withTimeout(node, 60_000)).invoke({ requestId: "a" }, { ...threadConfig(), signal: controller.signal });
-    setTimeout(() => controller.abort(new Error("user cancelled")), 20);
     await expect(run).rejects.toThrow();
     expect(seen.aborted).toBe(true);
   });
@@ -94,9 +98,11 @@ describe("cancellation", () => {
     const before = timers();
     const controller = new AbortController();
     const graph = oneNodeGraph(withRetry(node, { minDelayMs: 600_000, jitter: "none" }));
+    // Abort once the first attempt has failed and its backoff sleep is about to start.
+    const stop = subscribe(CHANNELS.retry, () => setImmediate(() => controller.abort(new Error("shutdown"))));
     const run = graph.invoke({ requestId: "a" }, { ...threadConfig(), signal: controller.signal });
-    setTimeout(() => controller.abort(new Error("shutdown")), 30);
     await expect(run).rejects.toThrow();
+    stop();
     expect(calls).toBe(1);
     await new Promise((r) => setImmediate(r));
     expect(timers()).toBe(before);
