@@ -28,12 +28,17 @@ describe("fallback", () => {
   it("does not fall back when the run was cancelled", async () => {
     let fallbacks = 0;
     const controller = new AbortController();
+    let started = 0;
     const node: TestNode = (_s, config) =>
-      new Promise((_r, reject) => config.signal?.addEventListener("abort", () => reject(config.signal?.reason)));
+      new Promise((_r, reject) => {
+        started += 1;
+        config.signal?.addEventListener("abort", () => reject(config.signal?.reason));
+        setImmediate(() => controller.abort(new Error("cancelled")));
+      });
     const wrapped = withFallback(node, () => ((fallbacks += 1), { result: "fallback" }));
     const run = oneNodeGraph(wrapped).invoke({ requestId: "a" }, { ...threadConfig(), signal: controller.signal });
-    setTimeout(() => controller.abort(new Error("cancelled")), 20);
-    await expect(run).rejects.toThrow();
+    await expect(run).rejects.toThrow("cancelled");
+    expect(started).toBe(1);
     expect(fallbacks).toBe(0);
   });
 
