@@ -118,11 +118,15 @@ describe("promtool unit tests", () => {
     }
   });
 
-  it.each(testFiles)("%s passes promtool test rules", (file) => {
-    const run = promtool(["test", "rules", `alerts/tests/${file}`]);
-    expect(run.status, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toContain("SUCCESS");
-  }, 120_000);
+  it.each(testFiles)(
+    "%s passes promtool test rules",
+    (file) => {
+      const run = promtool(["test", "rules", `alerts/tests/${file}`]);
+      expect(run.status, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toContain("SUCCESS");
+    },
+    120_000,
+  );
 
   it("fail when an alert fires earlier than the tests expect", () => {
     // Rules generated with a shorter `for:` than the shipped tests assume must break the "silent just before" case.
