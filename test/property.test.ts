@@ -101,6 +101,8 @@ describe("circuit breaker state machine (fast-check)", () => {
           }
           if (outcome !== "failure") expect(after === "open" && before !== "open").toBe(false);
           if (before === "half_open") expect(after).toBe(outcome === "failure" ? "open" : "closed");
+          // A failed probe re-opens the breaker: its reset timeout starts again.
+          if (after === "open" && before !== "open") openedFor = 0;
         };
         try {
           for (const s of steps) {
