@@ -8,9 +8,9 @@ import { Annotation, END, MessagesAnnotation, START, StateGraph, interrupt } fro
 import type { BaseCheckpointSaver, LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { z } from "zod";
-import { type CircuitBreaker, idempotencyKey, resilient, runOnce } from "../../src/index.js";
+import { type CircuitBreaker, idempotencyKey, resilient, runOnce, systemClock } from "../../src/index.js";
 import type { SupportChatModel } from "./fake-model.js";
-import { type FaultInjector, delay, faultError } from "./faults.js";
+import { type FaultInjector, faultError } from "./faults.js";
 
 export const AgentState = Annotation.Root({
   ...MessagesAnnotation.spec,
@@ -57,7 +57,7 @@ function refundSubgraph(deps: AgentDeps) {
     const key = idempotencyKey(config, "payment");
     await runOnce(config, "payment", async () => {
       const fault = deps.paymentFaults.next();
-      await delay(20, config.signal);
+      await systemClock.sleep(20, config.signal);
       if (fault.kind === "server_error" || fault.kind === "rate_limit") throw faultError(fault);
       deps.payments.set(key, (deps.payments.get(key) ?? 0) + 1);
       return { paymentId: key.slice(-12) };

@@ -7,7 +7,10 @@ import { BaseChatModel, type BindToolsInput } from "@langchain/core/language_mod
 import { AIMessage, type BaseMessage, ToolMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
-import { type FaultInjector, delay, faultError } from "./faults.js";
+import { systemClock } from "../../src/index.js";
+import { type FaultInjector, faultError } from "./faults.js";
+
+const { sleep } = systemClock;
 
 const HANG_MS = 60_000;
 
@@ -46,8 +49,8 @@ export class SupportChatModel extends BaseChatModel {
   async _generate(messages: BaseMessage[], options: this["ParsedCallOptions"], _run?: CallbackManagerForLLMRun): Promise<ChatResult> {
     const fault = this.#faults.next();
     const signal = options.signal;
-    if (fault.kind === "hang") await delay(HANG_MS, signal);
-    await delay(40 + Math.round(this.#random() * 160), signal);
+    if (fault.kind === "hang") await sleep(HANG_MS, signal);
+    await sleep(40 + Math.round(this.#random() * 160), signal);
     if (fault.kind === "rate_limit" || fault.kind === "server_error") throw faultError(fault);
 
     const last = messages.at(-1);

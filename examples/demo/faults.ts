@@ -80,19 +80,3 @@ export function faultError(fault: Exclude<Fault, { kind: "ok" } | { kind: "hang"
   }
   return Object.assign(new Error(`${fault.status} The server had an error while processing your request`), { status: fault.status });
 }
-
-/** Waits `ms` unless `signal` aborts first. */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
