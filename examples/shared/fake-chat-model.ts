@@ -9,6 +9,7 @@ import { BaseChatModel, type BaseChatModelParams, type BindToolsInput } from "@l
 import { AIMessage, AIMessageChunk, type BaseMessage, ToolMessage } from "@langchain/core/messages";
 import { type ChatResult, ChatGenerationChunk } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
+import { systemClock } from "../../src/index.js";
 
 /** Options of {@link FakeChatModel}. */
 export interface FakeChatModelOptions extends BaseChatModelParams {
@@ -23,25 +24,6 @@ export interface FakeChatModelOptions extends BaseChatModelParams {
 function textOf(message: BaseMessage | undefined): string {
   if (message === undefined) return "";
   return typeof message.content === "string" ? message.content : JSON.stringify(message.content);
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (ms <= 0) return signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** Builds the reply a tool-calling model would give to this conversation. */
@@ -100,7 +82,7 @@ export class FakeChatModel extends BaseChatModel {
   }
 
   async #call(messages: BaseMessage[], signal: AbortSignal | undefined): Promise<AIMessage> {
-    await sleep(this.#latencyMs, signal);
+    await systemClock.sleep(this.#latencyMs, signal);
     const error = this.#fail?.();
     if (error !== undefined) throw error;
     return reply(messages, this.model);
