@@ -64,7 +64,16 @@ const server = await serveMetrics(metrics, { port: Number(flags.port), host: fla
 
 const faults = new FaultInjector(profile, durationMs);
 const payments = new Map<string, number>();
-const llmBreaker = createCircuitBreaker({ name: "llm-provider", volumeThreshold: 8, errorThresholdPercentage: 50, resetTimeout: 3000 });
+// A 2 s rolling window, so the error rate seen during the outage is the outage's own and not diluted by the healthy
+// traffic before it: the breaker opens within the outage even on a slow, busy machine.
+const llmBreaker = createCircuitBreaker({
+  name: "llm-provider",
+  volumeThreshold: 8,
+  errorThresholdPercentage: 50,
+  rollingCountTimeout: 2000,
+  rollingCountBuckets: 4,
+  resetTimeout: 3000,
+});
 const graph = instrument(
   buildSupportAgent({
     model: new SupportChatModel(faults),
