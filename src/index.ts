@@ -73,6 +73,7 @@ export {
 } from "./observability/metrics.js";
 export { OTHER_LABEL } from "./observability/label-guard.js";
 export { MetricsCallbackHandler, type GraphRunStatus, type NodeStatus } from "./observability/metrics-handler.js";
+export { InstrumentCallbackHandler } from "./observability/instrument-handler.js";
 export { instrument, type InstrumentOptions, type InstrumentableGraph } from "./observability/instrument.js";
 export { instrumentCheckpointer, type InstrumentCheckpointerOptions } from "./observability/checkpointer.js";
 export {

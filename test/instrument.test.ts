@@ -6,6 +6,7 @@ import { withRetry } from "../src/resilience/retry.js";
 import type { Clock } from "../src/resilience/types.js";
 import { createLoggingHandler, createLogger } from "../src/observability/logging.js";
 import { instrument } from "../src/observability/instrument.js";
+import { InstrumentCallbackHandler } from "../src/observability/instrument-handler.js";
 import { MetricsCallbackHandler } from "../src/observability/metrics-handler.js";
 import { createMetrics, type Metrics } from "../src/observability/metrics.js";
 import { sum } from "./metrics-fixtures.js";
@@ -376,9 +377,8 @@ describe("graph shapes", () => {
   it("leaves no run state behind after successful, failed and cancelled runs", async () => {
     const metrics = createMetrics();
     const graph = instrument(threeNodeGraph(), { metrics, name: "leak" });
-    const handler = ((graph.config?.callbacks ?? []) as unknown[]).find(
-      (h) => h instanceof MetricsCallbackHandler,
-    ) as MetricsCallbackHandler;
+    const [forwarder] = (graph.config?.callbacks ?? []) as InstrumentCallbackHandler[];
+    const handler = forwarder?.parts.find((h) => h instanceof MetricsCallbackHandler) as MetricsCallbackHandler;
     for (let i = 0; i < 20; i++) await graph.invoke({ fail: i % 3 === 0, flaky: i % 2 }, thread()).catch(() => undefined);
     const stream = await graph.stream({ fail: false, flaky: 0 }, thread());
     await stream.cancel();
@@ -387,17 +387,52 @@ describe("graph shapes", () => {
     expect(await sum(metrics, "langgraph_graph_runs_total", { graph: "leak" })).toBe(21);
   });
 
-  it("attaches the tracing and logging handlers next to the metrics handler", async () => {
+  it("attaches one handler that forwards to the metrics, tracing and logging handlers in that order", async () => {
     const metrics = createMetrics();
     const graph = instrument(threeNodeGraph(), { metrics, tracing: true, logger: createLogger({ level: "silent" }), name: "all" });
-    const handlers = (graph.config?.callbacks ?? []) as Array<{ name: string }>;
-    expect(handlers.map((h) => h.name)).toEqual([
+    const handlers = (graph.config?.callbacks ?? []) as InstrumentCallbackHandler[];
+    expect(handlers).toHaveLength(1);
+    expect(handlers[0]).toBeInstanceOf(InstrumentCallbackHandler);
+    expect(handlers[0]?.parts.map((h) => h.name)).toEqual([
       "langgraph-ops-metrics",
       expect.stringContaining("tracing"),
       createLoggingHandler(createLogger({ level: "silent" }), "x").name,
     ]);
     await graph.invoke({ fail: false, flaky: 0 }, thread());
     expect(await sum(metrics, "langgraph_graph_runs_total", { graph: "all", status: "success" })).toBe(1);
+  });
+
+  it("keeps forwarding to the other handlers when one of them throws, and the run succeeds", async () => {
+    const seen: string[] = [];
+    class Broken extends BaseCallbackHandler {
+      name = "broken";
+      override handleChainStart(): void {
+        throw new Error("observer bug");
+      }
+    }
+    class Recorder extends BaseCallbackHandler {
+      name = "recorder";
+      override handleChainStart(_c: unknown, _i: unknown, runId: string): void {
+        seen.push(`start ${runId}`);
+      }
+      override handleChainEnd(_o: unknown, runId: string): void {
+        seen.push(`end ${runId}`);
+      }
+    }
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (message: unknown) => warnings.push(String(message));
+    try {
+      const graph = threeNodeGraph().withConfig({ callbacks: [new InstrumentCallbackHandler([new Broken(), new Recorder()])] });
+      await expect(graph.invoke({ fail: false, flaky: 0 }, thread())).resolves.toBeDefined();
+    } finally {
+      console.warn = original;
+    }
+    const starts = seen.filter((e) => e.startsWith("start")).length;
+    expect(starts).toBeGreaterThan(3);
+    expect(seen.filter((e) => e.startsWith("end")).length).toBe(starts);
+    expect(warnings).toHaveLength(starts);
+    expect(warnings[0]).toContain("Error in handler broken, handleChainStart: Error: observer bug");
   });
 
   it("defaults the graph label to compile({ name }), else LangGraph", async () => {

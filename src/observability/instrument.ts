@@ -10,6 +10,7 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Logger } from "pino";
 import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
 import { GRAPH_NAME_METADATA_KEY } from "./events.js";
+import { InstrumentCallbackHandler } from "./instrument-handler.js";
 import { createLoggingHandler } from "./logging.js";
 import { MetricsCallbackHandler } from "./metrics-handler.js";
 import { coreOf, type Metrics } from "./metrics.js";
@@ -190,7 +191,8 @@ export function instrument<G extends InstrumentableGraph>(graph: G, options: Ins
     callbacks.push(createLoggingHandler(logger as Logger, name));
   }
   const config: Record<string, unknown> = { metadata: { [GRAPH_NAME_METADATA_KEY]: name } };
-  if (callbacks.length > 0) config.callbacks = callbacks;
+  // One handler forwarding to all signals: LangChain's per-handler dispatch cost is paid once.
+  if (callbacks.length > 0) config.callbacks = [new InstrumentCallbackHandler(callbacks)];
   const bound = graph.withConfig(config) as G;
   const Base = (bound as object).constructor as GraphClass;
   const Instrumented = instrumentedClass(Base);
