@@ -2,7 +2,7 @@
  * Exporter faults: graph runs traced by `startTelemetry` (real OTLP/HTTP exporter, batch processor) while the
  * collector refuses connections, accepts and never answers, or answers 500. Every run completes with the same
  * result as without telemetry, the metrics count every run, the export failures are reported (OpenTelemetry's global
- * error handler: the kit has no export-failure counter of its own), and shutdown never rejects.
+ * error handler, and `langgraph_trace_export_spans_total{result="failure"}`), and shutdown never rejects.
  */
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
@@ -10,7 +10,8 @@ import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { context, propagation, trace } from "@opentelemetry/api";
 import { setGlobalErrorHandler } from "@opentelemetry/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger, createMetrics, instrument, resilient } from "../src/index.js";
+import type { Counter } from "prom-client";
+import { createLogger, createMetrics, instrument, type Metrics, resilient } from "../src/index.js";
 import { startTelemetry } from "../src/integrations/otel.js";
 import { freePort } from "./support/ports.js";
 
@@ -58,6 +59,13 @@ async function soak(graph: { invoke(input: Partial<S>): Promise<S> }): Promise<A
     }),
   );
   return results;
+}
+
+/** `langgraph_trace_export_spans_total{exporter="otlp", result}`, or NaN when the series does not exist. */
+async function exportedSpans(metrics: Metrics, result: string): Promise<number> {
+  const { values } = await (metrics.registry.getSingleMetric("langgraph_trace_export_spans_total") as Counter).get();
+  const found = values.find((v) => v.labels.exporter === "otlp" && v.labels.result === result);
+  return found === undefined ? Number.NaN : found.value;
 }
 
 type Collector = { url: string; close(): Promise<void> };
@@ -162,6 +170,9 @@ describe("a broken collector never breaks or changes graph runs", () => {
         // The failed exports reached OpenTelemetry's error handler: the signal an operator can count.
         await new Promise((r) => setTimeout(r, 700));
         expect(exportErrors.length).toBeGreaterThan(0);
+        // And the kit's own counter, on the same registry as the graph's series.
+        expect(await exportedSpans(metrics, "failure")).toBeGreaterThan(0);
+        expect(await exportedSpans(metrics, "success")).toBe(0);
         metrics.close();
       } finally {
         await expect(telemetry.shutdown()).resolves.toBeUndefined();

@@ -6,7 +6,9 @@ import { HumanMessage } from "@langchain/core/messages";
 import { context, propagation, TraceFlags, trace } from "@opentelemetry/api";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildAgentGraph, buildChainGraph } from "../bench/tracing-fixtures.js";
+import type { Counter } from "prom-client";
 import { startTelemetry, type Telemetry } from "../src/integrations/otel.js";
+import { createMetrics, type Metrics } from "../src/observability/metrics.js";
 import { createTracingHandler } from "../src/observability/tracing/handler.js";
 import { type OtlpReceiver, startOtlpReceiver } from "./support/otlp-receiver.js";
 import { freePort } from "./support/ports.js";
@@ -45,6 +47,13 @@ function start(options?: Parameters<typeof startTelemetry>[0]): Telemetry {
   return t;
 }
 
+/** `langgraph_trace_export_spans_total{exporter, result}`, or NaN when the series does not exist. */
+async function exportedSpans(metrics: Metrics, exporter: string, result: string): Promise<number> {
+  const { values } = await (metrics.registry.getSingleMetric("langgraph_trace_export_spans_total") as Counter).get();
+  const found = values.find((v) => v.labels.exporter === exporter && v.labels.result === result);
+  return found === undefined ? Number.NaN : found.value;
+}
+
 const chain = () => buildChainGraph(10).withConfig({ callbacks: [createTracingHandler("chain", true)] });
 
 describe("startTelemetry", () => {
@@ -56,7 +65,12 @@ describe("startTelemetry", () => {
     process.env.LANGFUSE_PUBLIC_KEY = "pk-lf-env";
     process.env.LANGFUSE_SECRET_KEY = "sk-lf-env";
     process.env.LANGFUSE_BASE_URL = langfuse.origin;
+    const metrics = createMetrics();
+    cleanups.push(async () => metrics.close());
     const telemetry = startTelemetry();
+    // Both exporters' series exist at 0 before the first export.
+    expect(await exportedSpans(metrics, "otlp", "failure")).toBe(0);
+    expect(await exportedSpans(metrics, "langfuse", "success")).toBe(0);
     const result = await chain().invoke({ n: 0 });
     expect(result.n).toBe(10);
     // No forceFlush: shutdown alone must deliver what is buffered.
@@ -70,6 +84,13 @@ describe("startTelemetry", () => {
     expect(collector.spans()[0]!.resource["service.name"]).toBe("from-env");
     expect(langfuse.spans()).toHaveLength(11);
     expect(langfuse.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from("pk-lf-env:sk-lf-env").toString("base64")}`);
+    expect(langfuse.requests[0]!.headers["x-langfuse-public-key"]).toBe("pk-lf-env");
+    expect(langfuse.requests[0]!.headers["x-langfuse-ingestion-version"]).toBe("4");
+    // Every span the destinations received was counted as exported, and nothing as failed.
+    expect(await exportedSpans(metrics, "otlp", "success")).toBe(collector.spans().length);
+    expect(await exportedSpans(metrics, "langfuse", "success")).toBe(langfuse.spans().length);
+    expect(await exportedSpans(metrics, "otlp", "failure")).toBe(0);
+    expect(await exportedSpans(metrics, "langfuse", "failure")).toBe(0);
     await telemetry.shutdown();
   });
 

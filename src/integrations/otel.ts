@@ -15,7 +15,10 @@ import {
   type SpanProcessor,
   TraceIdRatioBasedSampler,
 } from "@opentelemetry/sdk-trace-base";
+import { reportExports } from "../observability/tracing/export-reporting.js";
 import { TRACER_NAME } from "../observability/tracing/options.js";
+
+export { reportExports } from "../observability/tracing/export-reporting.js";
 
 /** OTLP/HTTP destination. */
 export interface OtlpOptions {
@@ -127,6 +130,47 @@ function validate(o: TelemetryOptions): void {
   }
 }
 
+interface LangfuseDestination {
+  publicKey: string | undefined;
+  secretKey: string | undefined;
+  baseUrl: string;
+  timeoutMillis: number;
+}
+
+/** Langfuse's own defaults: the `LANGFUSE_*` variables, Langfuse Cloud, a 5 s export timeout. */
+function langfuseDestination(lf: LangfuseOptions | undefined): LangfuseDestination {
+  const env = process.env;
+  const baseUrl = lf?.baseUrl ?? env.LANGFUSE_BASE_URL ?? env.LANGFUSE_BASEURL ?? "https://cloud.langfuse.com";
+  const timeoutSeconds = Number(env.LANGFUSE_TIMEOUT ?? 5);
+  return {
+    publicKey: lf?.publicKey ?? env.LANGFUSE_PUBLIC_KEY,
+    secretKey: lf?.secretKey ?? env.LANGFUSE_SECRET_KEY,
+    baseUrl: baseUrl.replace(/\/+$/, ""),
+    timeoutMillis: Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? timeoutSeconds * 1000 : 5000,
+  };
+}
+
+/**
+ * The exporter Langfuse's processor would build itself (its OTLP endpoint, basic auth), built here so that its
+ * outcomes are reported like the OTLP exporter's.
+ */
+function langfuseExporter(d: LangfuseDestination): OTLPTraceExporter {
+  if (d.publicKey === undefined || d.secretKey === undefined) {
+    diag.warn("langgraph-ops: Langfuse export is on but LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY are not set; exports will fail");
+  }
+  return new OTLPTraceExporter({
+    url: `${d.baseUrl}/api/public/otel/v1/traces`,
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${d.publicKey ?? ""}:${d.secretKey ?? ""}`).toString("base64")}`,
+      "x-langfuse-sdk-name": "javascript",
+      "x-langfuse-public-key": d.publicKey ?? "<missing>",
+      // Real-time ingestion on Langfuse's OTLP endpoint.
+      "x-langfuse-ingestion-version": "4",
+    },
+    timeoutMillis: d.timeoutMillis,
+  });
+}
+
 /**
  * Starts an OpenTelemetry SDK that exports the kit's traces over OTLP/HTTP and/or to Langfuse, both at once if both are
  * configured, with `ParentBased(TraceIdRatio)` sampling per graph run. Reads the standard `OTEL_*` and `LANGFUSE_*`
@@ -147,20 +191,20 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
       ...(otlp?.timeoutMillis !== undefined ? { timeoutMillis: otlp.timeoutMillis } : {}),
     });
     // No config object: the processor then reads OTEL_BSP_* itself.
-    processors.push(new BatchSpanProcessor(exporter));
+    processors.push(new BatchSpanProcessor(reportExports(exporter, "otlp")));
   }
   const lf = options.langfuse;
   if (lf !== false && (lf !== undefined || Boolean(process.env.LANGFUSE_PUBLIC_KEY))) {
+    const destination = langfuseDestination(lf);
     processors.push(
       new LangfuseSpanProcessor({
-        ...(lf?.publicKey !== undefined ? { publicKey: lf.publicKey } : {}),
-        ...(lf?.secretKey !== undefined ? { secretKey: lf.secretKey } : {}),
-        ...(lf?.baseUrl !== undefined ? { baseUrl: lf.baseUrl.replace(/\/+$/, "") } : {}),
+        publicKey: destination.publicKey,
+        secretKey: destination.secretKey,
+        baseUrl: destination.baseUrl,
         ...(lf?.environment !== undefined ? { environment: lf.environment } : {}),
         ...(lf?.mask !== undefined ? { mask: lf.mask } : {}),
         shouldExportSpan: isKitOrDefaultExportSpan,
-        // Real-time ingestion on Langfuse's OTLP endpoint.
-        additionalHeaders: { "x-langfuse-ingestion-version": "4" },
+        exporter: reportExports(langfuseExporter(destination), "langfuse"),
       }),
     );
   }

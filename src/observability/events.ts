@@ -32,6 +32,8 @@ export const CHANNELS = {
   breakerRejected: "langgraph-ops:circuit.rejected",
   /** An idempotency lookup: hit, miss or conflict. {@link IdempotencyEvent} */
   idempotency: "langgraph-ops:idempotency",
+  /** A trace exporter wrapped by `reportExports` finished an export. {@link TraceExportEvent} */
+  traceExport: "langgraph-ops:trace.export",
 } as const;
 
 /** Where an event happened: the graph and node labels plus the node's run config. */
@@ -111,6 +113,18 @@ export interface IdempotencyEvent extends NodeEventBase {
   operation: string;
 }
 
+/** Published when a trace exporter wrapped by `reportExports` (every exporter `startTelemetry` creates) finishes an export. */
+export interface TraceExportEvent {
+  /** The exporter's name ("otlp", "langfuse", or the name given to `reportExports`). */
+  exporter: string;
+  /** Whether the destination accepted the batch (after the exporter's own retries). */
+  result: "success" | "failure";
+  /** Spans in the batch. */
+  spans: number;
+  /** The exporter's error, on failure. */
+  error: Error | undefined;
+}
+
 /** Maps each channel name to its payload type, for typed subscribers. */
 export interface ChannelPayloads {
   [CHANNELS.retry]: RetryEvent;
@@ -122,6 +136,7 @@ export interface ChannelPayloads {
   [CHANNELS.breakerStateChange]: BreakerStateChangeEvent;
   [CHANNELS.breakerRejected]: BreakerRejectedEvent;
   [CHANNELS.idempotency]: IdempotencyEvent;
+  [CHANNELS.traceExport]: TraceExportEvent;
 }
 
 /** A documented channel name. */

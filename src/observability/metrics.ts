@@ -11,6 +11,7 @@ import { assertKnownKeys, assertObject, describe, numberOption } from "../resili
 import { writeMetrics } from "../server/http.js";
 import { type BreakerState, CHANNELS, type NodeEventBase, subscribe } from "./events.js";
 import { LabelGuards } from "./label-guard.js";
+import { reportedExporters } from "./tracing/export-reporting.js";
 
 /** Options of {@link createMetrics}. */
 export interface CreateMetricsOptions {
@@ -89,6 +90,7 @@ export interface MetricsCore {
   readonly checkpointSize: Histogram<"saver">;
   readonly genAiDuration: Histogram<GenAiLabel | "error_type">;
   readonly genAiTokens: Histogram<GenAiLabel | "gen_ai_token_type">;
+  readonly traceExportSpans: Counter<"exporter" | "result">;
 }
 
 /** @internal Labels shared by the two GenAI histograms. */
@@ -212,9 +214,27 @@ function createCore(registry: Registry<RegistryContentType>, prefix: string, exe
       }
     },
   });
+  const seededExporters = new Set<string>();
+  const traceExportSpans: Counter<"exporter" | "result"> = new Counter({
+    name: p("trace_export_spans_total"),
+    help: "Spans handed to a trace exporter, by exporter and result (success, failure).",
+    labelNames: ["exporter", "result"],
+    registers,
+    // Both results of every reporting exporter exist at 0, so increase() and alerts see the first failure.
+    collect() {
+      for (const exporter of reportedExporters()) {
+        const name = guards.value("exporter", exporter);
+        if (seededExporters.has(name)) continue;
+        seededExporters.add(name);
+        this.inc({ exporter: name, result: "success" }, 0);
+        this.inc({ exporter: name, result: "failure" }, 0);
+      }
+    },
+  });
   return {
     exemplars,
     guards,
+    traceExportSpans,
     graphRuns: counter("graph_runs_total", "Graph runs, by final status (success, error, interrupted, cancelled).", ["graph", "status"]),
     graphDuration: histogram("graph_run_duration_seconds", "Duration of graph runs.", ["graph", "status"], DURATION_BUCKETS),
     graphsInFlight: new Gauge({
@@ -307,6 +327,10 @@ function subscribeWrapperEvents(core: MetricsCore): Array<() => void> {
     }),
     subscribe(CHANNELS.breakerRejected, (e) => {
       core.breakerRejections.inc({ breaker: guards.value("breaker", e.breaker) });
+    }),
+    // Exporters are process-wide too.
+    subscribe(CHANNELS.traceExport, (e) => {
+      core.traceExportSpans.inc({ exporter: guards.value("exporter", e.exporter), result: e.result }, e.spans);
     }),
   ];
 }
