@@ -13,7 +13,8 @@ const SUCCESS = 0;
 // module, and `langgraph-ops/otel` must seed the series of the `Metrics` created from `langgraph-ops`.
 const KNOWN = Symbol.for("langgraph-ops.reported-exporters");
 const registry = globalThis as unknown as Record<symbol, Set<string> | undefined>;
-const known: Set<string> = (registry[KNOWN] ??= new Set<string>());
+registry[KNOWN] ??= new Set<string>();
+const known: Set<string> = registry[KNOWN];
 
 /** @internal Names of the exporters wrapped so far in this process, so their series exist at 0 from the start. */
 export function reportedExporters(): ReadonlySet<string> {
