@@ -4,7 +4,13 @@
  * exporter that throws fails only its batch.
  */
 import type { ExportResult } from "@opentelemetry/core";
-import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  type SpanExporter,
+} from "@opentelemetry/sdk-trace-base";
 import type { Counter } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { reportExports } from "../src/integrations/otel.js";
