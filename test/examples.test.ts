@@ -375,6 +375,9 @@ describe("examples/otlp-langfuse", () => {
       expect(headers.authorization).toBe(`Basic ${Buffer.from("pk-lf-example:sk-lf-example").toString("base64")}`);
       expect(headers["x-langfuse-ingestion-version"]).toBe("4");
       expect(collector.requests.every((r) => r.headers.authorization === undefined)).toBe(true);
+      // The export outcomes the example prints come from langgraph_trace_export_spans_total.
+      expect(stdout).toContain(`exported spans: otlp ${collector.spans().length} ok, 0 failed`);
+      if (file.endsWith("start-telemetry.ts")) expect(stdout).toContain(`exported spans: langfuse ${langfuse.spans().length} ok, 0 failed`);
     });
   }
 });

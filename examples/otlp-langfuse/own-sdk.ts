@@ -12,16 +12,19 @@ import { LangfuseSpanProcessor } from "@langfuse/otel";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { isKitOrDefaultExportSpan } from "../../src/integrations/otel.js"; // in your app: "langgraph-ops/otel"
+import { createMetrics } from "../../src/index.js"; // in your app: "langgraph-ops"
+import { isKitOrDefaultExportSpan, reportExports } from "../../src/integrations/otel.js"; // in your app: "langgraph-ops/otel"
 import { runIfEntryPoint } from "../shared/run-main.js";
-import { askTracedAgent } from "./run-agent.js";
+import { askTracedAgent, exportReport } from "./run-agent.js";
 
 runIfEntryPoint(import.meta.url, async () => {
+  const metrics = createMetrics();
   const sdk = new NodeSDK({
     serviceName: "weather-agent",
     spanProcessors: [
       // The URL comes from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; LANGFUSE_* variables configure the second processor.
-      new BatchSpanProcessor(new OTLPTraceExporter()),
+      // reportExports counts each export's outcome in langgraph_trace_export_spans_total{exporter="otlp"}.
+      new BatchSpanProcessor(reportExports(new OTLPTraceExporter(), "otlp")),
       new LangfuseSpanProcessor({
         shouldExportSpan: isKitOrDefaultExportSpan,
         additionalHeaders: { "x-langfuse-ingestion-version": "4" },
@@ -37,4 +40,6 @@ runIfEntryPoint(import.meta.url, async () => {
   } finally {
     await sdk.shutdown();
   }
+  console.log(await exportReport(metrics));
+  metrics.close();
 });
