@@ -1,9 +1,11 @@
 /**
  * A small instrumented LangGraph app that makes every metric family of the kit emit: an LLM node behind retry, a
  * shared breaker and a timeout; a tool; a slow node with timeout + fallback; a bulkhead; runOnce before a human
- * approval interrupt. `faults.on` makes the model answer 503, which opens the breaker and fails runs; every fifth tool
- * call fails regardless, and every third checkpoint write fails while faults are on.
- * The only stand-in is the chat model.
+ * approval interrupt; a span per run, exported through `reportExports` as exporter "otlp". `faults.on` makes the model
+ * answer 503, which opens the breaker and fails runs; every fifth tool call fails regardless, every third checkpoint
+ * write fails while faults are on, and while faults are on the spans go to a collector that is down.
+ * The stand-ins are the chat model and the healthy collector (an in-memory span exporter); the collector that is down
+ * is a real OTLP/HTTP exporter aimed at a loopback port nothing listens on.
  */
 import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
 import { BaseChatModel } from "@langchain/core/language_models/chat_models";
@@ -12,9 +14,13 @@ import type { ChatResult } from "@langchain/core/outputs";
 import { tool } from "@langchain/core/tools";
 import { Annotation, Command, END, interrupt, MemorySaver, START, StateGraph } from "@langchain/langgraph";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { z } from "zod";
 import * as kit from "../src/index.js";
+import { reportExports } from "../src/integrations/otel.js";
 import type { Metrics } from "../src/observability/metrics.js";
+import { freePort } from "./support/ports.js";
 
 /** The fault switch shared by the model and the tool. */
 export interface Faults {
@@ -53,6 +59,41 @@ class FaultySaver extends MemorySaver {
     if (this.faults.on && this.putCount % 3 === 0) throw new Error("checkpoint store unavailable");
     return super.put(...args);
   }
+}
+
+/** A tracer provider that exports each span as it ends through `exporter`, reported as exporter "otlp" like `startTelemetry`'s. */
+function tracingTo(exporter: SpanExporter): BasicTracerProvider {
+  return new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(reportExports(exporter, "otlp"))] });
+}
+
+/** A collector that is down: an OTLP/HTTP exporter aimed at a loopback port that was free a moment ago (connection refused). */
+async function deadCollector(): Promise<OTLPTraceExporter> {
+  const port = await freePort();
+  return new OTLPTraceExporter({ url: `http://127.0.0.1:${port}/v1/traces`, timeoutMillis: 500 });
+}
+
+/** Where the app's spans go: the healthy collector, or while faults are on the one that is down. */
+interface TraceExport {
+  /** The provider whose tracer a run starting now uses. */
+  provider(): Promise<BasicTracerProvider>;
+  /** Waits for every pending export, so the counts are final when a batch returns. */
+  flush(): Promise<void>;
+}
+
+/** Both collectors behind the fault switch; the dead one's port is picked once, before the first run needs it. */
+function createTraceExport(faults: Faults): TraceExport {
+  const healthy = new InMemorySpanExporter();
+  const up = tracingTo(healthy);
+  const down = deadCollector().then(tracingTo);
+  return {
+    provider: async () => (faults.on ? down : up),
+    flush: async () => {
+      await up.forceFlush();
+      // The flush rejects with the failed exports' error; reportExports has counted them by then.
+      await (await down).forceFlush().catch(() => undefined);
+      healthy.reset(); // the e2e test runs batches for minutes: keep no spans
+    },
+  };
 }
 
 const State = Annotation.Root({
@@ -131,6 +172,7 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
     return { answer: `${state.answer} (${decision})` };
   };
 
+  const traces = createTraceExport(faults);
   const checkpointer = kit.instrumentCheckpointer(new FaultySaver(faults), { metrics });
   const graph = kit.instrument(
     new StateGraph(State)
@@ -154,17 +196,20 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
     runs += 1;
     const config = { configurable: { thread_id: `t-${runs}` } };
     const approval = runs % 4 === 0;
+    const span = (await traces.provider()).getTracer("workload").startSpan(graphName);
     try {
       await graph.invoke({ question: `question ${runs}`, approval }, config);
       if (approval) await graph.invoke(new Command({ resume: "yes" }), config);
     } catch {
       // failed runs are what the faults are for; the metrics count them
     }
+    span.end();
   };
   return {
     faults,
     batch: async (concurrency) => {
       await Promise.all(Array.from({ length: concurrency }, one));
+      await traces.flush();
     },
   };
 }

@@ -355,6 +355,31 @@ function drafts(config: MixinConfig): Draft[] {
         mitigation: ["Restart the instance; fix the network policy or the scrape config."],
       },
     },
+    {
+      key: "traceExportFailing",
+      alert: "LangGraphTraceExportFailing",
+      severity: "warning",
+      // 15m of `for:` on a 5m ratio: a collector restart or a short blip does not fire, a destination that stays
+      // down or keeps rejecting does.
+      expr: `${RECORDED.traceExportFailureRatio} > ${num(t.traceExportFailureRatio)}\n${guard5m("job, exporter", RECORDED.traceExportRate)}`,
+      summary: "LangGraph traces fail to export.",
+      description: `Trace exporter {{ $labels.exporter }} (job {{ $labels.job }}) failed to deliver {{ $value | humanizePercentage }} of its spans over the last 5m (threshold ${percent(t.traceExportFailureRatio)}): those traces are lost.`,
+      runbook: {
+        meaning: `More than ${percent(t.traceExportFailureRatio)} of the spans a trace exporter (\`otlp\` or \`langfuse\` of \`startTelemetry\`, or one wrapped with \`reportExports\`) handed on over 5 minutes did not reach the destination, after the exporter's own retries, with at least ${config.minEvents} spans in that window. The collector or Langfuse is unreachable, too slow (export timeout) or rejecting the batches (4xx/5xx).`,
+        impact:
+          "Traces of the failed batches are lost (no replay): runs are missing in the tracing backend or in Langfuse. Graph runs are unaffected: export runs in the background and never fails or slows a run; metrics and logs still flow.",
+        diagnosis: [
+          "*LangGraph / Overview*, bottom row: spans exported by exporter and result, failure ratio; one exporter or both, one job or all, since when.",
+          "The app's OpenTelemetry errors (diagnostic log, global error handler): connection refused and timeouts point at the network or a down destination, 401/403 at credentials, 429/503 at an overloaded destination.",
+          "For `otlp`: the collector's health and its own receiver and exporter metrics; the endpoint the app uses (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`) and network policy between them.",
+          "For `langfuse`: `LANGFUSE_BASE_URL`, `LANGFUSE_PUBLIC_KEY` / `LANGFUSE_SECRET_KEY` (wrong or missing keys are rejected), Langfuse's status and ingestion limits.",
+        ],
+        mitigation: [
+          "Restore or scale the collector, or fix the endpoint, network policy or credentials; the alert resolves once the 5m failure ratio is back under the threshold.",
+          "When the destination is overloaded, lower `sampleRatio` of `startTelemetry` (or `OTEL_TRACES_SAMPLER_ARG`) until it keeps up.",
+        ],
+      },
+    },
   ];
 }
 

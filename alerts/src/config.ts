@@ -22,7 +22,8 @@ export type AlertKey =
   | "checkpointLatencyHigh"
   | "llmErrorRateHigh"
   | "llmTokenBudgetExceeded"
-  | "targetDown";
+  | "targetDown"
+  | "traceExportFailing";
 
 /** Thresholds the alerts compare against. Ratios are 0–1. */
 export interface Thresholds {
@@ -46,6 +47,8 @@ export interface Thresholds {
   tokenBudgetPerDay: number;
   /** Recoveries (transitions to closed) of one breaker in 30m that count as flapping. */
   breakerFlapsPer30m: number;
+  /** Share of the spans a trace exporter handed on over 5m that failed to export. */
+  traceExportFailureRatio: number;
 }
 
 /** The generator's configuration. */
@@ -96,6 +99,7 @@ export const defaultConfig: MixinConfig = {
     checkpointPutP99Seconds: 1,
     tokenBudgetPerDay: 50_000_000,
     breakerFlapsPer30m: 3,
+    traceExportFailureRatio: 0.1,
   },
   for: {
     burn1h: "2m",
@@ -116,6 +120,7 @@ export const defaultConfig: MixinConfig = {
     llmErrorRateHigh: "10m",
     llmTokenBudgetExceeded: "5m",
     targetDown: "10m",
+    traceExportFailing: "15m",
   },
   runbookUrl: "https://github.com/langgraph-ops/langgraph-ops/blob/main/alerts/RUNBOOK.md",
   dashboardTag: "langgraph-ops",
@@ -160,6 +165,7 @@ export function resolveConfig(input: MixinConfigInput = {}): MixinConfig {
     "timeoutRatio",
     "idempotencyConflictRatio",
     "llmErrorRatio",
+    "traceExportFailureRatio",
   ] as const) {
     if (config.thresholds[key] >= 1) throw new TypeError(`thresholds.${key} is a ratio and must be < 1, got ${config.thresholds[key]}`);
   }

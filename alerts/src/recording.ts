@@ -29,6 +29,8 @@ export const RECORDED = {
   tokensRate: "job_provider_model_token_type:gen_ai_client_token_usage:rate5m",
   checkpointRate: "job_saver_operation_status:langgraph_checkpoint_operations:rate5m",
   checkpointDuration: "job_saver_operation:langgraph_checkpoint_operation_duration_seconds:histogram_quantile",
+  traceExportRate: "job_exporter_result:langgraph_trace_export_spans:rate5m",
+  traceExportFailureRatio: "job_exporter:langgraph_trace_export_spans_failure:ratio_rate5m",
 } as const;
 
 /**
@@ -59,6 +61,7 @@ export function recordingRules(config: MixinConfig): RuleGroup<RecordingRule> {
   const sumNode = (m: string) => `sum by (job, graph, node) (${RECORDED.nodeExecRate}${braces(m)})`;
   const execByNode = `sum by (job, graph, node) (${RECORDED.nodeExecRate})`;
   const llmCount = (m: string) => `sum by (${gen}) (rate(gen_ai_client_operation_duration_seconds_count${s(m)}[5m]))`;
+  const sumExported = (m: string) => `sum by (job, exporter) (${RECORDED.traceExportRate}${braces(m)})`;
   return {
     name: "langgraph.rules",
     rules: [
@@ -98,6 +101,8 @@ export function recordingRules(config: MixinConfig): RuleGroup<RecordingRule> {
         expr: `sum by (job, saver, operation, status) (rate(langgraph_checkpoint_operation_duration_seconds_count${s()}[5m]))`,
       },
       ...quantiles(RECORDED.checkpointDuration, "job, saver, operation", `langgraph_checkpoint_operation_duration_seconds_bucket${s()}`),
+      { record: RECORDED.traceExportRate, expr: `sum by (job, exporter, result) (rate(langgraph_trace_export_spans_total${s()}[5m]))` },
+      { record: RECORDED.traceExportFailureRatio, expr: ratio(sumExported(`result="failure"`), sumExported("")) },
     ],
   };
 }

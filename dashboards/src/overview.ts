@@ -1,4 +1,4 @@
-/** "LangGraph / Overview": is the agent healthy right now — traffic, success, latency, load, breakers, budget. */
+/** "LangGraph / Overview": is the agent healthy right now — traffic, success, latency, load, breakers, budget, trace export. */
 import type { MixinConfig } from "../../alerts/src/config.js";
 import { SLO_NAME, SLO_RECORDS } from "../../alerts/src/slo.js";
 import { type Dashboard, dashboard, layout, standardVariables } from "./grafana.js";
@@ -6,12 +6,15 @@ import { g, j, quantile, ratio, sumRate } from "./queries.js";
 
 const RUNS = "langgraph_graph_runs_total";
 const BUCKET = "langgraph_graph_run_duration_seconds_bucket";
+const EXPORTED = "langgraph_trace_export_spans_total";
 
 /** The overview dashboard. */
 export function overviewDashboard(config: MixinConfig): Dashboard {
   const errors = (by = "") => sumRate(g(RUNS, 'status="error"'), by);
   const valid = (by = "") => sumRate(g(RUNS, 'status!="cancelled"'), by);
   const notClosed = `max by (job, breaker) (${j("langgraph_circuit_breaker_state", 'state=~"open|half_open"')}) == 1`;
+  const exportFailures = sumRate(j(EXPORTED, 'result="failure"'), "exporter");
+  const exported = sumRate(j(EXPORTED), "exporter");
   const budget = 1 - config.sloTarget;
   const nodes = { title: "LangGraph / Nodes & Resilience", uid: `${config.uidPrefix}-nodes` };
   const slo = { title: "LangGraph / Checkpoints & SLO", uid: `${config.uidPrefix}-checkpoints-slo` };
@@ -19,7 +22,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
     uid: `${config.uidPrefix}-overview`,
     title: "LangGraph / Overview",
     description:
-      "Graph runs of LangGraph.js agents instrumented with langgraph-ops: traffic, success, latency, load, breakers and error budget.",
+      "Graph runs of LangGraph.js agents instrumented with langgraph-ops: traffic, success, latency, load, breakers, error budget and trace export.",
     tag: config.dashboardTag,
     variables: standardVariables(config.selector),
     panels: layout([
@@ -138,6 +141,25 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
           description: "Retries made by withRetry and by LangGraph retry policies, per second.",
           unit: "ops",
           targets: [{ expr: sumRate(g("langgraph_node_retries_total"), "graph"), legend: "{{graph}}" }],
+        },
+      ],
+      [
+        {
+          type: "timeseries",
+          title: "Trace spans exported/s by exporter and result",
+          description:
+            "Spans the trace exporters (otlp, langfuse) handed to their destination per second: success, or failure once the exporter's own retries gave up (collector down, 5xx, timeout). Exporters are process-wide, so the graph filter does not apply.",
+          unit: "ops",
+          targets: [{ expr: sumRate(j(EXPORTED), "exporter, result"), legend: "{{exporter}} {{result}}" }],
+        },
+        {
+          type: "timeseries",
+          title: "Trace export failure ratio by exporter",
+          description: `Share of spans whose export failed: traces lost, graph runs unaffected. The alert fires above ${config.thresholds.traceExportFailureRatio * 100}% for ${config.for.traceExportFailing}.`,
+          unit: "percentunit",
+          min: 0,
+          max: 1,
+          targets: [{ expr: ratio(exportFailures, exported), legend: "{{exporter}}" }],
         },
       ],
     ]),

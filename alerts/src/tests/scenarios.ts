@@ -116,6 +116,16 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
   const tokenOnset = budgetMillions + 1;
   const tokLen = tokenOnset + 2 * f("llmTokenBudgetExceeded") + 10;
 
+  const exported = (result: string, values: string) =>
+    s("langgraph_trace_export_spans_total", { ...base, exporter: "otlp", result }, values);
+  const exLen = len("traceExportFailing");
+  const exportAlert = (value: string): ExpectedAlert => ({
+    labels: { job: JOB, exporter: "otlp" },
+    description: `Trace exporter otlp (job ${JOB}) failed to deliver ${value} of its spans over the last 5m (threshold ${config.thresholds.traceExportFailureRatio * 100}%): those traces are lost.`,
+  });
+  // A 5-minute outage keeps the 5m ratio above the threshold for about nine evaluations.
+  const blipMinutes = 5;
+
   return [
     {
       alert: "LangGraphRunErrorBudgetBurn",
@@ -593,6 +603,45 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
             s("langgraph_graph_runs_in_flight", graph, `0x${len("targetDown")}`),
           ],
           checks: silent(0, f("targetDown")),
+        },
+      ],
+    },
+    {
+      alert: "LangGraphTraceExportFailing",
+      scenarios: [
+        {
+          name: "the collector is down: every export fails",
+          // Both results exist from the exporter's creation on (seeded at 0).
+          series: [exported("success", `0x${exLen}`), exported("failure", ramp(20, exLen))],
+          checks: firesAfter(1, f("traceExportFailing"), [exportAlert("100%")]),
+        },
+        {
+          name: "the collector rejects a quarter of the batches",
+          series: [exported("success", ramp(30, exLen)), exported("failure", ramp(10, exLen))],
+          checks: firesAfter(1, f("traceExportFailing"), [exportAlert("25%")]),
+        },
+        // Failures during a short collector restart stay pending: silent when `for:` outlasts them.
+        ...(f("traceExportFailing") >= 2 * blipMinutes
+          ? [
+              {
+                name: `a ${blipMinutes}-minute collector restart does not fire`,
+                series: [
+                  exported("success", `0x${blipMinutes} 0+20x${exLen}`),
+                  exported("failure", `0+20x${blipMinutes} ${20 * blipMinutes}x${exLen}`),
+                ],
+                checks: Array.from({ length: f("traceExportFailing") + 10 }, (_, i) => ({ atMinutes: 1 + i, firing: [] })),
+              },
+            ]
+          : []),
+        {
+          name: "healthy: 1% of the spans fail",
+          series: [exported("success", ramp(99, exLen)), exported("failure", ramp(1, exLen))],
+          checks: silent(1, f("traceExportFailing")),
+        },
+        {
+          name: "too little traffic: one failed span a minute",
+          series: [exported("success", `0x${exLen}`), exported("failure", ramp(1, exLen))],
+          checks: silent(1, f("traceExportFailing")),
         },
       ],
     },
