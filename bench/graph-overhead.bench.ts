@@ -7,7 +7,8 @@
  * instrumentation (patched onto the installed `@langchain/core` callbacks module only for its own turn).
  *
  * Cost is CPU time of this process per invoke (user + system): on a shared machine wall time carries other
- * processes' load. Variants are interleaved round by round and each variant's median over rounds is reported.
+ * processes' load. Variants are interleaved round by round in a random order (OpenInference, which patches modules,
+ * is measured after them) and each variant's median over rounds is reported.
  * Prints a markdown section; `bench/run.ts` collects it into bench/RESULTS.md.
  */
 import { LangChainInstrumentation } from "@arizeai/openinference-instrumentation-langchain";
@@ -121,36 +122,73 @@ export function variantsOf(build: () => Invokable, buildResilient?: () => Invoka
   return variants;
 }
 
-/** Median CPU µs per invoke of each variant, interleaved over `rounds` rounds of `perRound` sequential invokes. */
+/** A deterministic pseudo-random source (mulberry32), so reruns measure the same orders. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+/**
+ * Median CPU µs per invoke of each variant over `rounds` samples of `perRound` sequential invokes. Variants that
+ * patch modules (`before`/`after`: OpenInference) are measured last, each patched once for all its samples:
+ * patching and unpatching LangChain's callback manager every round deoptimises LangChain for every variant measured
+ * after it. The others are interleaved, in a new random order each round.
+ */
 export async function cpuPerInvoke(
   variants: Variant[],
   input: () => unknown,
   rounds: number,
   perRound: number,
 ): Promise<Map<string, number>> {
-  const samples = new Map<string, number[]>();
-  for (let r = 0; r < rounds; r++) {
-    // Rotate the order each round so no variant always runs right after another's garbage.
-    for (let k = 0; k < variants.length; k++) {
-      const v = variants[(k + r) % variants.length] as Variant;
-      v.before?.();
-      try {
-        await v.graph.invoke(input());
-        await awaitAllCallbacks();
-        const start = process.cpuUsage();
-        for (let i = 0; i < perRound; i++) await v.graph.invoke(input());
-        // Background-queue handlers (Langfuse's) finish inside the sample that caused their work.
-        await awaitAllCallbacks();
-        const used = process.cpuUsage(start);
-        const list = samples.get(v.name) ?? [];
-        list.push((used.user + used.system) / perRound);
-        samples.set(v.name, list);
-      } finally {
-        v.after?.();
-      }
-    }
+  const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const sample = async (v: Variant): Promise<void> => {
+    await v.graph.invoke(input());
+    await awaitAllCallbacks();
+    const start = process.cpuUsage();
+    for (let i = 0; i < perRound; i++) await v.graph.invoke(input());
+    // Background-queue handlers (Langfuse's) finish inside the sample that caused their work.
+    await awaitAllCallbacks();
+    const used = process.cpuUsage(start);
+    samples.get(v.name)?.push((used.user + used.system) / perRound);
+  };
+  const flush = async (): Promise<void> => {
     await tracingSdk().provider.forceFlush();
     tracingSdk().exporter.reset();
+  };
+  const patching = variants.filter((v) => v.before !== undefined || v.after !== undefined);
+  const interleaved = variants.filter((v) => !patching.includes(v));
+  const random = seededRandom(0x5eed);
+  for (let r = 0; r < rounds; r++) {
+    // A new random order each round: with a fixed cyclic order every variant would always follow the same
+    // predecessor and pay for that one's garbage (the floor, right after the bare graph, would look cheap).
+    for (const v of shuffled(interleaved, random)) await sample(v);
+    await flush();
+  }
+  for (const v of patching) {
+    v.before?.();
+    try {
+      for (let r = 0; r < rounds; r++) {
+        await sample(v);
+        await flush();
+      }
+    } finally {
+      v.after?.();
+    }
   }
   const medians = new Map<string, number>();
   for (const [name, values] of samples) medians.set(name, values.sort((a, b) => a - b)[Math.floor(values.length / 2)] as number);
@@ -194,7 +232,7 @@ export async function graphOverhead(rounds: number, perRound: number): Promise<s
   const out: string[] = [
     "## 1. Per-invoke overhead",
     "",
-    `CPU µs per invoke (user + system of the process), median of ${rounds} interleaved rounds × ${perRound} sequential invokes. ` +
+    `CPU µs per invoke (user + system of the process), median of ${rounds} rounds × ${perRound} sequential invokes, variants in a new random order each round (OpenInference, which patches LangChain's callback manager, measured after the others, patched once). ` +
       "Tracing variants export through one OpenTelemetry SDK (NodeTracerProvider, BatchSpanProcessor, InMemorySpanExporter); " +
       "logs go to pino with a null destination.",
     "",
