@@ -1,12 +1,12 @@
 /**
- * 1,000 concurrent graph runs of the 10-node graph: throughput and latency percentiles with and without the full
- * kit (instrument with metrics + tracing + logs, resilient nodes). Bare and kit bursts alternate, and the medians
- * over bursts are reported. Prints a markdown section; `bench/run.ts` collects it into bench/RESULTS.md.
+ * 1,000 concurrent graph runs of the 10-node graph: throughput and latency percentiles of the bare graph, the graph
+ * with a no-op callback handler (the floor of any callback-based tool) and the full kit (instrument with metrics +
+ * tracing + logs, resilient nodes). The variants' bursts alternate, and the medians over bursts are reported. Prints a markdown section; `bench/run.ts` collects it into bench/RESULTS.md.
  */
 import { BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { createLogger, createMetrics, instrument } from "../src/index.js";
-import { chainGraph, type Invokable, resilientNodes } from "./graph-overhead.bench.js";
+import { chainGraph, type Invokable, NoopHandler, resilientNodes } from "./graph-overhead.bench.js";
 import { machine } from "./support.js";
 
 const exporter = new InMemorySpanExporter();
@@ -50,12 +50,16 @@ export async function concurrency(size: number, bursts: number): Promise<string>
     logger: createLogger({ destination: { write: () => undefined } }),
     name: "bench",
   }) as Invokable;
-  const results: Record<"bare" | "kit", Burst[]> = { bare: [], kit: [] };
-  await burst(bare, 50);
-  await burst(kit, 50);
+  const floor = (chainGraph(10) as unknown as { withConfig(c: unknown): Invokable }).withConfig({ callbacks: [new NoopHandler()] });
+  const graphs = { bare, floor, kit };
+  const results: Record<keyof typeof graphs, Burst[]> = { bare: [], floor: [], kit: [] };
+  const names = Object.keys(graphs) as Array<keyof typeof graphs>;
+  for (const name of names) await burst(graphs[name], 50);
   for (let i = 0; i < bursts; i++) {
-    for (const name of i % 2 === 0 ? (["bare", "kit"] as const) : (["kit", "bare"] as const)) {
-      results[name].push(await burst(name === "bare" ? bare : kit, size));
+    // Each burst round starts from another variant.
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(i + k) % names.length] as keyof typeof graphs;
+      results[name].push(await burst(graphs[name], size));
       await provider.forceFlush();
       exporter.reset();
     }
@@ -64,19 +68,24 @@ export async function concurrency(size: number, bursts: number): Promise<string>
     const seconds = median(b.map((x) => x.seconds));
     return { label, throughput: size / seconds, p50: median(b.map((x) => x.p50)), p99: median(b.map((x) => x.p99)) };
   };
-  const rows = [row("bare graph", results.bare), row("full kit (metrics + tracing + logs + resilient nodes)", results.kit)];
+  const rows = [
+    row("bare graph", results.bare),
+    row("no-op callback handler (floor)", results.floor),
+    row("full kit (metrics + tracing + logs + resilient nodes)", results.kit),
+  ];
   const base = rows[0] as (typeof rows)[number];
+  const floorRow = rows[1] as (typeof rows)[number];
   const lines = [
     "## 3. Concurrency",
     "",
-    `${size} invokes of the 10-node graph started at once; ${bursts} burst(s) per variant (median), bare and kit alternating (wall time).`,
+    `${size} invokes of the 10-node graph started at once; ${bursts} burst(s) per variant (median), variants alternating (wall time).`,
     "",
-    "| variant | runs/s | × bare throughput | p50 ms | p99 ms | × bare p99 |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| variant | runs/s | × bare throughput | p50 ms | p99 ms | × bare p99 | × floor p99 |",
+    "|---|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.label} | ${r.throughput.toFixed(0)} | ${(r.throughput / base.throughput).toFixed(2)} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${(r.p99 / base.p99).toFixed(2)} |`,
+      `| ${r.label} | ${r.throughput.toFixed(0)} | ${(r.throughput / base.throughput).toFixed(2)} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${(r.p99 / base.p99).toFixed(2)} | ${(r.p99 / floorRow.p99).toFixed(2)} |`,
     );
   }
   return `${lines.join("\n")}\n`;

@@ -56,7 +56,7 @@ function tracingSdk(): NonNullable<typeof sdk> {
 }
 
 /** Reacts to nothing, in the caller's flow like the kit's handlers: the floor of any callback-based tool. */
-class NoopHandler extends BaseCallbackHandler {
+export class NoopHandler extends BaseCallbackHandler {
   name = "noop";
   override awaitHandlers = true;
 }
