@@ -7,25 +7,37 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const root = resolve(import.meta.dirname, "..");
 let consumer: string;
 
-/** Packs the built package and unpacks it into a consumer project whose other dependencies link to ours. */
+/** A consumer project holding the unpacked package, its other dependencies linked to ours except `leaveOut`. */
+function consumerProject(tarball: string, leaveOut: readonly string[] = []): string {
+  const dir = mkdtempSync(join(tmpdir(), "lgops-consumer-"));
+  const modules = join(dir, "node_modules");
+  mkdirSync(join(modules, "langgraph-ops"), { recursive: true });
+  execFileSync("tar", ["xzf", tarball, "-C", join(modules, "langgraph-ops"), "--strip-components=1"]);
+  for (const entry of readdirSync(join(root, "node_modules"))) {
+    if (entry === ".bin" || entry.startsWith(".") || leaveOut.includes(entry)) continue;
+    symlinkSync(join(root, "node_modules", entry), join(modules, entry));
+  }
+  return dir;
+}
+
+let packDir: string;
+let withoutLangfuse: string;
+
+/** Packs the built package and unpacks it into consumer projects. */
 beforeAll(() => {
   execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "pipe" });
-  consumer = mkdtempSync(join(tmpdir(), "lgops-consumer-"));
-  const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", consumer], { cwd: root, encoding: "utf8" })
+  packDir = mkdtempSync(join(tmpdir(), "lgops-pack-"));
+  const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", packDir], { cwd: root, encoding: "utf8" })
     .trim()
     .split("\n")
     .pop() as string;
-  const modules = join(consumer, "node_modules");
-  mkdirSync(join(modules, "langgraph-ops"), { recursive: true });
-  execFileSync("tar", ["xzf", join(consumer, tarball), "-C", join(modules, "langgraph-ops"), "--strip-components=1"]);
-  for (const entry of readdirSync(join(root, "node_modules"))) {
-    if (entry === ".bin" || entry.startsWith(".")) continue;
-    symlinkSync(join(root, "node_modules", entry), join(modules, entry));
-  }
+  consumer = consumerProject(join(packDir, tarball));
+  // The optional peer @langfuse/otel (and the rest of the @langfuse scope) not installed.
+  withoutLangfuse = consumerProject(join(packDir, tarball), ["@langfuse"]);
 }, 120_000);
 
 afterAll(() => {
-  if (consumer) rmSync(consumer, { recursive: true, force: true });
+  for (const dir of [consumer, withoutLangfuse, packDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: consumer, encoding: "utf8" }).trim();
@@ -56,6 +68,17 @@ describe("the packed package", () => {
       'const m = require("langgraph-ops"); console.log(typeof m.resilient, typeof m.createCircuitBreaker, m.TimeoutError.name)',
     ]);
     expect(out).toBe("function function TimeoutError");
+  });
+
+  it("exports traces over OTLP from langgraph-ops/otel without the optional @langfuse/otel, and names it when Langfuse is asked for", () => {
+    const inProject = (args: string[]) => execFileSync(process.execPath, args, { cwd: withoutLangfuse, encoding: "utf8" }).trim();
+    const code = (m: string) =>
+      `const t = ${m}.startTelemetry({ otlp: { url: "http://127.0.0.1:9/v1/traces" }, langfuse: false }); ` +
+      `let message = "none"; try { ${m}.startTelemetry({ langfuse: {} }); } catch (e) { message = e.message; } ` +
+      "t.shutdown().then(() => console.log(typeof t.forceFlush, message));";
+    const expected = 'function langgraph-ops/otel: exporting to Langfuse needs the optional peer "@langfuse/otel" (npm install @langfuse/otel)';
+    expect(inProject(["-e", `const o = require("langgraph-ops/otel"); ${code("o")}`])).toBe(expected);
+    expect(inProject(["--input-type=module", "-e", `import * as o from "langgraph-ops/otel"; ${code("o")}`])).toBe(expected);
   });
 
   it("wraps and runs a node from both module systems", () => {

@@ -3,7 +3,7 @@
  * to Langfuse through its OpenTelemetry span processor. Optional: applications that run their own `NodeSDK` skip it
  * and the kit's spans flow into their SDK.
  */
-import { isDefaultExportSpan, LangfuseSpanProcessor, type LangfuseSpanProcessorParams } from "@langfuse/otel";
+import type { LangfuseSpanProcessorParams } from "@langfuse/otel";
 import { diag } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -17,6 +17,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { reportExports } from "../observability/tracing/export-reporting.js";
 import { TRACER_NAME } from "../observability/tracing/options.js";
+import { langfuseOtel } from "./langfuse-module.js";
 
 export { reportExports } from "../observability/tracing/export-reporting.js";
 
@@ -98,7 +99,7 @@ function otlpFromEnv(): boolean {
  * graph's trace, so it is always exported (and so is anything the default filter keeps).
  */
 export function isKitOrDefaultExportSpan({ otelSpan }: { otelSpan: ReadableSpan }): boolean {
-  return otelSpan.instrumentationScope.name === TRACER_NAME || isDefaultExportSpan(otelSpan);
+  return otelSpan.instrumentationScope.name === TRACER_NAME || langfuseOtel().isDefaultExportSpan(otelSpan);
 }
 
 function isHttpUrl(value: unknown): boolean {
@@ -195,6 +196,7 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
   }
   const lf = options.langfuse;
   if (lf !== false && (lf !== undefined || Boolean(process.env.LANGFUSE_PUBLIC_KEY))) {
+    const { LangfuseSpanProcessor } = langfuseOtel();
     const destination = langfuseDestination(lf);
     processors.push(
       new LangfuseSpanProcessor({
