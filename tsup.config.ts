@@ -12,5 +12,13 @@ const present = Object.fromEntries(Object.entries(entry).filter(([, file]) => ex
 export default defineConfig([
   { entry: present, format: ["esm"], dts: true, sourcemap: true, clean: true, target: "node20", splitting: true },
   // p-retry is ESM-only; the CommonJS build carries its own copy so `require("langgraph-ops")` works everywhere.
-  { entry: present, format: ["cjs"], dts: true, sourcemap: true, target: "node20", shims: true, noExternal: ["p-retry", "is-network-error"] },
+  {
+    entry: present,
+    format: ["cjs"],
+    dts: true,
+    sourcemap: true,
+    target: "node20",
+    shims: true,
+    noExternal: ["p-retry", "is-network-error"],
+  },
 ]);

@@ -76,7 +76,8 @@ describe("the packed package", () => {
       `const t = ${m}.startTelemetry({ otlp: { url: "http://127.0.0.1:9/v1/traces" }, langfuse: false }); ` +
       `let message = "none"; try { ${m}.startTelemetry({ langfuse: {} }); } catch (e) { message = e.message; } ` +
       "t.shutdown().then(() => console.log(typeof t.forceFlush, message));";
-    const expected = 'function langgraph-ops/otel: exporting to Langfuse needs the optional peer "@langfuse/otel" (npm install @langfuse/otel)';
+    const expected =
+      'function langgraph-ops/otel: exporting to Langfuse needs the optional peer "@langfuse/otel" (npm install @langfuse/otel)';
     expect(inProject(["-e", `const o = require("langgraph-ops/otel"); ${code("o")}`])).toBe(expected);
     expect(inProject(["--input-type=module", "-e", `import * as o from "langgraph-ops/otel"; ${code("o")}`])).toBe(expected);
   });
