@@ -92,7 +92,7 @@ export async function concurrency(size: number, bursts: number): Promise<string>
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const text = await concurrency(Number(process.env.BENCH_CONCURRENCY ?? 1000), Number(process.env.BENCH_BURSTS ?? 1));
+  const text = await concurrency(Number(process.env.BENCH_CONCURRENCY ?? 1000), Number(process.env.BENCH_BURSTS ?? 3));
   process.stdout.write(`<!-- ${machine()} -->\n${text}\n`);
   await provider.shutdown();
 }

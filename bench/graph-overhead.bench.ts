@@ -254,7 +254,7 @@ export async function graphOverhead(rounds: number, perRound: number): Promise<s
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const text = await graphOverhead(Number(process.env.BENCH_ROUNDS ?? 7), Number(process.env.BENCH_PER_ROUND ?? 20));
+  const text = await graphOverhead(Number(process.env.BENCH_ROUNDS ?? 15), Number(process.env.BENCH_PER_ROUND ?? 20));
   process.stdout.write(`<!-- ${machine()} -->\n${text}\n`);
   await tracingSdk().provider.shutdown();
 }
