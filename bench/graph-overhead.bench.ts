@@ -22,7 +22,7 @@ import { CallbackHandler as LangfuseCallbackHandler } from "@langfuse/langchain"
 import { BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { createCircuitBreaker, createLogger, createMetrics, instrument, resilient } from "../src/index.js";
-import { machine } from "./support.js";
+import { machine, seededRandom } from "./support.js";
 import { ScriptedChatModel, searchTool } from "./tracing-fixtures.js";
 
 /** Something with `invoke`. */
@@ -122,18 +122,6 @@ export function variantsOf(build: () => Invokable, buildResilient?: () => Invoka
   return variants;
 }
 
-/** A deterministic pseudo-random source (mulberry32), so reruns measure the same orders. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
@@ -143,17 +131,25 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
   return out;
 }
 
+/** Lets the batch processor drain into the exporter, then drops what it holds, so memory stays flat. */
+async function flushTracingSdk(): Promise<void> {
+  await tracingSdk().provider.forceFlush();
+  tracingSdk().exporter.reset();
+}
+
 /**
  * Median CPU µs per invoke of each variant over `rounds` samples of `perRound` sequential invokes. Variants that
  * patch modules (`before`/`after`: OpenInference) are measured last, each patched once for all its samples:
  * patching and unpatching LangChain's callback manager every round deoptimises LangChain for every variant measured
- * after it. The others are interleaved, in a new random order each round.
+ * after it. The others are interleaved, in a new random order each round. `flush` runs between rounds (default: the
+ * tracing SDK of this file).
  */
 export async function cpuPerInvoke(
   variants: Variant[],
   input: () => unknown,
   rounds: number,
   perRound: number,
+  flush: () => Promise<void> = flushTracingSdk,
 ): Promise<Map<string, number>> {
   const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const sample = async (v: Variant): Promise<void> => {
@@ -165,10 +161,6 @@ export async function cpuPerInvoke(
     await awaitAllCallbacks();
     const used = process.cpuUsage(start);
     samples.get(v.name)?.push((used.user + used.system) / perRound);
-  };
-  const flush = async (): Promise<void> => {
-    await tracingSdk().provider.forceFlush();
-    tracingSdk().exporter.reset();
   };
   const patching = variants.filter((v) => v.before !== undefined || v.after !== undefined);
   const interleaved = variants.filter((v) => !patching.includes(v));

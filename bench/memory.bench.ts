@@ -27,6 +27,7 @@ import {
 } from "../src/index.js";
 import { createLogger } from "../src/observability/logging.js";
 import { openRunCount } from "../src/observability/tracing/registry.js";
+import { seededRandom } from "./support.js";
 
 /** What a run was set up to do. */
 export type Fault = "ok" | "transient" | "hang" | "permanent" | "exhaust" | "outage" | "interrupt" | "interrupt-resume" | "abort";
@@ -108,17 +109,6 @@ export interface WorkloadReport {
   openTracingRuns: number;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function httpError(status: number): Error {
   return Object.assign(new Error(`HTTP ${status}`), { status });
 }
@@ -161,7 +151,7 @@ function sumOf(
 
 /** Runs the fault workload once and reports what the callers saw next to what the kit recorded. */
 export async function runFaultWorkload(options: WorkloadOptions): Promise<WorkloadReport> {
-  const random = mulberry32(options.seed);
+  const random = seededRandom(options.seed);
   const counting = new CountingProcessor();
   const exporter = new InMemorySpanExporter();
   const provider = new NodeTracerProvider({ spanProcessors: [counting, new BatchSpanProcessor(exporter)] });

@@ -9,7 +9,7 @@
  * its own turn in each round.
  * Run: npm run bench:tracing
  */
-import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import * as CallbackManagerModule from "@langchain/core/callbacks/manager";
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { HumanMessage } from "@langchain/core/messages";
@@ -19,6 +19,7 @@ import { CallbackHandler as LangfuseCallbackHandler } from "@langfuse/langchain"
 import { BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { createLogger, createMetrics, instrument } from "../src/index.js";
+import { cpuPerInvoke, type Invokable, NoopHandler, type Variant } from "./graph-overhead.bench.js";
 import { machine, writeResults } from "./support.js";
 import { buildChainGraph, ScriptedChatModel, searchTool } from "./tracing-fixtures.js";
 
@@ -32,16 +33,6 @@ const openInference = new LangChainInstrumentation({ tracerProvider: provider })
 openInference.disable();
 const oiControl = openInference as unknown as { patch(m: unknown): void; unpatch(m: unknown): void };
 
-/** A handler that reacts to nothing, run in the caller's flow like the kit's handlers. */
-class NoopHandler extends BaseCallbackHandler {
-  name = "noop";
-  override awaitHandlers = true;
-}
-
-interface Invokable {
-  invoke(input: unknown): Promise<unknown>;
-}
-
 type Scenario = { name: string; build: () => Invokable; input: () => unknown };
 
 const scenarios: Scenario[] = [
@@ -54,13 +45,6 @@ const scenarios: Scenario[] = [
 ];
 
 const silent = createLogger({ level: "info", destination: { write: () => undefined } });
-
-interface Variant {
-  name: string;
-  graph: Invokable;
-  before?: () => void;
-  after?: () => void;
-}
 
 function variantsFor(s: Scenario): Variant[] {
   const bind = (g: Invokable, callbacks: BaseCallbackHandler[]) =>
@@ -89,34 +73,6 @@ function variantsFor(s: Scenario): Variant[] {
       after: () => oiControl.unpatch(CallbackManagerModule),
     },
   ];
-}
-
-async function cpuPerInvoke(variants: Variant[], input: () => unknown, rounds: number, perRound: number): Promise<Map<string, number>> {
-  const samples = new Map<string, number[]>();
-  for (let r = 0; r < rounds; r++) {
-    for (const v of variants) {
-      v.before?.();
-      try {
-        // One untimed call so the variant's first-call costs stay out of the sample.
-        await v.graph.invoke(input());
-        await awaitAllCallbacks();
-        const before = process.cpuUsage();
-        for (let i = 0; i < perRound; i++) await v.graph.invoke(input());
-        // Handlers on LangChain's background queue (Langfuse's) finish inside the sample that caused the work.
-        await awaitAllCallbacks();
-        const used = process.cpuUsage(before);
-        samples.set(v.name, [...(samples.get(v.name) ?? []), (used.user + used.system) / perRound]);
-      } finally {
-        v.after?.();
-      }
-    }
-    // Let the batch processor drain into the exporter, then drop what it holds, so memory stays flat.
-    await provider.forceFlush();
-    exporter.reset();
-  }
-  const medians = new Map<string, number>();
-  for (const [name, values] of samples) medians.set(name, values.sort((a, b) => a - b)[Math.floor(values.length / 2)] as number);
-  return medians;
 }
 
 async function spansPerRun(v: Variant, input: () => unknown): Promise<number> {
@@ -149,7 +105,10 @@ for (const s of scenarios) {
   const variants = variantsFor(s);
   const spans = new Map<string, number>();
   for (const v of variants) spans.set(v.name, await spansPerRun(v, s.input));
-  const cpu = await cpuPerInvoke(variants, s.input, ROUNDS, PER_ROUND);
+  const cpu = await cpuPerInvoke(variants, s.input, ROUNDS, PER_ROUND, async () => {
+    await provider.forceFlush();
+    exporter.reset();
+  });
   const bare = cpu.get("bare")!;
   const floor = cpu.get("no-op callback handler (floor)")!;
   out.push(`## ${s.name}`, "", "| variant | spans/run | CPU µs/invoke | × bare | × no-op floor |", "|---|---:|---:|---:|---:|");

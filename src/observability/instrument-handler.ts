@@ -105,6 +105,17 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     }
   }
 
+  /** Calls each part in order; a part that throws is reported and the others still hear the event. */
+  #each(method: string, call: (part: Part) => unknown): void {
+    for (const part of this.#parts) {
+      try {
+        call(part);
+      } catch (error) {
+        warn(part, method, error);
+      }
+    }
+  }
+
   /** Holds no per-run state of its own; LangChain may copy handlers when it builds child managers. */
   override copy(): this {
     return this;
@@ -120,33 +131,15 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     runType?: string,
     runName?: string,
   ): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleChainStart?.(chain, inputs, runId, parentRunId, tags, metadata, runType, runName);
-      } catch (error) {
-        warn(part, "handleChainStart", error);
-      }
-    }
+    this.#each("handleChainStart", (part) => part.handleChainStart?.(chain, inputs, runId, parentRunId, tags, metadata, runType, runName));
   }
 
   override handleChainEnd(outputs: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleChainEnd?.(outputs, runId, parentRunId, tags);
-      } catch (error) {
-        warn(part, "handleChainEnd", error);
-      }
-    }
+    this.#each("handleChainEnd", (part) => part.handleChainEnd?.(outputs, runId, parentRunId, tags));
   }
 
   override handleChainError(error: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleChainError?.(error, runId, parentRunId, tags);
-      } catch (failure) {
-        warn(part, "handleChainError", failure);
-      }
-    }
+    this.#each("handleChainError", (part) => part.handleChainError?.(error, runId, parentRunId, tags));
   }
 
   override handleToolStart(
@@ -159,33 +152,15 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     runName?: string,
     toolCallId?: string,
   ): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleToolStart?.(tool, input, runId, parentRunId, tags, metadata, runName, toolCallId);
-      } catch (error) {
-        warn(part, "handleToolStart", error);
-      }
-    }
+    this.#each("handleToolStart", (part) => part.handleToolStart?.(tool, input, runId, parentRunId, tags, metadata, runName, toolCallId));
   }
 
   override handleToolEnd(output: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleToolEnd?.(output, runId, parentRunId, tags);
-      } catch (error) {
-        warn(part, "handleToolEnd", error);
-      }
-    }
+    this.#each("handleToolEnd", (part) => part.handleToolEnd?.(output, runId, parentRunId, tags));
   }
 
   override handleToolError(error: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleToolError?.(error, runId, parentRunId, tags);
-      } catch (failure) {
-        warn(part, "handleToolError", failure);
-      }
-    }
+    this.#each("handleToolError", (part) => part.handleToolError?.(error, runId, parentRunId, tags));
   }
 
   override handleChatModelStart(
@@ -198,13 +173,9 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     metadata?: Metadata,
     runName?: string,
   ): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleChatModelStart?.(llm, messages, runId, parentRunId, extraParams, tags, metadata, runName);
-      } catch (error) {
-        warn(part, "handleChatModelStart", error);
-      }
-    }
+    this.#each("handleChatModelStart", (part) =>
+      part.handleChatModelStart?.(llm, messages, runId, parentRunId, extraParams, tags, metadata, runName),
+    );
   }
 
   override handleLLMStart(
@@ -217,64 +188,28 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     metadata?: Metadata,
     runName?: string,
   ): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleLLMStart?.(llm, prompts, runId, parentRunId, extraParams, tags, metadata, runName);
-      } catch (error) {
-        warn(part, "handleLLMStart", error);
-      }
-    }
+    this.#each("handleLLMStart", (part) => part.handleLLMStart?.(llm, prompts, runId, parentRunId, extraParams, tags, metadata, runName));
   }
 
   override handleLLMNewToken(token: string, idx: unknown, runId: string, parentRunId?: string, tags?: string[], fields?: unknown): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleLLMNewToken?.(token, idx, runId, parentRunId, tags, fields);
-      } catch (error) {
-        warn(part, "handleLLMNewToken", error);
-      }
-    }
+    this.#each("handleLLMNewToken", (part) => part.handleLLMNewToken?.(token, idx, runId, parentRunId, tags, fields));
   }
 
   override handleLLMEnd(output: LLMResult, runId: string, parentRunId?: string, tags?: string[]): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleLLMEnd?.(output, runId, parentRunId, tags);
-      } catch (error) {
-        warn(part, "handleLLMEnd", error);
-      }
-    }
+    this.#each("handleLLMEnd", (part) => part.handleLLMEnd?.(output, runId, parentRunId, tags));
   }
 
   override handleLLMError(error: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleLLMError?.(error, runId, parentRunId, tags);
-      } catch (failure) {
-        warn(part, "handleLLMError", failure);
-      }
-    }
+    this.#each("handleLLMError", (part) => part.handleLLMError?.(error, runId, parentRunId, tags));
   }
 
   /** Called by LangGraph (>= 1.7) when the root graph pauses, including static `interruptBefore`/`interruptAfter`. */
   handleInterrupt(event: { runId?: string | undefined }): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleInterrupt?.(event);
-      } catch (error) {
-        warn(part, "handleInterrupt", error);
-      }
-    }
+    this.#each("handleInterrupt", (part) => part.handleInterrupt?.(event));
   }
 
   /** @internal Called by `instrument()` when a stream is cancelled before its run ended (no callback follows then). */
   handleAbandonedRun(runId: string): void {
-    for (const part of this.#parts) {
-      try {
-        part.handleAbandonedRun?.(runId);
-      } catch (error) {
-        warn(part, "handleAbandonedRun", error);
-      }
-    }
+    this.#each("handleAbandonedRun", (part) => part.handleAbandonedRun?.(runId));
   }
 }
