@@ -16,59 +16,24 @@ const GRAPH_CALLBACK_HANDLER = Symbol.for("langgraph.graph_callback_handler");
 
 type Metadata = Record<string, unknown> | undefined;
 
-/** The callback methods a part may implement, with the argument order LangChain really uses. */
-interface Part {
-  readonly name: string;
-  handleChainStart?(
-    chain: Serialized,
-    inputs: unknown,
-    runId: string,
-    parentRunId?: string,
-    tags?: string[],
-    metadata?: Metadata,
-    runType?: string,
-    runName?: string,
-  ): unknown;
-  handleChainEnd?(outputs: unknown, runId: string, parentRunId?: string, tags?: string[], kwargs?: unknown): unknown;
-  handleChainError?(error: unknown, runId: string, parentRunId?: string, tags?: string[], kwargs?: unknown): unknown;
-  handleToolStart?(
-    tool: Serialized,
-    input: string,
-    runId: string,
-    parentRunId?: string,
-    tags?: string[],
-    metadata?: Metadata,
-    runName?: string,
-    toolCallId?: string,
-  ): unknown;
-  handleToolEnd?(output: unknown, runId: string, parentRunId?: string, tags?: string[]): unknown;
-  handleToolError?(error: unknown, runId: string, parentRunId?: string, tags?: string[]): unknown;
-  handleChatModelStart?(
-    llm: Serialized,
-    messages: BaseMessage[][],
-    runId: string,
-    parentRunId?: string,
-    extraParams?: Record<string, unknown>,
-    tags?: string[],
-    metadata?: Metadata,
-    runName?: string,
-  ): unknown;
-  handleLLMStart?(
-    llm: Serialized,
-    prompts: string[],
-    runId: string,
-    parentRunId?: string,
-    extraParams?: Record<string, unknown>,
-    tags?: string[],
-    metadata?: Metadata,
-    runName?: string,
-  ): unknown;
-  handleLLMNewToken?(token: string, idx: unknown, runId: string, parentRunId?: string, tags?: string[], fields?: unknown): unknown;
-  handleLLMEnd?(output: LLMResult, runId: string, parentRunId?: string, tags?: string[], extraParams?: Record<string, unknown>): unknown;
-  handleLLMError?(error: unknown, runId: string, parentRunId?: string, tags?: string[], extraParams?: Record<string, unknown>): unknown;
-  handleInterrupt?(event: { runId?: string | undefined }): unknown;
-  handleAbandonedRun?(runId: string): void;
-}
+/** The callback methods forwarded to the parts. */
+type CallbackMethod =
+  | "handleChainStart"
+  | "handleChainEnd"
+  | "handleChainError"
+  | "handleToolStart"
+  | "handleToolEnd"
+  | "handleToolError"
+  | "handleChatModelStart"
+  | "handleLLMStart"
+  | "handleLLMNewToken"
+  | "handleLLMEnd"
+  | "handleLLMError"
+  | "handleInterrupt"
+  | "handleAbandonedRun";
+
+/** A part as the forwarder sees it: its name, and whichever callback methods it implements. */
+type Part = { readonly name: string } & Partial<Record<CallbackMethod, (...args: unknown[]) => unknown>>;
 
 function warn(part: Part, method: string, error: unknown): void {
   // What LangChain prints for a failing handler; a signal handler's bug never fails the run or the other signals.
@@ -105,11 +70,27 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     }
   }
 
-  /** Calls each part in order; a part that throws is reported and the others still hear the event. */
-  #each(method: string, call: (part: Part) => unknown): void {
+  /**
+   * Calls `method` on each part that has it, in order, with the callback's arguments as LangChain passed them; a
+   * part that throws is reported and the others still hear the event. Positional arguments, not a closure or a
+   * rest array: this runs for every run event of every instrumented graph.
+   */
+  #forward(
+    method: CallbackMethod,
+    a?: unknown,
+    b?: unknown,
+    c?: unknown,
+    d?: unknown,
+    e?: unknown,
+    f?: unknown,
+    g?: unknown,
+    h?: unknown,
+  ): void {
     for (const part of this.#parts) {
+      const fn = part[method];
+      if (fn === undefined) continue;
       try {
-        call(part);
+        fn.call(part, a, b, c, d, e, f, g, h);
       } catch (error) {
         warn(part, method, error);
       }
@@ -131,15 +112,15 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     runType?: string,
     runName?: string,
   ): void {
-    this.#each("handleChainStart", (part) => part.handleChainStart?.(chain, inputs, runId, parentRunId, tags, metadata, runType, runName));
+    this.#forward("handleChainStart", chain, inputs, runId, parentRunId, tags, metadata, runType, runName);
   }
 
   override handleChainEnd(outputs: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#each("handleChainEnd", (part) => part.handleChainEnd?.(outputs, runId, parentRunId, tags));
+    this.#forward("handleChainEnd", outputs, runId, parentRunId, tags);
   }
 
   override handleChainError(error: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#each("handleChainError", (part) => part.handleChainError?.(error, runId, parentRunId, tags));
+    this.#forward("handleChainError", error, runId, parentRunId, tags);
   }
 
   override handleToolStart(
@@ -152,15 +133,15 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     runName?: string,
     toolCallId?: string,
   ): void {
-    this.#each("handleToolStart", (part) => part.handleToolStart?.(tool, input, runId, parentRunId, tags, metadata, runName, toolCallId));
+    this.#forward("handleToolStart", tool, input, runId, parentRunId, tags, metadata, runName, toolCallId);
   }
 
   override handleToolEnd(output: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#each("handleToolEnd", (part) => part.handleToolEnd?.(output, runId, parentRunId, tags));
+    this.#forward("handleToolEnd", output, runId, parentRunId, tags);
   }
 
   override handleToolError(error: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#each("handleToolError", (part) => part.handleToolError?.(error, runId, parentRunId, tags));
+    this.#forward("handleToolError", error, runId, parentRunId, tags);
   }
 
   override handleChatModelStart(
@@ -173,9 +154,7 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     metadata?: Metadata,
     runName?: string,
   ): void {
-    this.#each("handleChatModelStart", (part) =>
-      part.handleChatModelStart?.(llm, messages, runId, parentRunId, extraParams, tags, metadata, runName),
-    );
+    this.#forward("handleChatModelStart", llm, messages, runId, parentRunId, extraParams, tags, metadata, runName);
   }
 
   override handleLLMStart(
@@ -188,28 +167,28 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     metadata?: Metadata,
     runName?: string,
   ): void {
-    this.#each("handleLLMStart", (part) => part.handleLLMStart?.(llm, prompts, runId, parentRunId, extraParams, tags, metadata, runName));
+    this.#forward("handleLLMStart", llm, prompts, runId, parentRunId, extraParams, tags, metadata, runName);
   }
 
   override handleLLMNewToken(token: string, idx: unknown, runId: string, parentRunId?: string, tags?: string[], fields?: unknown): void {
-    this.#each("handleLLMNewToken", (part) => part.handleLLMNewToken?.(token, idx, runId, parentRunId, tags, fields));
+    this.#forward("handleLLMNewToken", token, idx, runId, parentRunId, tags, fields);
   }
 
   override handleLLMEnd(output: LLMResult, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#each("handleLLMEnd", (part) => part.handleLLMEnd?.(output, runId, parentRunId, tags));
+    this.#forward("handleLLMEnd", output, runId, parentRunId, tags);
   }
 
   override handleLLMError(error: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#each("handleLLMError", (part) => part.handleLLMError?.(error, runId, parentRunId, tags));
+    this.#forward("handleLLMError", error, runId, parentRunId, tags);
   }
 
   /** Called by LangGraph (>= 1.7) when the root graph pauses, including static `interruptBefore`/`interruptAfter`. */
   handleInterrupt(event: { runId?: string | undefined }): void {
-    this.#each("handleInterrupt", (part) => part.handleInterrupt?.(event));
+    this.#forward("handleInterrupt", event);
   }
 
   /** @internal Called by `instrument()` when a stream is cancelled before its run ended (no callback follows then). */
   handleAbandonedRun(runId: string): void {
-    this.#each("handleAbandonedRun", (part) => part.handleAbandonedRun?.(runId));
+    this.#forward("handleAbandonedRun", runId);
   }
 }
