@@ -187,8 +187,13 @@ export async function cpuPerInvoke(
   return medians;
 }
 
-async function spansPerRun(v: Variant, input: () => unknown): Promise<number> {
-  const { provider, exporter } = tracingSdk();
+/** Spans one run of `v` exports through `sdk` (default: the tracing SDK of this file). */
+export async function spansPerRun(
+  v: Variant,
+  input: () => unknown,
+  sdk: { provider: NodeTracerProvider; exporter: InMemorySpanExporter } = tracingSdk(),
+): Promise<number> {
+  const { provider, exporter } = sdk;
   await provider.forceFlush();
   exporter.reset();
   v.before?.();

@@ -11,7 +11,6 @@
  */
 import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import * as CallbackManagerModule from "@langchain/core/callbacks/manager";
-import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { HumanMessage } from "@langchain/core/messages";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { LangChainInstrumentation } from "@arizeai/openinference-instrumentation-langchain";
@@ -19,7 +18,7 @@ import { CallbackHandler as LangfuseCallbackHandler } from "@langfuse/langchain"
 import { BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { createLogger, createMetrics, instrument } from "../src/index.js";
-import { cpuPerInvoke, type Invokable, NoopHandler, type Variant } from "./graph-overhead.bench.js";
+import { cpuPerInvoke, type Invokable, NoopHandler, spansPerRun, type Variant } from "./graph-overhead.bench.js";
 import { machine, writeResults } from "./support.js";
 import { buildChainGraph, ScriptedChatModel, searchTool } from "./tracing-fixtures.js";
 
@@ -75,22 +74,6 @@ function variantsFor(s: Scenario): Variant[] {
   ];
 }
 
-async function spansPerRun(v: Variant, input: () => unknown): Promise<number> {
-  await provider.forceFlush();
-  exporter.reset();
-  v.before?.();
-  try {
-    await v.graph.invoke(input());
-    await awaitAllCallbacks();
-  } finally {
-    v.after?.();
-  }
-  await provider.forceFlush();
-  const n = exporter.getFinishedSpans().length;
-  exporter.reset();
-  return n;
-}
-
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 30);
 const out: string[] = [
@@ -104,7 +87,7 @@ const out: string[] = [
 for (const s of scenarios) {
   const variants = variantsFor(s);
   const spans = new Map<string, number>();
-  for (const v of variants) spans.set(v.name, await spansPerRun(v, s.input));
+  for (const v of variants) spans.set(v.name, await spansPerRun(v, s.input, { provider, exporter }));
   const cpu = await cpuPerInvoke(variants, s.input, ROUNDS, PER_ROUND, async () => {
     await provider.forceFlush();
     exporter.reset();
