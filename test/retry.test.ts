@@ -163,6 +163,52 @@ describe("withRetry on a compiled graph", () => {
     expect(calls.n).toBe(3);
   });
 
+  it("returns a promise whatever the node does: sync value, sync throw, foreign thenable", async () => {
+    const clock = fakeClock();
+    const syncValue = withRetry(() => ({ result: "sync" }), { clock })({}, {});
+    expect(syncValue).toBeInstanceOf(Promise);
+    expect(await syncValue).toEqual({ result: "sync" });
+
+    let syncCalls = 0;
+    const syncThrow = withRetry(
+      () => {
+        syncCalls += 1;
+        if (syncCalls === 1) throw httpError(503);
+        return { result: `ok after ${syncCalls}` };
+      },
+      { clock },
+    )({}, {});
+    expect(syncThrow).toBeInstanceOf(Promise);
+    expect(await syncThrow).toEqual({ result: "ok after 2" });
+
+    const fatal = withRetry(
+      () => {
+        throw httpError(400);
+      },
+      { clock },
+    )({}, {});
+    expect(fatal).toBeInstanceOf(Promise);
+    expect(((await fatal.catch((e: unknown) => e)) as { status?: number }).status).toBe(400);
+
+    // A thenable that is not a native promise (another promise library) is retried like a promise.
+    let thenableCalls = 0;
+    const thenable = withRetry(
+      () => {
+        thenableCalls += 1;
+        const n = thenableCalls;
+        return {
+          // biome-ignore lint/suspicious/noThenProperty: a thenable is what this test is about
+          then(onOk: (v: { result: string }) => unknown, onErr: (e: unknown) => unknown) {
+            return n === 1 ? onErr(httpError(503)) : onOk({ result: `thenable ${n}` });
+          },
+        } as unknown as Promise<{ result: string }>;
+      },
+      { clock },
+    )({}, {});
+    expect(await thenable).toEqual({ result: "thenable 2" });
+    expect(clock.sleeps.length).toBe(2);
+  });
+
   it("marks what it gave up on so LangGraph's RetryPolicy does not retry it again", async () => {
     const clock = fakeClock();
     const exhausted = await withRetry(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CHANNELS, TimeoutError, resilient, subscribe, withRetry, withTimeout } from "../src/index.js";
+import { type Deadline, DeadlineQueue } from "../src/resilience/deadline-queue.js";
 import { fakeClock, httpError, oneNodeGraph, threadConfig, type TestNode } from "./support/graph.js";
 
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
@@ -170,5 +171,60 @@ describe("the config a timed node receives", () => {
       if ((delays[i] as number) > 40) expect(result).toBeInstanceOf(TimeoutError);
       else expect(result).toBe(delays[i]);
     });
+  });
+
+  it("settles a synchronous node's call at once, as a promise, without queueing a deadline", async () => {
+    const before = timers();
+    let signalAfterReturn: AbortSignal | undefined;
+    const caller = new AbortController();
+    const wrapped = withTimeout((_s: unknown, config: { signal?: AbortSignal }) => {
+      signalAfterReturn = config.signal;
+      return { result: "sync" };
+    }, 50);
+    const out = wrapped({}, { signal: caller.signal } as never);
+    expect(out).toBeInstanceOf(Promise);
+    expect(await out).toEqual({ result: "sync" });
+    expect(timers()).toBe(before);
+    // The attempt is over: a caller abort later does not reach the finished attempt's signal.
+    caller.abort();
+    expect(signalAfterReturn?.aborted).toBe(false);
+
+    const thrown = withTimeout(() => {
+      throw new Error("sync boom");
+    }, 50)({}, {} as never);
+    expect(thrown).toBeInstanceOf(Promise);
+    expect(((await thrown.catch((e: unknown) => e)) as Error).message).toBe("sync boom");
+    expect(timers()).toBe(before);
+  });
+
+  it("counts an asynchronous node's deadline from the call's start, its synchronous part included", async () => {
+    const wrapped = withTimeout(() => {
+      const until = performance.now() + 30;
+      while (performance.now() < until) {
+        // a synchronous prefix that eats most of the 40 ms budget
+      }
+      return new Promise<{ result: string }>((resolve) => setTimeout(() => resolve({ result: "late" }), 25));
+    }, 40);
+    const error = await wrapped({}, {} as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+  });
+});
+
+describe("DeadlineQueue", () => {
+  it("never queues a deadline earlier than the last one, so the queue stays in order", () => {
+    const queue = new DeadlineQueue(100);
+    const expired: string[] = [];
+    const entry = (name: string): Deadline => ({ at: 0, done: false, expire: () => expired.push(name) });
+    const inner = entry("inner");
+    const outer = entry("outer");
+    const start = performance.now();
+    queue.add(inner, start + 10);
+    // An outer call whose synchronous part queued the inner call first: it started earlier.
+    queue.add(outer, start);
+    expect(inner.at).toBe(start + 110);
+    expect(outer.at).toBe(inner.at);
+    queue.settle(inner);
+    queue.settle(outer);
+    expect(queue.pending).toBe(0);
   });
 });

@@ -12,7 +12,7 @@ import { type DestinationStream, type Level, type Logger, type LoggerOptions, pi
 import { CHANNELS, subscribe } from "./events.js";
 import { errorType, isAbort } from "./tracing/attributes.js";
 import { classifyChainRun } from "./tracing/classify.js";
-import { getRun, runOfConfig } from "./tracing/registry.js";
+import { getRun, type RunRecord, runOfConfig } from "./tracing/registry.js";
 
 /** Redaction paths applied by default: credentials wherever they appear one or two levels deep, and run payloads. */
 export const DEFAULT_REDACT_PATHS: readonly string[] = [
@@ -101,8 +101,8 @@ interface LogRun {
   readonly kind: "root" | "node" | "tool";
   readonly name: string;
   readonly startMs: number;
-  readonly traceId: string | undefined;
-  readonly spanId: string | undefined;
+  /** The run's span record when tracing is on; its ids are read only when a line is written. */
+  readonly traced: RunRecord | undefined;
   /** The run's root entry (itself for the root). */
   readonly root: LogRun | undefined;
   /** Root entries: a node below was interrupted. */
@@ -114,18 +114,18 @@ function fieldsOf(graph: string, run: LogRun): Record<string, unknown> {
   const fields: Record<string, unknown> = { graph };
   if (run.kind === "node") fields.node = run.name;
   else if (run.kind === "tool") fields.tool = run.name;
-  if (run.traceId !== undefined) {
-    fields.trace_id = run.traceId;
-    fields.span_id = run.spanId;
+  const sc = run.traced?.span.spanContext();
+  if (sc !== undefined && isSpanContextValid(sc)) {
+    fields.trace_id = sc.traceId;
+    fields.span_id = sc.spanId;
   }
   return fields;
 }
 
-function idsOf(runId: string): { traceId: string | undefined; spanId: string | undefined } {
+/** The span record of `runId` itself (not an ancestor's it passes through to). */
+function tracedRun(runId: string): RunRecord | undefined {
   const record = getRun(runId);
-  if (record === undefined || record.runId !== runId) return { traceId: undefined, spanId: undefined };
-  const sc = record.span.spanContext();
-  return isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : { traceId: undefined, spanId: undefined };
+  return record !== undefined && record.runId === runId ? record : undefined;
 }
 
 /** The callback handler behind `instrument(graph, { logger })`. */
@@ -157,14 +157,12 @@ class LoggingHandler extends BaseCallbackHandler {
   }
 
   #open(runId: string, kind: LogRun["kind"], name: string, parent: LogRun | undefined): LogRun {
-    const ids = idsOf(runId);
     const run: LogRun = {
       runId,
       kind,
       name,
       startMs: performance.now(),
-      traceId: ids.traceId,
-      spanId: ids.spanId,
+      traced: tracedRun(runId),
       root: parent?.root,
       interrupted: false,
     };

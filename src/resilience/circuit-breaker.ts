@@ -153,10 +153,9 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       return state;
     },
     retryAfterMs,
-    async execute<T>(fn: () => T | Promise<T>, config?: RunnableConfig): Promise<T> {
-      try {
-        return (await opossum.fire(fn)) as T;
-      } catch (error) {
+    execute<T>(fn: () => T | Promise<T>, config?: RunnableConfig): Promise<T> {
+      // One rejection handler on opossum's promise rather than an async function: no extra promise on the happy path.
+      return (opossum.fire(fn) as Promise<T>).then(undefined, (error: unknown): never => {
         if ((error as { code?: unknown } | null)?.code === "EOPENBREAKER" && !(error instanceof CircuitOpenError)) {
           const rejection = new CircuitOpenError(o.name, retryAfterMs());
           if (hasSubscribers(CHANNELS.breakerRejected)) {
@@ -165,7 +164,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
           throw rejection;
         }
         throw toError(error);
-      }
+      });
     },
     shutdown() {
       opossum.shutdown();

@@ -32,9 +32,15 @@ export class DeadlineQueue {
     return this.#pending;
   }
 
-  /** Starts the clock for `entry` (its `at` is set here). */
-  add(entry: Deadline): void {
-    entry.at = performance.now() + this.#ms;
+  /**
+   * Starts the clock for `entry` as of `startedAt` (a `performance.now()` reading; default now) and sets its `at`.
+   * Deadlines never go earlier than the last one queued, which keeps the queue in order when a call is queued only
+   * after its synchronous part ran.
+   */
+  add(entry: Deadline, startedAt: number = performance.now()): void {
+    const last = this.#entries[this.#entries.length - 1];
+    const at = startedAt + this.#ms;
+    entry.at = last !== undefined && last.at > at ? last.at : at;
     this.#entries.push(entry);
     this.#pending += 1;
     if (this.#timer === undefined) this.#arm(entry.at);

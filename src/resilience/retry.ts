@@ -227,13 +227,23 @@ export function withRetry<S, U, C>(node: NodeFn<S, U, C>, options?: RetryOptions
   assertFunction(node, "withRetry(node)");
   const policy = resolveRetryOptions(options);
   const timed = Number.isFinite(policy.maxElapsedMs);
-  return markWrapper(async function retrying(state: S, config: C): Promise<U> {
+  // Not an async function: the first attempt's promise is passed on with one rejection handler, so the happy path
+  // adds no promise or microtask of its own.
+  const retryAfter = (thrown: unknown, state: S, config: C, startedAt: number): Promise<U> => {
+    if (isGraphBubbleUp(thrown)) return Promise.reject(thrown);
+    return retryAfterFirstFailure(node, state, config, toError(thrown), policy, timed ? startedAt : policy.clock.now());
+  };
+  return markWrapper(function retrying(state: S, config: C): Promise<U> {
     const startedAt = timed ? policy.clock.now() : 0;
+    let first: U | Promise<U>;
     try {
-      return await callNode(node, state, config);
+      first = callNode(node, state, config);
     } catch (thrown) {
-      if (isGraphBubbleUp(thrown)) throw thrown;
-      return retryAfterFirstFailure(node, state, config, toError(thrown), policy, timed ? startedAt : policy.clock.now());
+      return retryAfter(thrown, state, config, startedAt);
     }
+    if (first instanceof Promise || typeof (first as { then?: unknown } | null | undefined)?.then === "function") {
+      return Promise.resolve(first).then(undefined, (thrown: unknown) => retryAfter(thrown, state, config, startedAt));
+    }
+    return Promise.resolve(first);
   });
 }

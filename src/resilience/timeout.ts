@@ -35,6 +35,8 @@ export function resolveTimeoutMs(msOrOptions: unknown, where: string): number {
 
 type ConfigRecord = Record<string | symbol, unknown>;
 
+const ignore = (): void => undefined;
+
 /**
  * One call under a deadline: settles once, aborts the node's signal (if the node asked for one) on expiry.
  * It is also the proxy handler of the config the node receives: that config reads through to the caller's, except
@@ -46,13 +48,14 @@ class Attempt<U> implements Deadline, ProxyHandler<ConfigRecord> {
   done = false;
   controller: AbortController | undefined = undefined;
   onParentAbort: (() => void) | undefined = undefined;
+  /** Settle the caller's promise; set once the node turned out to be asynchronous. */
+  resolve: (value: U) => void = ignore;
+  reject: (error: unknown) => void = ignore;
 
   constructor(
     readonly queue: DeadlineQueue,
     readonly ms: number,
     readonly runConfig: RunnableConfig | undefined,
-    readonly resolve: (value: U) => void,
-    readonly reject: (error: unknown) => void,
   ) {}
 
   /** The node's `config.signal`, created on first read and linked to the caller's signal. */
@@ -97,6 +100,12 @@ class Attempt<U> implements Deadline, ProxyHandler<ConfigRecord> {
     this.reject(error);
   }
 
+  /** The node returned or threw synchronously: no deadline was queued, and a later `config.signal` read stays unlinked. */
+  finishSync(): void {
+    this.done = true;
+    this.unlink();
+  }
+
   unlink(): void {
     if (this.onParentAbort !== undefined) this.runConfig?.signal?.removeEventListener("abort", this.onParentAbort);
     this.onParentAbort = undefined;
@@ -139,30 +148,41 @@ function attemptConfigFor<U>(attempt: Attempt<U>, runConfig: RunnableConfig | un
   };
 }
 
-/** @internal Runs one attempt of `node` under the deadline queue of its wrapper. */
+/**
+ * @internal Runs one attempt of `node` under the deadline queue of its wrapper. A node that returns synchronously
+ * cannot be interrupted and is done before any timer could fire, so only an asynchronous result is raced against
+ * the deadline (counted from the call's start).
+ */
 export function runWithTimeout<S, U, C>(node: NodeFn<S, U, C>, state: S, config: C, queue: DeadlineQueue, ms: number): Promise<U> {
   const runConfig = config as RunnableConfig | undefined;
   if (runConfig?.signal?.aborted) return Promise.reject(runConfig.signal.reason);
+  const attempt = new Attempt<U>(queue, ms, runConfig);
+  const attemptConfig = attemptConfigFor(attempt, runConfig) as C;
+  const startedAt = performance.now();
+  let result: U | Promise<U>;
+  try {
+    result = callNode(node, state, attemptConfig);
+  } catch (error) {
+    attempt.finishSync();
+    return Promise.reject(error);
+  }
+  if (!isThenable(result)) {
+    attempt.finishSync();
+    return Promise.resolve(result);
+  }
   return new Promise<U>((resolve, reject) => {
-    const attempt = new Attempt<U>(queue, ms, runConfig, resolve, reject);
-    const attemptConfig = attemptConfigFor(attempt, runConfig) as C;
-    queue.add(attempt);
-    let result: U | Promise<U>;
-    try {
-      result = callNode(node, state, attemptConfig);
-    } catch (error) {
-      attempt.fail(error);
-      return;
-    }
-    if (result instanceof Promise) {
-      result.then(
-        (value) => attempt.succeed(value),
-        (error: unknown) => attempt.fail(error),
-      );
-    } else {
-      attempt.succeed(result);
-    }
+    attempt.resolve = resolve;
+    attempt.reject = reject;
+    queue.add(attempt, startedAt);
+    result.then(
+      (value) => attempt.succeed(value),
+      (error: unknown) => attempt.fail(error),
+    );
   });
+}
+
+function isThenable<U>(value: U | Promise<U>): value is Promise<U> {
+  return value instanceof Promise || typeof (value as { then?: unknown } | null | undefined)?.then === "function";
 }
 
 /**

@@ -138,16 +138,25 @@ function stringList(value: unknown): string[] | undefined {
 
 /** @internal Node span attributes, from the `langgraph_*` metadata LangGraph puts on every node run. */
 export function nodeAttributes(graph: string, node: string, metadata: Md): Attributes {
-  const attrs = baseAttributes(graph, metadata);
-  attrs[ATTR.lfType] = "chain";
-  attrs[ATTR.node] = node;
-  const step = metadata?.langgraph_step;
+  // One literal with the keys every node span has: this runs once per node attempt of every instrumented run.
+  const attrs: Attributes = {
+    "gen_ai.workflow.name": graph,
+    "langfuse.observation.type": "chain",
+    "langgraph.node": node,
+  };
+  if (metadata === undefined) return attrs;
+  const thread = metadata.thread_id;
+  if (typeof thread === "string" && thread !== "") {
+    attrs[ATTR.conversationId] = thread;
+    attrs[ATTR.lfSessionId] = thread;
+  }
+  const step = metadata.langgraph_step;
   if (typeof step === "number") attrs[ATTR.step] = step;
-  const triggers = stringList(metadata?.langgraph_triggers);
+  const triggers = stringList(metadata.langgraph_triggers);
   if (triggers !== undefined) attrs[ATTR.triggers] = triggers;
-  const path = stringList(metadata?.langgraph_path);
+  const path = stringList(metadata.langgraph_path);
   if (path !== undefined) attrs[ATTR.path] = path;
-  const ns = metadata?.checkpoint_ns;
+  const ns = metadata.checkpoint_ns;
   if (typeof ns === "string" && ns !== "") attrs[ATTR.checkpointNs] = ns;
   return attrs;
 }

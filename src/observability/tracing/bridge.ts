@@ -8,7 +8,7 @@ import { type Attributes, context, type Span, SpanKind, SpanStatusCode, trace } 
 import { CHANNELS, subscribe } from "../events.js";
 import { setNodeContextRunner } from "../node-context.js";
 import { ATTR, errorType } from "./attributes.js";
-import { runOfConfig } from "./registry.js";
+import { runOfConfig, spanContextOf } from "./registry.js";
 
 function nodeSpanOf(config: RunnableConfig | undefined): Span | undefined {
   const found = runOfConfig(config);
@@ -30,9 +30,9 @@ function runInNodeContext<T>(config: RunnableConfig | undefined, fn: () => T): T
   if (found === undefined) return fn();
   const record = found.record;
   // Direct node runs count attempts; a wrapped function used elsewhere (conditional edge, tool) only enters the context.
-  if (found.id !== record.runId || record.kind !== "node") return context.with(trace.setSpan(record.base, record.span), fn);
+  if (found.id !== record.runId || record.kind !== "node") return context.with(spanContextOf(record), fn);
   record.calls++;
-  if (record.calls === 1) return context.with(trace.setSpan(record.base, record.span), fn);
+  if (record.calls === 1) return context.with(spanContextOf(record), fn);
   const attrs: Attributes = {
     [ATTR.node]: record.node ?? "unknown",
     [ATTR.attempt]: record.calls,
@@ -42,7 +42,7 @@ function runInNodeContext<T>(config: RunnableConfig | undefined, fn: () => T): T
   const span = record.tracer.startSpan(
     `${record.node} attempt ${record.calls}`,
     { kind: SpanKind.INTERNAL, attributes: attrs },
-    trace.setSpan(record.base, record.span),
+    spanContextOf(record),
   );
   let out: T;
   try {
@@ -72,7 +72,7 @@ function runInNodeContext<T>(config: RunnableConfig | undefined, fn: () => T): T
 export function withNodeContext<T>(config: RunnableConfig | undefined, fn: () => T): T {
   const found = runOfConfig(config);
   if (found === undefined) return fn();
-  return context.with(trace.setSpan(found.record.base, found.record.span), fn);
+  return context.with(spanContextOf(found.record), fn);
 }
 
 let installed = false;

@@ -9,7 +9,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
 import type { ChainValues } from "@langchain/core/utils/types";
 import { isGraphBubbleUp, isGraphInterrupt } from "@langchain/langgraph";
-import { type Attributes, type Context, context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { type Attributes, type Context, context, type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
   ATTR,
   errorType,
@@ -26,7 +26,7 @@ import { classifyChainRun } from "./classify.js";
 import { rememberInterrupted, takeResumeLink } from "./resume-links.js";
 import { maskAndCap, toContentString, toGenAIMessage } from "./content.js";
 import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from "./options.js";
-import { deleteRun, getRun, hasRun, type RunKind, type RunRecord, recordsOfRoot, setRun } from "./registry.js";
+import { deleteRun, getRun, hasRun, type RunKind, type RunRecord, recordsOfRoot, setRun, spanContextOf } from "./registry.js";
 
 export type { MaskFn, TracingOptions } from "./options.js";
 
@@ -109,6 +109,7 @@ class TracingHandler extends BaseCallbackHandler {
       owner: this,
       tracer: this.#o.tracer,
       base,
+      active: undefined,
       root: undefined,
       graph: parent?.graph ?? this.#graph,
       node,
@@ -161,11 +162,7 @@ class TracingHandler extends BaseCallbackHandler {
       const node = runName as string;
       const start = nowMs();
       const attrs = nodeAttributes(parent.graph, node, metadata);
-      const span = this.#o.tracer.startSpan(
-        node,
-        { kind: SpanKind.INTERNAL, attributes: attrs, startTime: start },
-        trace.setSpan(parent.base, parent.span),
-      );
+      const span = this.#o.tracer.startSpan(node, { kind: SpanKind.INTERNAL, attributes: attrs, startTime: start }, spanContextOf(parent));
       if (this.#o.captureContent) this.#content(span, ATTR.lfInput, inputs);
       this.#open(runId, "node", span, parent.base, parent, node, start);
       return;
@@ -242,7 +239,7 @@ class TracingHandler extends BaseCallbackHandler {
     const invocation = extra?.invocation_params as Metadata | undefined;
     const model = modelName(metadata, invocation);
     const attrs: Attributes = llmAttributes(parent?.graph ?? this.#graph, metadata, invocation, model, chat);
-    const parentCtx = parent === undefined ? base : trace.setSpan(base, parent.span);
+    const parentCtx = parent === undefined ? base : spanContextOf(parent);
     const span = this.#o.tracer.startSpan(
       `${chat ? "chat" : "text_completion"} ${model}`,
       { kind: SpanKind.CLIENT, attributes: attrs, startTime: start },
@@ -334,7 +331,7 @@ class TracingHandler extends BaseCallbackHandler {
     const id = tool?.id;
     const name = runName ?? (Array.isArray(id) ? id[id.length - 1] : undefined) ?? "tool";
     const attrs = toolAttributes(parent?.graph ?? this.#graph, metadata, name, toolCallId);
-    const parentCtx = parent === undefined ? base : trace.setSpan(base, parent.span);
+    const parentCtx = parent === undefined ? base : spanContextOf(parent);
     const span = this.#o.tracer.startSpan(
       `execute_tool ${name}`,
       { kind: SpanKind.INTERNAL, attributes: attrs, startTime: start },

@@ -3,7 +3,7 @@
  * handler so nested instrumented graphs do not create duplicate spans, and so wrapper events and the node context
  * bridge can find a node's span from its run config.
  */
-import { type Context, type Span, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import { type Context, type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import { ATTR } from "./attributes.js";
 
 /** @internal Kinds of runs that get a span. */
@@ -20,6 +20,8 @@ export interface RunRecord {
   readonly tracer: Tracer;
   /** The context the root span was started in (keeps the caller's baggage for every child). */
   readonly base: Context;
+  /** `base` with this run's span active; built on first use by {@link spanContextOf}. */
+  active: Context | undefined;
   /** The run's root record (itself for the root); undefined when the root is not ours. */
   readonly root: RunRecord | undefined;
   /** Graph name, for child attributes. */
@@ -40,6 +42,19 @@ export interface RunRecord {
 }
 
 const runs = new Map<string, RunRecord>();
+
+/**
+ * @internal The context in which `record`'s span is the active one: the parent context of its child spans and the
+ * context its node runs in. Built once per run; OpenTelemetry copies a context's whole map on every `setSpan`.
+ */
+export function spanContextOf(record: RunRecord): Context {
+  let active = record.active;
+  if (active === undefined) {
+    active = trace.setSpan(record.base, record.span);
+    record.active = active;
+  }
+  return active;
+}
 
 /** @internal The record that `runId` maps to (its own, or its nearest traced ancestor's). */
 export function getRun(runId: string | undefined): RunRecord | undefined {
