@@ -95,6 +95,9 @@ function bind(graph: Invokable, callbacks: BaseCallbackHandler[]): Invokable {
   return (graph as unknown as { withConfig(c: unknown): Invokable }).withConfig({ callbacks });
 }
 
+/** Name of the no-op-handler variant every ratio is taken against. */
+export const FLOOR = "no-op callback handler (floor)";
+
 /** The variants of one scenario; `build` returns a fresh compiled graph, `buildResilient` the same with resilient nodes. */
 export function variantsOf(build: () => Invokable, buildResilient?: () => Invokable): Variant[] {
   tracingSdk();
@@ -102,7 +105,7 @@ export function variantsOf(build: () => Invokable, buildResilient?: () => Invoka
     instrument(g as never, { metrics: createMetrics(), tracing: true, logger: nullLogger, name: "bench" }) as Invokable;
   const variants: Variant[] = [
     { name: "bare graph", graph: build() },
-    { name: "no-op callback handler (floor)", graph: bind(build(), [new NoopHandler()]) },
+    { name: FLOOR, graph: bind(build(), [new NoopHandler()]) },
     { name: "instrument({ metrics })", graph: instrument(build() as never, { metrics: createMetrics(), name: "bench" }) as Invokable },
     { name: "instrument({ tracing })", graph: instrument(build() as never, { tracing: true, name: "bench" }) as Invokable },
     { name: "instrument({ metrics, tracing, logger })", graph: kit(build()) },
@@ -138,19 +141,19 @@ async function flushTracingSdk(): Promise<void> {
 }
 
 /**
- * Median CPU µs per invoke of each variant over `rounds` samples of `perRound` sequential invokes. Variants that
- * patch modules (`before`/`after`: OpenInference) are measured last, each patched once for all its samples:
+ * CPU µs per invoke of each variant, one sample per round of `perRound` sequential invokes, in round order. Variants
+ * that patch modules (`before`/`after`: OpenInference) are measured last, each patched once for all its samples:
  * patching and unpatching LangChain's callback manager every round deoptimises LangChain for every variant measured
  * after it. The others are interleaved, in a new random order each round. `flush` runs between rounds (default: the
  * tracing SDK of this file).
  */
-export async function cpuPerInvoke(
+export async function cpuSamplesPerInvoke(
   variants: Variant[],
   input: () => unknown,
   rounds: number,
   perRound: number,
   flush: () => Promise<void> = flushTracingSdk,
-): Promise<Map<string, number>> {
+): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const sample = async (v: Variant): Promise<void> => {
     await v.graph.invoke(input());
@@ -182,9 +185,47 @@ export async function cpuPerInvoke(
       v.after?.();
     }
   }
+  return samples;
+}
+
+/** The value at quantile `q` (0..1) of `values` (nearest rank). */
+export function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))] as number;
+}
+
+/** Median CPU µs per invoke of each variant; see {@link cpuSamplesPerInvoke}. */
+export async function cpuPerInvoke(
+  variants: Variant[],
+  input: () => unknown,
+  rounds: number,
+  perRound: number,
+  flush: () => Promise<void> = flushTracingSdk,
+): Promise<Map<string, number>> {
+  const samples = await cpuSamplesPerInvoke(variants, input, rounds, perRound, flush);
   const medians = new Map<string, number>();
-  for (const [name, values] of samples) medians.set(name, values.sort((a, b) => a - b)[Math.floor(values.length / 2)] as number);
+  for (const [name, values] of samples) medians.set(name, quantile(values, 0.5));
   return medians;
+}
+
+/**
+ * Each variant's cost relative to `reference`, round by round: interleaved variants are divided by the reference's
+ * sample of the same round (both saw the same machine state), variants measured after the others by the reference's
+ * median. Returns the median ratio and the interquartile range of the per-round ratios.
+ */
+export function pairedRatios(
+  samples: Map<string, number[]>,
+  reference: string,
+  measuredLast: ReadonlySet<string>,
+): Map<string, { median: number; p25: number; p75: number }> {
+  const ref = samples.get(reference) ?? [];
+  const refMedian = quantile(ref, 0.5);
+  const out = new Map<string, { median: number; p25: number; p75: number }>();
+  for (const [name, values] of samples) {
+    const ratios = values.map((v, r) => v / (measuredLast.has(name) ? refMedian : (ref[r] ?? refMedian)));
+    out.set(name, { median: quantile(ratios, 0.5), p25: quantile(ratios, 0.25), p75: quantile(ratios, 0.75) });
+  }
+  return out;
 }
 
 /** Spans one run of `v` exports through `sdk` (default: the tracing SDK of this file). */
@@ -229,7 +270,7 @@ export async function graphOverhead(rounds: number, perRound: number): Promise<s
   const out: string[] = [
     "## 1. Per-invoke overhead",
     "",
-    `CPU µs per invoke (user + system of the process), median of ${rounds} rounds × ${perRound} sequential invokes, variants in a new random order each round (OpenInference, which patches LangChain's callback manager, measured after the others, patched once). ` +
+    `CPU µs per invoke (user + system of the process), median of ${rounds} rounds × ${perRound} sequential invokes, variants in a new random order each round (OpenInference, which patches LangChain's callback manager, measured after the others, patched once). Ratios are taken round by round, against the other variant's sample of the same round (OpenInference: against its median); the table gives their median and, for the floor, their interquartile range. ` +
       "Tracing variants export through one OpenTelemetry SDK (NodeTracerProvider, BatchSpanProcessor, InMemorySpanExporter); " +
       "logs go to pino with a null destination.",
     "",
@@ -237,13 +278,23 @@ export async function graphOverhead(rounds: number, perRound: number): Promise<s
   for (const s of scenarios) {
     const spans = new Map<string, number>();
     for (const v of s.variants) spans.set(v.name, await spansPerRun(v, s.input));
-    const cpu = await cpuPerInvoke(s.variants, s.input, rounds, perRound);
-    const bare = cpu.get("bare graph") as number;
-    const floor = cpu.get("no-op callback handler (floor)") as number;
-    out.push(`### ${s.name}`, "", "| variant | spans/run | CPU µs/invoke | × bare | × no-op floor |", "|---|---:|---:|---:|---:|");
+    const samples = await cpuSamplesPerInvoke(s.variants, s.input, rounds, perRound);
+    const measuredLast = new Set(s.variants.filter((v) => v.before !== undefined || v.after !== undefined).map((v) => v.name));
+    const toBare = pairedRatios(samples, "bare graph", measuredLast);
+    const toFloor = pairedRatios(samples, FLOOR, measuredLast);
+    out.push(
+      `### ${s.name}`,
+      "",
+      "| variant | spans/run | CPU µs/invoke | × bare | × no-op floor | floor ratio p25–p75 |",
+      "|---|---:|---:|---:|---:|---:|",
+    );
     for (const v of s.variants) {
-      const us = cpu.get(v.name) as number;
-      out.push(`| ${v.name} | ${spans.get(v.name)} | ${us.toFixed(0)} | ${(us / bare).toFixed(2)} | ${(us / floor).toFixed(2)} |`);
+      const us = quantile(samples.get(v.name) ?? [], 0.5);
+      const f = toFloor.get(v.name);
+      const b = toBare.get(v.name);
+      out.push(
+        `| ${v.name} | ${spans.get(v.name)} | ${us.toFixed(0)} | ${b?.median.toFixed(2)} | ${f?.median.toFixed(2)} | ${f?.p25.toFixed(2)}–${f?.p75.toFixed(2)} |`,
+      );
     }
     out.push("");
   }

@@ -106,7 +106,7 @@ function cell(table: string[][], name: string, column: number): string {
 function summary(): string {
   const chain = rows(overhead, "### 10-node graph");
   const react = rows(overhead, "### ReAct agent");
-  const floor = (t: string[][], name: string) => `${cell(t, name, 4)}×`;
+  const floor = (t: string[][], name: string) => `${cell(t, name, 4)}× (${cell(t, name, 5)})`;
   const variants: Array<[string, string]> = [
     ["instrument({ metrics })", "metrics"],
     ["instrument({ tracing })", "tracing"],
@@ -131,8 +131,9 @@ function summary(): string {
     `Measured by \`${command}\` (all benchmarks in one command, ${minutes} min on 2 shared cores; the default sizes take a few minutes); full tables, machine and sizes in`,
     "[bench/RESULTS.md](bench/RESULTS.md). Ratios are against the same graph with a no-op LangChain callback handler (the floor",
     "any callback-based tool pays), CPU time per invoke, all variants in one process (interleaved in a random order per round;",
-    "OpenInference, which patches LangChain's callback manager, after the others). Repeated runs on this shared machine",
-    "move a ratio by a few hundredths: compare within one run.",
+    "OpenInference, which patches LangChain's callback manager, after the others). Each ratio is the median of per-round",
+    "ratios against the floor's sample of the same round; the interquartile range of those follows in parentheses.",
+    "Repeated runs on this shared machine move a ratio by a few hundredths: compare within one run.",
     "",
     "| instrumentation | 10-node graph | ReAct agent |",
     "|---|---:|---:|",

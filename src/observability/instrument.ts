@@ -120,7 +120,8 @@ function instrumentedClass(Base: GraphClass): GraphClass {
   const cached = subclasses.get(Base);
   if (cached !== undefined) return cached;
   class Instrumented extends Base {
-    override async stream(input: unknown, options?: StreamOptions): Promise<unknown> {
+    // Not an async method: a graph without abandon-aware handlers gets its stream back with no promise in between.
+    override stream(input: unknown, options?: StreamOptions): Promise<unknown> {
       const callbacks = this.config?.callbacks;
       if (!hasAbandonAware(callbacks)) return super.stream(input, options);
       // The run id must be known before the run starts, to tell the handlers which run a cancel ended.
@@ -130,12 +131,13 @@ function instrumentedClass(Base: GraphClass): GraphClass {
       // A run whose caller aborts gets no terminal callback from LangGraph either; watch the caller's signal until
       // the root run ends, then let go of it (a long-lived signal shared by many runs must not collect listeners).
       if (callerSignal !== undefined) runOptions = watchCallerSignal(runOptions, callerSignal, callbacks, runId);
-      const stream = await super.stream(input, runOptions);
-      const signal = (stream as { signal?: unknown } | null)?.signal;
-      if (signal instanceof AbortSignal && !signal.aborted) {
-        signal.addEventListener("abort", () => notifyAbandoned(callbacks, runId), { once: true });
-      }
-      return stream;
+      return super.stream(input, runOptions).then((stream) => {
+        const signal = (stream as { signal?: unknown } | null)?.signal;
+        if (signal instanceof AbortSignal && !signal.aborted) {
+          signal.addEventListener("abort", () => notifyAbandoned(callbacks, runId), { once: true });
+        }
+        return stream;
+      });
     }
   }
   // LangChain serialises runs by class name (`CompiledStateGraph`); tracers and LangSmith must see the same name.
