@@ -42,7 +42,7 @@ export interface Variant {
 let sdk:
   | { exporter: InMemorySpanExporter; provider: NodeTracerProvider; openInference: { patch(m: unknown): void; unpatch(m: unknown): void } }
   | undefined;
-function tracingSdk(): NonNullable<typeof sdk> {
+export function tracingSdk(): NonNullable<typeof sdk> {
   if (sdk !== undefined) return sdk;
   const exporter = new InMemorySpanExporter();
   const provider = new NodeTracerProvider({

@@ -4,9 +4,9 @@
  * callback-based tracer pays), `@langfuse/langchain`'s CallbackHandler and OpenInference's LangChain
  * instrumentation, on a 10-node graph and on a ReAct agent (scripted chat model + a real tool), in one process.
  *
- * CPU time of this process per invoke, variants interleaved round by round, median of rounds: on a shared machine
- * wall time carries other processes' load. OpenInference patches LangChain globally, so it is switched on only for
- * its own turn in each round.
+ * CPU time of this process per invoke, variants in a new random order each round, ratios paired per round (see
+ * bench/graph-overhead.bench.ts): on a shared machine wall time carries other processes' load. OpenInference patches
+ * LangChain globally, so it is measured after the others, patched once.
  * Run: npm run bench:tracing
  */
 import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
@@ -18,7 +18,16 @@ import { CallbackHandler as LangfuseCallbackHandler } from "@langfuse/langchain"
 import { BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { createLogger, createMetrics, instrument } from "../src/index.js";
-import { cpuPerInvoke, type Invokable, NoopHandler, spansPerRun, type Variant } from "./graph-overhead.bench.js";
+import {
+  cpuSamplesPerInvoke,
+  FLOOR,
+  type Invokable,
+  NoopHandler,
+  pairedRatios,
+  quantile,
+  spansPerRun,
+  type Variant,
+} from "./graph-overhead.bench.js";
 import { machine, writeResults } from "./support.js";
 import { buildChainGraph, ScriptedChatModel, searchTool } from "./tracing-fixtures.js";
 
@@ -50,7 +59,7 @@ function variantsFor(s: Scenario): Variant[] {
     (g as unknown as { withConfig(c: unknown): Invokable }).withConfig({ callbacks });
   return [
     { name: "bare", graph: s.build() },
-    { name: "no-op callback handler (floor)", graph: bind(s.build(), [new NoopHandler()]) },
+    { name: FLOOR, graph: bind(s.build(), [new NoopHandler()]) },
     { name: "instrument({ tracing: true })", graph: instrument(s.build() as never, { tracing: true, name: "bench" }) as Invokable },
     {
       name: "instrument({ tracing, logger })",
@@ -79,7 +88,7 @@ const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 30);
 const out: string[] = [
   "# Tracing overhead",
   "",
-  `${machine()}. CPU µs per invoke (user + system of this process), median of ${ROUNDS} interleaved rounds × ${PER_ROUND} invokes.`,
+  `${machine()}. CPU µs per invoke (user + system of this process), ${ROUNDS} rounds × ${PER_ROUND} invokes; ratios are medians of per-round ratios (p25–p75 against the floor).`,
   "OpenTelemetry SDK with a BatchSpanProcessor and an in-memory exporter for every tracing variant.",
   "Reproduce: `npm run bench:tracing` (BENCH_ROUNDS, BENCH_PER_ROUND to change the sample size).",
   "",
@@ -88,16 +97,25 @@ for (const s of scenarios) {
   const variants = variantsFor(s);
   const spans = new Map<string, number>();
   for (const v of variants) spans.set(v.name, await spansPerRun(v, s.input, { provider, exporter }));
-  const cpu = await cpuPerInvoke(variants, s.input, ROUNDS, PER_ROUND, async () => {
+  const samples = await cpuSamplesPerInvoke(variants, s.input, ROUNDS, PER_ROUND, async () => {
     await provider.forceFlush();
     exporter.reset();
   });
-  const bare = cpu.get("bare")!;
-  const floor = cpu.get("no-op callback handler (floor)")!;
-  out.push(`## ${s.name}`, "", "| variant | spans/run | CPU µs/invoke | × bare | × no-op floor |", "|---|---:|---:|---:|---:|");
+  const measuredLast = new Set(variants.filter((v) => v.before !== undefined).map((v) => v.name));
+  const toBare = pairedRatios(samples, "bare", measuredLast);
+  const toFloor = pairedRatios(samples, FLOOR, measuredLast);
+  out.push(
+    `## ${s.name}`,
+    "",
+    "| variant | spans/run | CPU µs/invoke | × bare | × no-op floor | p25–p75 |",
+    "|---|---:|---:|---:|---:|---:|",
+  );
   for (const v of variants) {
-    const us = cpu.get(v.name)!;
-    out.push(`| ${v.name} | ${spans.get(v.name)} | ${us.toFixed(0)} | ${(us / bare).toFixed(2)} | ${(us / floor).toFixed(2)} |`);
+    const us = quantile(samples.get(v.name) ?? [], 0.5);
+    const f = toFloor.get(v.name);
+    out.push(
+      `| ${v.name} | ${spans.get(v.name)} | ${us.toFixed(0)} | ${toBare.get(v.name)?.median.toFixed(2)} | ${f?.median.toFixed(2)} | ${f?.p25.toFixed(2)}–${f?.p75.toFixed(2)} |`,
+    );
   }
   out.push("");
 }

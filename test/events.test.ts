@@ -5,10 +5,15 @@ import {
   GRAPH_NAME_METADATA_KEY,
   InMemoryIdempotencyStore,
   createCircuitBreaker,
+  createMetrics,
+  instrument,
+  labelsOf,
   resilient,
   subscribe,
   withBulkhead,
+  withRetry,
 } from "../src/index.js";
+import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { fakeClock, httpError, oneNodeGraph, threadConfig, type TestNode, type TestStateType } from "./support/graph.js";
 
 const received: Array<{ channel: string; payload: Record<string, unknown> }> = [];
@@ -114,5 +119,47 @@ describe("wrapper events on node:diagnostics_channel", () => {
     };
     const out = await named(resilient(node, { retry: { clock: fakeClock() } })).invoke({ requestId: "a" }, threadConfig());
     expect(out.result).toBe("ok");
+  });
+
+  it("takes the graph label from instrument()'s handler, without adding metadata to the run", async () => {
+    listen(CHANNELS.retry);
+    const seenMetadata: Array<Record<string, unknown>> = [];
+    let calls = 0;
+    const node: TestNode = async (_s, config) => {
+      seenMetadata.push({ ...(config.metadata ?? {}) });
+      calls += 1;
+      if (calls === 1) throw httpError(503);
+      return { result: "ok" };
+    };
+    const graph = instrument(oneNodeGraph(withRetry(node, { clock: fakeClock() })), { metrics: createMetrics(), name: "support-agent" });
+    await graph.invoke({ requestId: "a" }, threadConfig());
+    expect(on(CHANNELS.retry).map((e) => [e.graph, e.node])).toEqual([["support-agent", "work"]]);
+    expect(seenMetadata.every((m) => !(GRAPH_NAME_METADATA_KEY in m))).toBe(true);
+    // Set by the application, the metadata key wins over the handler.
+    received.length = 0;
+    calls = 0;
+    await graph.invoke({ requestId: "b" }, { ...threadConfig(), metadata: { [GRAPH_NAME_METADATA_KEY]: "named-in-metadata" } });
+    expect(on(CHANNELS.retry).map((e) => e.graph)).toEqual(["named-in-metadata"]);
+  });
+
+  it("labels a node of an instrumented subgraph with the outermost instrumented graph", async () => {
+    const State = Annotation.Root({ n: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }) });
+    const labels: string[] = [];
+    const leaf = (s: typeof State.State, config: unknown) => {
+      labels.push(labelsOf(config as never).graph);
+      return { n: s.n + 1 };
+    };
+    const inner = instrument(new StateGraph(State).addNode("leaf", leaf).addEdge(START, "leaf").addEdge("leaf", END).compile(), {
+      metrics: createMetrics(),
+      name: "inner",
+    });
+    const outer = instrument(new StateGraph(State).addNode("sub", inner).addEdge(START, "sub").addEdge("sub", END).compile(), {
+      metrics: createMetrics(),
+      name: "outer",
+    });
+    await inner.invoke({ n: 0 });
+    await outer.invoke({ n: 0 });
+    expect(labels).toEqual(["inner", "outer"]);
+    expect(labelsOf({ metadata: { langgraph_node: "x" } }).graph).toBe("unknown");
   });
 });

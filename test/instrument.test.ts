@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { withRetry } from "../src/resilience/retry.js";
 import type { Clock } from "../src/resilience/types.js";
 import { createLoggingHandler, createLogger } from "../src/observability/logging.js";
+import { labelsOf } from "../src/observability/events.js";
 import { instrument } from "../src/observability/instrument.js";
 import { InstrumentCallbackHandler } from "../src/observability/instrument-handler.js";
 import { MetricsCallbackHandler } from "../src/observability/metrics-handler.js";
@@ -400,6 +401,13 @@ describe("graph shapes", () => {
     ]);
     await graph.invoke({ fail: false, flaky: 0 }, thread());
     expect(await sum(metrics, "langgraph_graph_runs_total", { graph: "all", status: "success" })).toBe(1);
+    expect(labelsOf({ callbacks: handlers, metadata: { langgraph_node: "n" } })).toEqual({ graph: "all", node: "n" });
+    // Without signals the handler still names the graph for the wrappers; it has no parts to forward to.
+    const bare = instrument(threeNodeGraph(), { name: "named-only" });
+    const [only] = (bare.config?.callbacks ?? []) as InstrumentCallbackHandler[];
+    expect(only?.parts).toEqual([]);
+    expect(labelsOf({ callbacks: only === undefined ? [] : [only] }).graph).toBe("named-only");
+    expect(() => new InstrumentCallbackHandler([], "")).toThrow(/graphName must be a non-empty string/);
   });
 
   it("keeps forwarding to the other handlers when one of them throws, and the run succeeds", async () => {

@@ -6,8 +6,31 @@ import { channel } from "node:diagnostics_channel";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { ErrorReason } from "../resilience/classify.js";
 
-/** Metadata key under which `instrument()` binds the graph name into the run config. */
+/**
+ * Metadata key that names the graph of a run for the wrappers' `graph` label. `instrument()` does not set it (it
+ * binds the name through its callback handler, see {@link GRAPH_NAME_HANDLER_KEY}); an application that calls
+ * wrapped nodes without `instrument()` can set it in the run's metadata, and it wins when present.
+ */
 export const GRAPH_NAME_METADATA_KEY = "langgraph_ops_graph";
+
+/**
+ * @internal Key under which `instrument()`'s callback handler carries the graph name. LangChain copies a run's
+ * metadata into every child callback manager key by key, so a metadata entry costs something on every node run;
+ * the handler is already in each node's `config.callbacks`.
+ */
+export const GRAPH_NAME_HANDLER_KEY = Symbol.for("langgraph-ops.graph-name");
+
+/** The graph name carried by the first handler in `callbacks` that has one. */
+function graphOfCallbacks(callbacks: unknown): string | undefined {
+  if (callbacks === undefined || callbacks === null) return undefined;
+  const handlers = Array.isArray(callbacks) ? callbacks : (callbacks as { handlers?: unknown }).handlers;
+  if (!Array.isArray(handlers)) return undefined;
+  for (const handler of handlers) {
+    const name = (handler as Record<symbol, unknown> | null)?.[GRAPH_NAME_HANDLER_KEY];
+    if (typeof name === "string") return name;
+  }
+  return undefined;
+}
 
 /** Label value used when a run config does not name the graph or node. */
 export const UNKNOWN_LABEL = "unknown";
@@ -184,13 +207,17 @@ export function subscribe<N extends ChannelName>(name: N, listener: (payload: Ch
   };
 }
 
-/** The `graph` and `node` labels for a node's run config. */
+/**
+ * The `graph` and `node` labels for a node's run config: the graph named in its metadata
+ * ({@link GRAPH_NAME_METADATA_KEY}), else the outermost instrumented graph the run belongs to, else "unknown".
+ */
 export function labelsOf(config: RunnableConfig | undefined): { graph: string; node: string } {
   const metadata = config?.metadata as Record<string, unknown> | undefined;
-  const graph = metadata?.[GRAPH_NAME_METADATA_KEY];
+  const named = metadata?.[GRAPH_NAME_METADATA_KEY];
+  const graph = typeof named === "string" ? named : graphOfCallbacks(config?.callbacks);
   const node = metadata?.langgraph_node;
   return {
-    graph: typeof graph === "string" ? graph : UNKNOWN_LABEL,
+    graph: graph ?? UNKNOWN_LABEL,
     node: typeof node === "string" ? node : UNKNOWN_LABEL,
   };
 }

@@ -10,6 +10,7 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
+import { GRAPH_NAME_HANDLER_KEY } from "./events.js";
 import { METRICS_CORE } from "./metrics.js";
 
 const GRAPH_CALLBACK_HANDLER = Symbol.for("langgraph.graph_callback_handler");
@@ -55,12 +56,21 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
   readonly parts: readonly BaseCallbackHandler[];
   readonly #parts: readonly Part[];
 
-  /** @param parts the kit's handlers, in the order they must hear each event (tracing before logging) */
-  constructor(parts: readonly BaseCallbackHandler[]) {
+  /**
+   * @param parts the kit's handlers, in the order they must hear each event (tracing before logging)
+   * @param graphName the graph the handler is bound to: the resilience wrappers' `graph` label for its runs
+   */
+  constructor(parts: readonly BaseCallbackHandler[], graphName?: string) {
     super();
     this.parts = parts;
     this.#parts = parts as unknown as readonly Part[];
     const self = this as unknown as Record<symbol, unknown>;
+    if (graphName !== undefined) {
+      if (typeof graphName !== "string" || graphName === "") {
+        throw new TypeError("InstrumentCallbackHandler(parts, graphName): graphName must be a non-empty string");
+      }
+      self[GRAPH_NAME_HANDLER_KEY] = graphName;
+    }
     for (const part of parts) {
       const own = part as unknown as Record<symbol, unknown>;
       // Wrapper events find the metrics their run belongs to through this key; LangGraph (>= 1.7) calls

@@ -9,7 +9,6 @@
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Logger } from "pino";
 import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
-import { GRAPH_NAME_METADATA_KEY } from "./events.js";
 import { InstrumentCallbackHandler } from "./instrument-handler.js";
 import { createLoggingHandler } from "./logging.js";
 import { MetricsCallbackHandler } from "./metrics-handler.js";
@@ -160,9 +159,9 @@ function resolveName(graph: InstrumentableGraph, name: unknown): string {
 }
 
 /**
- * Instruments a compiled graph: returns the same graph (same type and class name) with the graph name bound into
- * its run metadata (so wrapper metrics carry the same `graph` label) and metrics, tracing and logging handlers
- * attached. Works for every entry point (`invoke`, `stream` in any mode, `streamEvents`, `batch`) and keeps
+ * Instruments a compiled graph: returns the same graph (same type and class name) with one callback handler bound
+ * into its run config that feeds the metrics, tracing and logging handlers and carries the graph name (so wrapper
+ * metrics carry the same `graph` label). Works for every entry point (`invoke`, `stream` in any mode, `streamEvents`, `batch`) and keeps
  * `getState`, `updateState`, subgraph namespaces and stream cancellation intact.
  * @example
  * const metrics = createMetrics();
@@ -192,10 +191,10 @@ export function instrument<G extends InstrumentableGraph>(graph: G, options: Ins
     }
     callbacks.push(createLoggingHandler(logger as Logger, name));
   }
-  const config: Record<string, unknown> = { metadata: { [GRAPH_NAME_METADATA_KEY]: name } };
-  // One handler forwarding to all signals: LangChain's per-handler dispatch cost is paid once.
-  if (callbacks.length > 0) config.callbacks = [new InstrumentCallbackHandler(callbacks)];
-  const bound = graph.withConfig(config) as G;
+  // One handler forwarding to all signals: LangChain's per-handler dispatch cost is paid once. It also carries the
+  // graph name to the resilience wrappers (through each node's config.callbacks), which costs nothing per run,
+  // where a metadata entry would be copied into every child callback manager.
+  const bound = graph.withConfig({ callbacks: [new InstrumentCallbackHandler(callbacks, name)] }) as G;
   const Base = (bound as object).constructor as GraphClass;
   const Instrumented = instrumentedClass(Base);
   if (Instrumented === Base) return bound;
