@@ -168,6 +168,8 @@ describe("option sweep: accepted, or a TypeError naming the option", () => {
         path: fc.oneof(junk, fc.constantFrom("/metrics", "/m?x", "metrics", "/")),
         auth: fc.oneof(junk, fc.constant({ bearer: "t" }), fc.constant({ basic: { username: "u" } })),
         readiness: fc.oneof(junk, fc.constant({ noOpenBreakers: "yes" })),
+        maxConnections: fc.oneof(junk, fc.constantFrom(0, -1, 1.5)),
+        requestTimeoutMs: fc.oneof(junk, fc.constantFrom(0, 99, Number.POSITIVE_INFINITY)),
       },
       { requiredKeys: [] },
     );

@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect, type Socket } from "node:net";
 import { HumanMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { MemorySaver } from "@langchain/langgraph";
@@ -152,8 +152,57 @@ describe("serveMetrics", () => {
     await expect(serveMetrics(metrics, { path: "metrics" })).rejects.toThrow(/path/);
     await expect(serveMetrics(metrics, { auth: { bearer: "" } })).rejects.toThrow(/auth/);
     await expect(serveMetrics({} as never)).rejects.toThrow(/createMetrics/);
+    await expect(serveMetrics(metrics, { maxConnections: 0 })).rejects.toThrow(/maxConnections/);
+    await expect(serveMetrics(metrics, { requestTimeoutMs: 5 })).rejects.toThrow(/requestTimeoutMs/);
+  });
+
+  it("closes connections past maxConnections on arrival and keeps serving the others", async () => {
+    const s = await serveMetrics(metrics, { port: 0, maxConnections: 2 });
+    servers.push(s);
+    const idle = [await openSocket(s.port), await openSocket(s.port)];
+    const extra = await openSocket(s.port);
+    await expect(closedWithin(extra.socket, 5_000)).resolves.toBe(true);
+    // The two held connections still get answers.
+    idle[0]?.socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    await expect(idle[0]?.response()).resolves.toMatch(/^HTTP\/1\.1 200/);
+    for (const c of idle) c.socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(s.url)).status).toBe(200);
+  });
+
+  it("answers 408 and disconnects a client that never finishes its request", async () => {
+    const s = await serveMetrics(metrics, { port: 0, requestTimeoutMs: 300 });
+    servers.push(s);
+    const slow = await openSocket(s.port);
+    slow.socket.write("GET /metrics HTTP/1.1\r\nHost: x\r\n");
+    await expect(slow.response()).resolves.toMatch(/^HTTP\/1\.1 408/);
+    await expect(closedWithin(slow.socket, 5_000)).resolves.toBe(true);
+    expect((await fetch(s.url)).status).toBe(200);
   });
 });
+
+/** A raw TCP connection to the server; `response()` resolves with the first bytes the server sends. */
+async function openSocket(port: number): Promise<{ socket: Socket; response(): Promise<string> }> {
+  const socket = connect(port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  socket.on("error", () => undefined);
+  const first = new Promise<string>((resolve) => socket.once("data", (chunk: Buffer) => resolve(chunk.toString())));
+  return { socket, response: () => first };
+}
+
+function closedWithin(socket: Socket, ms: number): Promise<boolean> {
+  if (socket.destroyed || socket.readyState === "closed") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    socket.once("close", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
 
 describe("metrics.handler in other servers", () => {
   const scrape = async (url: string) => {

@@ -38,10 +38,12 @@ export class DeadlineQueue {
    * after its synchronous part ran.
    */
   add(entry: Deadline, startedAt: number = performance.now()): void {
-    const last = this.#entries[this.#entries.length - 1];
+    const entries = this.#entries;
     const at = startedAt + this.#ms;
-    entry.at = last !== undefined && last.at > at ? last.at : at;
-    this.#entries.push(entry);
+    // Length first: entries[-1] on an empty array is a property lookup up the prototype chain, not an index.
+    const lastAt = entries.length > 0 ? (entries[entries.length - 1] as Deadline).at : at;
+    entry.at = Math.max(lastAt, at);
+    entries.push(entry);
     this.#pending += 1;
     if (this.#timer === undefined) this.#arm(entry.at);
     else if (this.#pending === 1) this.#timer.ref();

@@ -36,6 +36,10 @@ export interface ServeMetricsOptions {
   auth?: MetricsAuth;
   /** What `/readyz` checks; without it `/readyz` answers like `/healthz`. */
   readiness?: ReadinessCheck | ReadinessOptions;
+  /** Open connections allowed at once; further ones are closed on arrival. Default 64 (scrapers and probes are few). */
+  maxConnections?: number;
+  /** Time a client has to send a whole request before it gets a 408 and is disconnected. Default 10_000 ms. */
+  requestTimeoutMs?: number;
 }
 
 /** A running metrics server. */
@@ -48,7 +52,7 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-const OPTION_KEYS = ["port", "host", "path", "auth", "readiness"] as const;
+const OPTION_KEYS = ["port", "host", "path", "auth", "readiness", "maxConnections", "requestTimeoutMs"] as const;
 
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -125,6 +129,13 @@ export async function serveMetrics(metrics: Metrics, options: ServeMetricsOption
   const auth = options.auth as unknown;
   const challenge = typeof auth === "object" && auth !== null && "basic" in auth ? 'Basic realm="metrics"' : "Bearer";
   const notReadyBecause = resolveReadiness(options.readiness, `${where}.readiness`);
+  const maxConnections = numberOption(options.maxConnections, `${where}.maxConnections`, 64, { min: 1, max: 1_000_000, integer: true });
+  // A client that trickles its request in (slowloris) holds a connection; the cap and the timeout bound what it can hold.
+  const requestTimeoutMs = numberOption(options.requestTimeoutMs, `${where}.requestTimeoutMs`, 10_000, {
+    min: 100,
+    max: 3_600_000,
+    integer: true,
+  });
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? "/";
@@ -156,7 +167,16 @@ export async function serveMetrics(metrics: Metrics, options: ServeMetricsOption
     writeMetrics(metrics, req, res);
   };
 
-  const server = createServer(handle);
+  const server = createServer(
+    {
+      headersTimeout: requestTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      // How often Node looks for requests past their timeout (its default, 30 s, would dwarf a short timeout).
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeoutMs / 4))),
+    },
+    handle,
+  );
+  server.maxConnections = maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

@@ -25,6 +25,8 @@ export interface PrometheusServer {
   url: string;
   /** GET /api/v1/query with `query`; returns the result vector. */
   query(query: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
+  /** GET /api/v1/query_range with `query` over the last `seconds` (1 s step); returns the series that had a value. */
+  queryRange(query: string, seconds: number): Promise<Array<{ metric: Record<string, string>; values: Array<[number, string]> }>>;
   /** GET an API path (e.g. "/api/v1/rules") and return `data`. */
   api<T = unknown>(path: string): Promise<T>;
   stop(): Promise<void>;
@@ -99,6 +101,13 @@ export async function startPrometheus(options: {
           `/api/v1/query?query=${encodeURIComponent(q)}`,
         )
       ).result,
+    queryRange: async (q, seconds) => {
+      const end = Date.now() / 1000;
+      const params = `query=${encodeURIComponent(q)}&start=${end - seconds}&end=${end}&step=1`;
+      return (
+        await api<{ result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> }>(`/api/v1/query_range?${params}`)
+      ).result;
+    },
     stop,
   };
 }
