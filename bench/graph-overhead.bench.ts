@@ -228,6 +228,12 @@ export function pairedRatios(
   return out;
 }
 
+/** Table cells "median | p25–p75" of a paired ratio, `digits` decimals. */
+export function ratioCells(ratio: { median: number; p25: number; p75: number } | undefined, digits = 2): string {
+  if (ratio === undefined) return "n/a | n/a";
+  return `${ratio.median.toFixed(digits)} | ${ratio.p25.toFixed(digits)}–${ratio.p75.toFixed(digits)}`;
+}
+
 /** Spans one run of `v` exports through `sdk` (default: the tracing SDK of this file). */
 export async function spansPerRun(
   v: Variant,
@@ -290,10 +296,8 @@ export async function graphOverhead(rounds: number, perRound: number): Promise<s
     );
     for (const v of s.variants) {
       const us = quantile(samples.get(v.name) ?? [], 0.5);
-      const f = toFloor.get(v.name);
-      const b = toBare.get(v.name);
       out.push(
-        `| ${v.name} | ${spans.get(v.name)} | ${us.toFixed(0)} | ${b?.median.toFixed(2)} | ${f?.median.toFixed(2)} | ${f?.p25.toFixed(2)}–${f?.p75.toFixed(2)} |`,
+        `| ${v.name} | ${spans.get(v.name)} | ${us.toFixed(0)} | ${toBare.get(v.name)?.median.toFixed(2)} | ${ratioCells(toFloor.get(v.name))} |`,
       );
     }
     out.push("");

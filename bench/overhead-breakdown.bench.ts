@@ -28,6 +28,7 @@ import {
   NoopHandler,
   pairedRatios,
   quantile,
+  ratioCells,
   resilientNodes,
   tracingSdk,
   type Variant,
@@ -164,10 +165,7 @@ const out: string[] = [
 ];
 for (const v of list) {
   const us = quantile(samples.get(v.name) ?? [], 0.5);
-  const r = ratios.get(v.name);
-  out.push(
-    `| ${v.name} | ${us.toFixed(0)} | ${r?.median.toFixed(3)} | ${r?.p25.toFixed(3)}–${r?.p75.toFixed(3)} | ${(us - floorUs).toFixed(0)} |`,
-  );
+  out.push(`| ${v.name} | ${us.toFixed(0)} | ${ratioCells(ratios.get(v.name), 3)} | ${(us - floorUs).toFixed(0)} |`);
 }
 out.push("");
 void sink;
