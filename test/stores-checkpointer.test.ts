@@ -31,6 +31,9 @@ async function samples(metrics: ReturnType<typeof createMetrics>, name: string):
 describe("instrumentCheckpointer(PostgresSaver)", () => {
   it("records latency per operation and checkpoint sizes for a graph run, and failed operations as errors", async () => {
     const saver = PostgresSaver.fromConnString(postgres.url);
+    // The server is stopped after the pool ended; a client still closing then gets the server's shutdown notice, which
+    // the pool re-emits as an "error" event and, with no listener, as an uncaught exception.
+    (saver as unknown as { pool: { on(event: "error", listener: () => void): void } }).pool.on("error", () => undefined);
     await saver.setup();
     const metrics = createMetrics();
     const checkpointer = instrumentCheckpointer(saver, { metrics });

@@ -1,9 +1,32 @@
+import { createHook } from "node:async_hooks";
 import { describe, expect, it } from "vitest";
 import { CHANNELS, TimeoutError, resilient, subscribe, withRetry, withTimeout } from "../src/index.js";
 import { type Deadline, DeadlineQueue } from "../src/resilience/deadline-queue.js";
 import { fakeClock, httpError, oneNodeGraph, threadConfig, type TestNode } from "./support/graph.js";
 
-const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+/**
+ * Follows the timers created from now on: how many were created, and how many of those are still pending and keep
+ * the process alive (ref'd). Counting only its own timers keeps the test exact while the runner's timers come and go.
+ */
+function trackTimers(): { created(): number; pendingRefed(): number; stop(): void } {
+  const live = new Map<number, { hasRef(): boolean }>();
+  let created = 0;
+  const hook = createHook({
+    init(id, type, _trigger, resource) {
+      if (type !== "Timeout") return;
+      created += 1;
+      live.set(id, resource as { hasRef(): boolean });
+    },
+    destroy(id) {
+      live.delete(id);
+    },
+  }).enable();
+  return {
+    created: () => created,
+    pendingRefed: () => [...live.values()].filter((t) => t.hasRef()).length,
+    stop: () => hook.disable(),
+  };
+}
 
 /** Work that takes `ms` unless its signal aborts first; records how it ended. */
 function listeningNode(ms: number) {
@@ -76,16 +99,21 @@ describe("withTimeout", () => {
   });
 
   it("leaves no timer behind once calls settle", async () => {
-    const before = timers();
-    const fast = withTimeout(async () => ({ result: "x" }), 60_000);
-    const failing = withTimeout(async () => {
-      throw httpError(500);
-    }, 60_000);
-    for (let i = 0; i < 50; i += 1) {
-      await fast({} as never, {} as never);
-      await failing({} as never, {} as never).catch(() => undefined);
+    const tracked = trackTimers();
+    try {
+      const fast = withTimeout(async () => ({ result: "x" }), 60_000);
+      const failing = withTimeout(async () => {
+        throw httpError(500);
+      }, 60_000);
+      for (let i = 0; i < 50; i += 1) {
+        await fast({} as never, {} as never);
+        await failing({} as never, {} as never).catch(() => undefined);
+      }
+      expect(tracked.created()).toBeGreaterThan(0);
+      expect(tracked.pendingRefed()).toBe(0);
+    } finally {
+      tracked.stop();
     }
-    expect(timers()).toBe(before);
   });
 });
 
@@ -96,7 +124,7 @@ describe("cancellation", () => {
       calls += 1;
       throw httpError(503);
     };
-    const before = timers();
+    const tracked = trackTimers();
     const controller = new AbortController();
     const graph = oneNodeGraph(withRetry(node, { minDelayMs: 600_000, jitter: "none" }));
     // Abort once the first attempt has failed and its backoff sleep is about to start.
@@ -106,7 +134,10 @@ describe("cancellation", () => {
     stop();
     expect(calls).toBe(1);
     await new Promise((r) => setImmediate(r));
-    expect(timers()).toBe(before);
+    tracked.stop();
+    // The backoff sleep (600 s) was started and cleared by the abort.
+    expect(tracked.created()).toBeGreaterThan(0);
+    expect(tracked.pendingRefed()).toBe(0);
   });
 
   it("does not start an attempt when the signal is already aborted", async () => {
@@ -174,7 +205,7 @@ describe("the config a timed node receives", () => {
   });
 
   it("settles a synchronous node's call at once, as a promise, without queueing a deadline", async () => {
-    const before = timers();
+    const tracked = trackTimers();
     let signalAfterReturn: AbortSignal | undefined;
     const caller = new AbortController();
     const wrapped = withTimeout((_s: unknown, config: { signal?: AbortSignal }) => {
@@ -184,7 +215,7 @@ describe("the config a timed node receives", () => {
     const out = wrapped({}, { signal: caller.signal } as never);
     expect(out).toBeInstanceOf(Promise);
     expect(await out).toEqual({ result: "sync" });
-    expect(timers()).toBe(before);
+    expect(tracked.created()).toBe(0);
     // The attempt is over: a caller abort later does not reach the finished attempt's signal.
     caller.abort();
     expect(signalAfterReturn?.aborted).toBe(false);
@@ -194,7 +225,8 @@ describe("the config a timed node receives", () => {
     }, 50)({}, {} as never);
     expect(thrown).toBeInstanceOf(Promise);
     expect(((await thrown.catch((e: unknown) => e)) as Error).message).toBe("sync boom");
-    expect(timers()).toBe(before);
+    tracked.stop();
+    expect(tracked.created()).toBe(0);
   });
 
   it("counts an asynchronous node's deadline from the call's start, its synchronous part included", async () => {
