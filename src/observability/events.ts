@@ -20,14 +20,20 @@ export const GRAPH_NAME_METADATA_KEY = "langgraph_ops_graph";
  */
 export const GRAPH_NAME_HANDLER_KEY = Symbol.for("langgraph-ops.graph-name");
 
-/** The graph name carried by the first handler in `callbacks` that has one. */
-function graphOfCallbacks(callbacks: unknown): string | undefined {
-  if (callbacks === undefined || callbacks === null) return undefined;
-  const handlers = Array.isArray(callbacks) ? callbacks : (callbacks as { handlers?: unknown }).handlers;
-  if (!Array.isArray(handlers)) return undefined;
+/** @internal The handlers of a run config's `callbacks`: a handler list, or a callback manager's handlers. */
+export function handlersOf(callbacks: unknown): readonly unknown[] | undefined {
+  if (Array.isArray(callbacks)) return callbacks;
+  const handlers = (callbacks as { handlers?: unknown } | null | undefined)?.handlers;
+  return Array.isArray(handlers) ? handlers : undefined;
+}
+
+/** @internal The value the first handler in `callbacks` carries under `key` (undefined when none does). */
+export function handlerMark(callbacks: unknown, key: symbol): unknown {
+  const handlers = handlersOf(callbacks);
+  if (handlers === undefined) return undefined;
   for (const handler of handlers) {
-    const name = (handler as Record<symbol, unknown> | null)?.[GRAPH_NAME_HANDLER_KEY];
-    if (typeof name === "string") return name;
+    const value = (handler as Record<symbol, unknown> | null)?.[key];
+    if (value !== undefined) return value;
   }
   return undefined;
 }
@@ -214,10 +220,10 @@ export function subscribe<N extends ChannelName>(name: N, listener: (payload: Ch
 export function labelsOf(config: RunnableConfig | undefined): { graph: string; node: string } {
   const metadata = config?.metadata as Record<string, unknown> | undefined;
   const named = metadata?.[GRAPH_NAME_METADATA_KEY];
-  const graph = typeof named === "string" ? named : graphOfCallbacks(config?.callbacks);
+  const graph = typeof named === "string" ? named : handlerMark(config?.callbacks, GRAPH_NAME_HANDLER_KEY);
   const node = metadata?.langgraph_node;
   return {
-    graph: graph ?? UNKNOWN_LABEL,
+    graph: typeof graph === "string" ? graph : UNKNOWN_LABEL,
     node: typeof node === "string" ? node : UNKNOWN_LABEL,
   };
 }

@@ -9,6 +9,7 @@
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Logger } from "pino";
 import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
+import { handlersOf } from "./events.js";
 import { InstrumentCallbackHandler } from "./instrument-handler.js";
 import { createLoggingHandler } from "./logging.js";
 import { MetricsCallbackHandler } from "./metrics-handler.js";
@@ -46,12 +47,6 @@ type GraphClass = new (fields: Record<string, unknown>) => InstrumentableGraph &
 const OPTION_KEYS = ["metrics", "tracing", "logger", "name"] as const;
 const INSTRUMENTED = Symbol.for("langgraph-ops.instrumented");
 const subclasses = new WeakMap<GraphClass, GraphClass>();
-
-function handlersOf(callbacks: unknown): unknown[] | undefined {
-  if (Array.isArray(callbacks)) return callbacks;
-  const handlers = (callbacks as { handlers?: unknown } | null | undefined)?.handlers;
-  return Array.isArray(handlers) ? handlers : undefined;
-}
 
 function isAbandonAware(handler: unknown): handler is AbandonAware {
   return typeof (handler as Partial<AbandonAware> | null)?.handleAbandonedRun === "function";

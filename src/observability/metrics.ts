@@ -9,7 +9,7 @@ import { Counter, Gauge, Histogram, Registry, type RegistryContentType, collectD
 import { liveCircuitBreakers } from "../resilience/circuit-breaker.js";
 import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
 import { writeMetrics } from "../server/http.js";
-import { type BreakerState, CHANNELS, type NodeEventBase, subscribe } from "./events.js";
+import { type BreakerState, CHANNELS, handlerMark, type NodeEventBase, subscribe } from "./events.js";
 import { LabelGuards } from "./label-guard.js";
 import { reportedExporters } from "./tracing/export-reporting.js";
 
@@ -113,15 +113,7 @@ export function coreOf(metrics: unknown, where: string): MetricsCore {
  * when the run was not instrumented with any metrics (such events count in every `Metrics`).
  */
 function ownerOf(config: RunnableConfig | undefined): MetricsCore | undefined {
-  const callbacks = config?.callbacks as unknown;
-  if (callbacks === undefined || callbacks === null) return undefined;
-  const handlers = Array.isArray(callbacks) ? callbacks : (callbacks as { handlers?: unknown }).handlers;
-  if (!Array.isArray(handlers)) return undefined;
-  for (const handler of handlers) {
-    const core = (handler as Record<symbol, unknown> | null)?.[METRICS_CORE];
-    if (core !== undefined) return core as MetricsCore;
-  }
-  return undefined;
+  return handlerMark(config?.callbacks, METRICS_CORE) as MetricsCore | undefined;
 }
 
 const NO_EXEMPLAR: Record<string, string> = Object.freeze({}) as Record<string, string>;

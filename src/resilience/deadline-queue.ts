@@ -33,11 +33,11 @@ export class DeadlineQueue {
   }
 
   /**
-   * Starts the clock for `entry` as of `startedAt` (a `performance.now()` reading; default now) and sets its `at`.
+   * Starts the clock for `entry` as of `startedAt` (a `performance.now()` reading) and sets its `at`.
    * Deadlines never go earlier than the last one queued, which keeps the queue in order when a call is queued only
    * after its synchronous part ran.
    */
-  add(entry: Deadline, startedAt: number = performance.now()): void {
+  add(entry: Deadline, startedAt: number): void {
     const entries = this.#entries;
     const at = startedAt + this.#ms;
     // Length first: entries[-1] on an empty array is a property lookup up the prototype chain, not an index.

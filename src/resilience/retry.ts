@@ -13,6 +13,7 @@ import { systemClock } from "./clock.js";
 import { CircuitOpenError, RetriesExhaustedError, toError } from "./errors.js";
 import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
 import { retryAfterFromHeaders } from "./retry-after.js";
+import { isThenable } from "./thenable.js";
 import type { Clock, NodeFn, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
@@ -241,9 +242,7 @@ export function withRetry<S, U, C>(node: NodeFn<S, U, C>, options?: RetryOptions
     } catch (thrown) {
       return retryAfter(thrown, state, config, startedAt);
     }
-    if (first instanceof Promise || typeof (first as { then?: unknown } | null | undefined)?.then === "function") {
-      return Promise.resolve(first).then(undefined, (thrown: unknown) => retryAfter(thrown, state, config, startedAt));
-    }
+    if (isThenable(first)) return Promise.resolve(first).then(undefined, (thrown: unknown) => retryAfter(thrown, state, config, startedAt));
     return Promise.resolve(first);
   });
 }

@@ -11,6 +11,7 @@ import { TimeoutError } from "./errors.js";
 import { assertFunction, numberOption } from "./options.js";
 import type { NodeFn, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
+import { isThenable } from "./thenable.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
 /** Options of `withTimeout`. */
@@ -179,10 +180,6 @@ export function runWithTimeout<S, U, C>(node: NodeFn<S, U, C>, state: S, config:
       (error: unknown) => attempt.fail(error),
     );
   });
-}
-
-function isThenable<U>(value: U | Promise<U>): value is Promise<U> {
-  return value instanceof Promise || typeof (value as { then?: unknown } | null | undefined)?.then === "function";
 }
 
 /**

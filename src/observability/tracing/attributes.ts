@@ -139,11 +139,7 @@ function stringList(value: unknown): string[] | undefined {
 /** @internal Node span attributes, from the `langgraph_*` metadata LangGraph puts on every node run. */
 export function nodeAttributes(graph: string, node: string, metadata: Md): Attributes {
   // One literal with the keys every node span has: this runs once per node attempt of every instrumented run.
-  const attrs: Attributes = {
-    "gen_ai.workflow.name": graph,
-    "langfuse.observation.type": "chain",
-    "langgraph.node": node,
-  };
+  const attrs: Attributes = { [ATTR.workflowName]: graph, [ATTR.lfType]: "chain", [ATTR.node]: node };
   if (metadata === undefined) return attrs;
   const thread = metadata.thread_id;
   if (typeof thread === "string" && thread !== "") {
