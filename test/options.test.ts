@@ -52,6 +52,12 @@ const cases: Case[] = [
   ["resilient unknown key", () => resilient(node, { retrys: {} } as never), /resilient\(options\): unknown option "retrys"/],
   ["resilient nested", () => resilient(node, { retry: { retries: -2 } }), /resilient\(options\).retry.retries/],
   ["resilient timeout", () => resilient(node, { timeout: -1 }), /resilient\(options\).timeout must be a number >= 1/],
+  [
+    "resilient idempotency",
+    () => resilient(node, { idempotency: { retires: 1 } as never }),
+    /resilient\(options\)\.idempotency: unknown option "retires"/,
+  ],
+  ["resilient idempotency key", () => resilient(node, { idempotency: { key: "id" as never } }), /resilient\(options\)\.idempotency\.key/],
   ["default store", () => setDefaultIdempotencyStore({} as never), /must implement claim, complete and release/],
   ["memory store size", () => new InMemoryIdempotencyStore({ maxEntries: 0 }), /maxEntries must be an integer >= 1/],
 ];

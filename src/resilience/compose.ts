@@ -7,7 +7,7 @@
 import { type BulkheadOptions, resolveBulkheadOptions, withBulkhead } from "./bulkhead.js";
 import { type CircuitBreaker, type CircuitBreakerOptions, toBreaker, withCircuitBreaker } from "./circuit-breaker.js";
 import { type FallbackFn, withFallback } from "./fallback.js";
-import { type IdempotencyOptions, withIdempotency } from "./idempotency.js";
+import { type IdempotencyOptions, resolveIdempotencyOptions, withIdempotency } from "./idempotency.js";
 import { assertFunction, assertKnownKeys, assertObject } from "./options.js";
 import { type RetryOptions, resolveRetryOptions, withRetry } from "./retry.js";
 import { type TimeoutOptions, resolveTimeoutMs, withTimeout } from "./timeout.js";
@@ -51,7 +51,7 @@ export function resilient<S, U, C>(node: NodeFn<S, U, C>, options: ResilientOpti
   if (options.bulkhead !== undefined) resolveBulkheadOptions(options.bulkhead, "resilient(options).bulkhead");
   if (options.fallback !== undefined) assertFunction(options.fallback as unknown, "resilient(options).fallback");
   if (options.idempotency !== undefined && options.idempotency !== true)
-    assertObject(options.idempotency as unknown, "resilient(options).idempotency");
+    resolveIdempotencyOptions(options.idempotency, "resilient(options).idempotency");
 
   let wrapped: NodeFn<S, U, C> = node;
   if (options.timeout !== undefined) wrapped = withTimeout(wrapped, options.timeout);

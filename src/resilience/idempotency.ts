@@ -208,6 +208,15 @@ export async function runOnce<T>(config: RunnableConfig, name: string, fn: () =>
   return runClaimed(key, name, o, config, async () => fn(), `runOnce(config, ${JSON.stringify(name)})`);
 }
 
+/** @internal Validates `withIdempotency` options (`where` names them in errors) and fills in defaults. */
+export function resolveIdempotencyOptions(options: unknown, where = "withIdempotency(options)"): ResolvedIdempotency {
+  assertObject(options, where);
+  assertKnownKeys(options, [...BASE_KEYS, "key"], where);
+  const resolved = resolveBase(options, where);
+  if (options.key !== undefined) assertFunction(options.key, `${where}.key`);
+  return resolved;
+}
+
 /**
  * Memoises a node's update per key: a second call with the same key returns the recorded update without running
  * the node; a concurrent duplicate waits for the first one's result. Default key: the node task
@@ -217,11 +226,8 @@ export async function runOnce<T>(config: RunnableConfig, name: string, fn: () =>
  */
 export function withIdempotency<S, U, C>(node: NodeFn<S, U, C>, options: IdempotencyOptions<S, C> = {}): WrappedNode<S, U, C> {
   assertFunction(node, "withIdempotency(node)");
-  assertObject(options as unknown, "withIdempotency(options)");
-  assertKnownKeys(options as unknown as Record<string, unknown>, [...BASE_KEYS, "key"], "withIdempotency(options)");
-  const o = resolveBase(options as Record<string, unknown>, "withIdempotency(options)");
+  const o = resolveIdempotencyOptions(options);
   const keyOf = options.key;
-  if (keyOf !== undefined) assertFunction(keyOf as unknown, "withIdempotency(options).key");
   return markWrapper(async function idempotent(state: S, config: C): Promise<U> {
     const runConfig = config as RunnableConfig | undefined;
     let key: string;
