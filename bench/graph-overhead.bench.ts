@@ -144,8 +144,8 @@ async function flushTracingSdk(): Promise<void> {
  * CPU µs per invoke of each variant, one sample per round of `perRound` sequential invokes, in round order. Variants
  * that patch modules (`before`/`after`: OpenInference) are measured last, each patched once for all its samples:
  * patching and unpatching LangChain's callback manager every round deoptimises LangChain for every variant measured
- * after it. The others are interleaved, in a new random order each round. `flush` runs between rounds (default: the
- * tracing SDK of this file).
+ * after it. The others are interleaved, in a new random order each round (drawn from `seed`). `flush` runs between
+ * rounds (default: the tracing SDK of this file).
  */
 export async function cpuSamplesPerInvoke(
   variants: Variant[],
@@ -153,6 +153,7 @@ export async function cpuSamplesPerInvoke(
   rounds: number,
   perRound: number,
   flush: () => Promise<void> = flushTracingSdk,
+  seed = 0x5eed,
 ): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const sample = async (v: Variant): Promise<void> => {
@@ -167,7 +168,7 @@ export async function cpuSamplesPerInvoke(
   };
   const patching = variants.filter((v) => v.before !== undefined || v.after !== undefined);
   const interleaved = variants.filter((v) => !patching.includes(v));
-  const random = seededRandom(0x5eed);
+  const random = seededRandom(seed);
   for (let r = 0; r < rounds; r++) {
     // A new random order each round: with a fixed cyclic order every variant would always follow the same
     // predecessor and pay for that one's garbage (the floor, right after the bare graph, would look cheap).
@@ -211,20 +212,34 @@ export async function cpuPerInvoke(
 /**
  * Each variant's cost relative to `reference`, round by round: interleaved variants are divided by the reference's
  * sample of the same round (both saw the same machine state), variants measured after the others by the reference's
- * median. Returns the median ratio and the interquartile range of the per-round ratios.
+ * median. Returns every round's ratio.
  */
+export function roundRatios(samples: Map<string, number[]>, reference: string, measuredLast: ReadonlySet<string>): Map<string, number[]> {
+  const ref = samples.get(reference) ?? [];
+  const refMedian = quantile(ref, 0.5);
+  const out = new Map<string, number[]>();
+  for (const [name, values] of samples) {
+    out.set(
+      name,
+      values.map((v, r) => v / (measuredLast.has(name) ? refMedian : (ref[r] ?? refMedian))),
+    );
+  }
+  return out;
+}
+
+/** Median and interquartile range of `values`. */
+export function spread(values: readonly number[]): { median: number; p25: number; p75: number } {
+  return { median: quantile(values, 0.5), p25: quantile(values, 0.25), p75: quantile(values, 0.75) };
+}
+
+/** The median and interquartile range of each variant's {@link roundRatios} against `reference`. */
 export function pairedRatios(
   samples: Map<string, number[]>,
   reference: string,
   measuredLast: ReadonlySet<string>,
 ): Map<string, { median: number; p25: number; p75: number }> {
-  const ref = samples.get(reference) ?? [];
-  const refMedian = quantile(ref, 0.5);
   const out = new Map<string, { median: number; p25: number; p75: number }>();
-  for (const [name, values] of samples) {
-    const ratios = values.map((v, r) => v / (measuredLast.has(name) ? refMedian : (ref[r] ?? refMedian)));
-    out.set(name, { median: quantile(ratios, 0.5), p25: quantile(ratios, 0.25), p75: quantile(ratios, 0.75) });
-  }
+  for (const [name, ratios] of roundRatios(samples, reference, measuredLast)) out.set(name, spread(ratios));
   return out;
 }
 
@@ -256,8 +271,19 @@ export async function spansPerRun(
   return n;
 }
 
-/** Runs both scenarios and returns the markdown section. */
-export async function graphOverhead(rounds: number, perRound: number): Promise<string> {
+/** What one process measured for one scenario: CPU µs per invoke of each variant, round by round. */
+export interface ScenarioRun {
+  name: string;
+  /** Variant names in table order. */
+  variants: string[];
+  spans: Record<string, number>;
+  samples: Record<string, number[]>;
+  /** Variants measured after the interleaved ones (their ratios use the floor's median). */
+  measuredLast: string[];
+}
+
+/** Measures both scenarios in this process; `seed` draws the round orders. */
+export async function measureOverhead(rounds: number, perRound: number, seed: number): Promise<ScenarioRun[]> {
   const scenarios = [
     {
       name: "10-node graph",
@@ -273,31 +299,64 @@ export async function graphOverhead(rounds: number, perRound: number): Promise<s
       input: () => ({ messages: [new HumanMessage("weather?")] }),
     },
   ];
+  const out: ScenarioRun[] = [];
+  for (const s of scenarios) {
+    const spans: Record<string, number> = {};
+    for (const v of s.variants) spans[v.name] = await spansPerRun(v, s.input);
+    const samples = await cpuSamplesPerInvoke(s.variants, s.input, rounds, perRound, flushTracingSdk, seed);
+    out.push({
+      name: s.name,
+      variants: s.variants.map((v) => v.name),
+      spans,
+      samples: Object.fromEntries(samples),
+      measuredLast: s.variants.filter((v) => v.before !== undefined || v.after !== undefined).map((v) => v.name),
+    });
+  }
+  return out;
+}
+
+/**
+ * The markdown section for one or more processes' measurements of the same scenarios. Ratios are paired within each
+ * process's rounds and then pooled; the last column gives each process's own median ratio, because a process's JIT
+ * and heap layout shift every variant it measures and that spread is not visible within one process.
+ */
+export function renderOverhead(processes: ScenarioRun[][], rounds: number, perRound: number): string {
+  const n = processes.length;
   const out: string[] = [
     "## 1. Per-invoke overhead",
     "",
-    `CPU µs per invoke (user + system of the process), median of ${rounds} rounds × ${perRound} sequential invokes, variants in a new random order each round (OpenInference, which patches LangChain's callback manager, measured after the others, patched once). Ratios are taken round by round, against the other variant's sample of the same round (OpenInference: against its median); the table gives their median and, for the floor, their interquartile range. ` +
+    `CPU µs per invoke (user + system of the process), ${n} process${n === 1 ? "" : "es"} × ${rounds} rounds × ${perRound} sequential invokes, variants in a new random order each round (OpenInference, which patches LangChain's callback manager, measured after the others, patched once). Ratios are taken round by round, against the other variant's sample of the same round (OpenInference: against its process's floor median), and pooled over the processes; the table gives their median and interquartile range, and each process's own median. ` +
       "Tracing variants export through one OpenTelemetry SDK (NodeTracerProvider, BatchSpanProcessor, InMemorySpanExporter); " +
       "logs go to pino with a null destination.",
     "",
   ];
-  for (const s of scenarios) {
-    const spans = new Map<string, number>();
-    for (const v of s.variants) spans.set(v.name, await spansPerRun(v, s.input));
-    const samples = await cpuSamplesPerInvoke(s.variants, s.input, rounds, perRound);
-    const measuredLast = new Set(s.variants.filter((v) => v.before !== undefined || v.after !== undefined).map((v) => v.name));
-    const toBare = pairedRatios(samples, "bare graph", measuredLast);
-    const toFloor = pairedRatios(samples, FLOOR, measuredLast);
+  for (const [index, first] of (processes[0] ?? []).entries()) {
+    const runs = processes.map((p) => p[index] as ScenarioRun);
+    const pooled = (reference: string, name: string): { all: number[]; perProcess: number[] } => {
+      const all: number[] = [];
+      const perProcess: number[] = [];
+      for (const run of runs) {
+        const ratios = roundRatios(new Map(Object.entries(run.samples)), reference, new Set(run.measuredLast)).get(name) ?? [];
+        all.push(...ratios);
+        perProcess.push(quantile(ratios, 0.5));
+      }
+      return { all, perProcess };
+    };
     out.push(
-      `### ${s.name}`,
+      `### ${first.name}`,
       "",
-      "| variant | spans/run | CPU µs/invoke | × bare | × no-op floor | floor ratio p25–p75 |",
-      "|---|---:|---:|---:|---:|---:|",
+      "| variant | spans/run | CPU µs/invoke | × bare | × no-op floor | floor ratio p25–p75 | per-process medians |",
+      "|---|---:|---:|---:|---:|---:|---:|",
     );
-    for (const v of s.variants) {
-      const us = quantile(samples.get(v.name) ?? [], 0.5);
+    for (const name of first.variants) {
+      const us = quantile(
+        runs.flatMap((r) => r.samples[name] ?? []),
+        0.5,
+      );
+      const toFloor = pooled(FLOOR, name);
+      const perProcess = toFloor.perProcess.map((r) => r.toFixed(2)).join(" / ");
       out.push(
-        `| ${v.name} | ${spans.get(v.name)} | ${us.toFixed(0)} | ${toBare.get(v.name)?.median.toFixed(2)} | ${ratioCells(toFloor.get(v.name))} |`,
+        `| ${name} | ${first.spans[name]} | ${us.toFixed(0)} | ${spread(pooled("bare graph", name).all).median.toFixed(2)} | ${ratioCells(spread(toFloor.all))} | ${perProcess} |`,
       );
     }
     out.push("");
@@ -306,7 +365,12 @@ export async function graphOverhead(rounds: number, perRound: number): Promise<s
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const text = await graphOverhead(Number(process.env.BENCH_ROUNDS ?? 15), Number(process.env.BENCH_PER_ROUND ?? 20));
-  process.stdout.write(`<!-- ${machine()} -->\n${text}\n`);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
+  const perRound = Number(process.env.BENCH_PER_ROUND ?? 20);
+  const seed = Number(process.env.BENCH_SEED ?? 0x5eed);
+  const measured = await measureOverhead(rounds, perRound, seed);
+  // bench/run.ts runs this file in several processes and renders their measurements together.
+  if (process.argv.includes("--json")) process.stdout.write(JSON.stringify(measured));
+  else process.stdout.write(`<!-- ${machine()} -->\n${renderOverhead([measured], rounds, perRound)}\n`);
   await tracingSdk().provider.shutdown();
 }
