@@ -318,7 +318,7 @@ export async function measureOverhead(rounds: number, perRound: number, seed: nu
 /**
  * The markdown section for one or more processes' measurements of the same scenarios. Ratios are paired within each
  * process's rounds and then pooled; the last column gives each process's own median ratio, because a process's JIT
- * and heap layout shift every variant it measures and that spread is not visible within one process.
+ * and heap layout can shift its medians by a few hundredths, which no spread within one process shows.
  */
 export function renderOverhead(processes: ScenarioRun[][], rounds: number, perRound: number): string {
   const n = processes.length;
