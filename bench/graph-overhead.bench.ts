@@ -195,20 +195,6 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))] as number;
 }
 
-/** Median CPU µs per invoke of each variant; see {@link cpuSamplesPerInvoke}. */
-export async function cpuPerInvoke(
-  variants: Variant[],
-  input: () => unknown,
-  rounds: number,
-  perRound: number,
-  flush: () => Promise<void> = flushTracingSdk,
-): Promise<Map<string, number>> {
-  const samples = await cpuSamplesPerInvoke(variants, input, rounds, perRound, flush);
-  const medians = new Map<string, number>();
-  for (const [name, values] of samples) medians.set(name, quantile(values, 0.5));
-  return medians;
-}
-
 /**
  * Each variant's cost relative to `reference`, round by round: interleaved variants are divided by the reference's
  * sample of the same round (both saw the same machine state), variants measured after the others by the reference's
@@ -227,24 +213,27 @@ export function roundRatios(samples: Map<string, number[]>, reference: string, m
   return out;
 }
 
+/** A median with its interquartile range. */
+export interface Spread {
+  median: number;
+  p25: number;
+  p75: number;
+}
+
 /** Median and interquartile range of `values`. */
-export function spread(values: readonly number[]): { median: number; p25: number; p75: number } {
+export function spread(values: readonly number[]): Spread {
   return { median: quantile(values, 0.5), p25: quantile(values, 0.25), p75: quantile(values, 0.75) };
 }
 
 /** The median and interquartile range of each variant's {@link roundRatios} against `reference`. */
-export function pairedRatios(
-  samples: Map<string, number[]>,
-  reference: string,
-  measuredLast: ReadonlySet<string>,
-): Map<string, { median: number; p25: number; p75: number }> {
-  const out = new Map<string, { median: number; p25: number; p75: number }>();
+export function pairedRatios(samples: Map<string, number[]>, reference: string, measuredLast: ReadonlySet<string>): Map<string, Spread> {
+  const out = new Map<string, Spread>();
   for (const [name, ratios] of roundRatios(samples, reference, measuredLast)) out.set(name, spread(ratios));
   return out;
 }
 
 /** Table cells "median | p25–p75" of a paired ratio, `digits` decimals. */
-export function ratioCells(ratio: { median: number; p25: number; p75: number } | undefined, digits = 2): string {
+export function ratioCells(ratio: Spread | undefined, digits = 2): string {
   if (ratio === undefined) return "n/a | n/a";
   return `${ratio.median.toFixed(digits)} | ${ratio.p25.toFixed(digits)}–${ratio.p75.toFixed(digits)}`;
 }

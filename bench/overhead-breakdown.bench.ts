@@ -41,6 +41,16 @@ import { ScriptedChatModel, searchTool } from "./tracing-fixtures.js";
 
 type ChainNode = Parameters<Parameters<typeof chainGraph>[1] & object>[0];
 
+/** A tracer made of `startSpan` alone: the kit never calls `startActiveSpan`. */
+function tracerOf(startSpan: (name: string, options?: SpanOptions, context?: Context) => Span): Tracer {
+  return {
+    startSpan,
+    startActiveSpan: () => {
+      throw new Error("startActiveSpan is not used by the kit");
+    },
+  } as Tracer;
+}
+
 /** A tracer whose spans carry valid, distinct ids and record nothing: the cost of the kit's handler alone. */
 function nonRecordingTracer(): Tracer {
   let next = 0;
@@ -50,12 +60,7 @@ function nonRecordingTracer(): Tracer {
     const context: SpanContext = { traceId: id.padStart(32, "0"), spanId: id.padStart(16, "0"), traceFlags: 1 };
     return trace.wrapSpanContext(context);
   };
-  return {
-    startSpan,
-    startActiveSpan: () => {
-      throw new Error("startActiveSpan is not used by the kit");
-    },
-  } as Tracer;
+  return tracerOf(startSpan);
 }
 
 let sink: unknown;
@@ -171,20 +176,15 @@ function timedTracer(tracer: Tracer, spent: { ms: number; spans: number }): Trac
         spent.ms += performance.now() - start;
       }
     };
-  return {
-    startSpan: (name, options, context) => {
-      const span = timed(tracer.startSpan.bind(tracer))(name, options, context);
-      spent.spans += 1;
-      const own = span as unknown as Record<string, unknown>;
-      for (const method of ["end", "setAttribute", "setAttributes", "addEvent"] as const) {
-        own[method] = timed((span[method] as (...args: unknown[]) => unknown).bind(span));
-      }
-      return span;
-    },
-    startActiveSpan: () => {
-      throw new Error("startActiveSpan is not used by the kit");
-    },
-  } as Tracer;
+  return tracerOf((name, options, context) => {
+    const span = timed(tracer.startSpan.bind(tracer))(name, options, context);
+    spent.spans += 1;
+    const own = span as unknown as Record<string, unknown>;
+    for (const method of ["end", "setAttribute", "setAttributes", "addEvent"] as const) {
+      own[method] = timed((span[method] as (...args: unknown[]) => unknown).bind(span));
+    }
+    return span;
+  });
 }
 
 /** Mean µs per invoke spent inside the OpenTelemetry SDK's span calls during a kit-instrumented run. */
@@ -207,15 +207,10 @@ async function sdkTimePerInvoke(build: () => Invokable, input: () => unknown, in
 async function sdkReplayPerInvoke(build: () => Invokable, input: () => unknown, replays: number): Promise<number> {
   const calls: { name: string; options: SpanOptions | undefined }[] = [];
   const sdkTracer = trace.getTracer("langgraph-ops");
-  const recording = {
-    startSpan: (name: string, options?: SpanOptions, ctx?: Context) => {
-      calls.push({ name, options });
-      return sdkTracer.startSpan(name, options, ctx);
-    },
-    startActiveSpan: () => {
-      throw new Error("startActiveSpan is not used by the kit");
-    },
-  } as Tracer;
+  const recording = tracerOf((name, options, ctx) => {
+    calls.push({ name, options });
+    return sdkTracer.startSpan(name, options, ctx);
+  });
   await kit(build(), recording).invoke(input());
   const replay = (): void => {
     const [first, ...rest] = calls;
