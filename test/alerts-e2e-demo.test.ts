@@ -95,6 +95,16 @@ describe("the demo under an outage, scraped by a real Prometheus with the genera
 
   it("returns data for every dashboard query whose metrics the demo emits", async () => {
     const prom = prometheus as PrometheusServer;
+    // The outage profile has no bulkhead and no hung calls, and this test starts the demo with trace export off, so
+    // these stay empty. Retries are seldom exhausted: the LLM breaker opens within a second of the outage, and an open
+    // breaker ends a retry loop at once (CircuitOpenError is not retried). test/alerts-e2e.test.ts covers them all.
+    const outsideTheDemo = [
+      "langgraph_node_retries_exhausted_total",
+      "langgraph_node_timeouts_total",
+      "langgraph_node_fallbacks_total",
+      "langgraph_bulkhead_rejections_total",
+      "langgraph_trace_export_spans_total",
+    ];
     const emitted = new Set(await prom.api<string[]>(`/api/v1/label/__name__/values?match[]=${encodeURIComponent('{job="demo"}')}`));
     const empty: string[] = [];
     const notExercised = new Set<string>();
@@ -103,7 +113,8 @@ describe("the demo under an outage, scraped by a real Prometheus with the genera
         for (const t of p.targets) {
           const expr = substituteVariables(t.expr, { rateInterval: "1m", range: "1h", variable: ".+" });
           const raw = analyse(expr).selectors.flatMap((s) => (s.metric === undefined || s.metric.includes(":") ? [] : [s.metric]));
-          const missing = raw.filter((m) => !emitted.has(m));
+          // A seldom-seen series may exist from one early event and still have no rate over the last two minutes.
+          const missing = raw.filter((m) => !emitted.has(m) || outsideTheDemo.includes(m));
           if (missing.length > 0) {
             for (const m of missing) notExercised.add(m);
             continue;
@@ -115,16 +126,6 @@ describe("the demo under an outage, scraped by a real Prometheus with the genera
       }
     }
     expect(empty).toEqual([]);
-    // The outage profile has no bulkhead and no hung calls, and this test starts the demo with trace export off, so
-    // these stay empty. Retries are seldom exhausted: the LLM breaker opens within a second of the outage, and an open
-    // breaker ends a retry loop at once (CircuitOpenError is not retried). test/alerts-e2e.test.ts covers them all.
-    const outsideTheDemo = [
-      "langgraph_node_retries_exhausted_total",
-      "langgraph_node_timeouts_total",
-      "langgraph_node_fallbacks_total",
-      "langgraph_bulkhead_rejections_total",
-      "langgraph_trace_export_spans_total",
-    ];
     expect([...notExercised].filter((m) => !outsideTheDemo.includes(m))).toEqual([]);
   }, 60_000);
 });
