@@ -139,7 +139,7 @@ interface Outcome {
 /** Runs every script through a freshly instrumented graph and collects everything that left the process. */
 async function runAll(
   label: string,
-  tracing: TracingOptions,
+  tracing: TracingOptions | true,
   logging: { errorMessages?: boolean; mask?: (v: string) => string },
 ): Promise<Outcome> {
   const lines: string[] = [];
