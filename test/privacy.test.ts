@@ -7,12 +7,14 @@
  * user mask composed after it. The same run checks the attempt tree: both attempts' chat spans sit under the node span.
  */
 import { randomBytes } from "node:crypto";
+import { ChatAnthropic } from "@langchain/anthropic";
 import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
 import { tool } from "@langchain/core/tools";
 import { END, type LangGraphRunnableConfig, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
+import { ChatOpenAI } from "@langchain/openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { startTelemetry, type Telemetry } from "../src/integrations/otel.js";
@@ -22,6 +24,7 @@ import { createMetrics } from "../src/observability/metrics.js";
 import { composeMasks, defaultMask, type MaskFn } from "../src/observability/tracing/content.js";
 import type { TracingOptions } from "../src/observability/tracing/handler.js";
 import { resilient } from "../src/resilience/compose.js";
+import { type FakeProvider, startFakeProvider } from "./support/fake-provider.js";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./support/otlp-receiver.js";
 
 const salt = randomBytes(6).toString("hex");
@@ -94,7 +97,7 @@ const charge = tool(
 );
 
 /** agent (retried once) → tools (ToolNode, errors propagate) → END. */
-function buildGraph(model: ScriptModel) {
+function buildGraph(model: BaseChatModel) {
   const agent = async (s: typeof MessagesAnnotation.State, config: LangGraphRunnableConfig) => ({
     messages: [await model.invoke(s.messages, config)],
   });
@@ -141,6 +144,9 @@ async function runAll(
   label: string,
   tracing: TracingOptions | true,
   logging: { errorMessages?: boolean; mask?: (v: string) => string },
+  models: Record<string, () => BaseChatModel> = Object.fromEntries(
+    Object.entries(SCRIPTS).map(([k, steps]) => [k, () => new ScriptModel(steps)]),
+  ),
 ): Promise<Outcome> {
   const lines: string[] = [];
   const logger = createLogger({ level: "trace", destination: { write: (s: string) => void lines.push(s) }, ...logging });
@@ -148,8 +154,8 @@ async function runAll(
   const errors: unknown[] = [];
   const threads: string[] = [];
   const before = collector.requests.length;
-  for (const [name, steps] of Object.entries(SCRIPTS)) {
-    const graph = instrument(buildGraph(new ScriptModel(steps)), { metrics, tracing, logger, name: `privacy-${label}` });
+  for (const [name, model] of Object.entries(models)) {
+    const graph = instrument(buildGraph(model()), { metrics, tracing, logger, name: `privacy-${label}` });
     const thread = `${label}-${name}`;
     threads.push(thread);
     await graph.invoke({ messages: [new HumanMessage("pay")] }, { configurable: { thread_id: thread } }).then(
@@ -367,5 +373,56 @@ describe("the mask", () => {
       /createLogger\(options\)\.errorMessages must be a boolean/,
     );
     expect(() => createLogger({ mask: "x" as unknown as MaskFn })).toThrow(/createLogger\(options\)\.mask must be a function/);
+  });
+});
+
+describe("the real provider clients: a 401 whose body echoes the API key", () => {
+  const OPENAI_KEY = `sk-proj-canary${salt}`;
+  const ANTHROPIC_KEY = `sk-ant-api03-canary${salt}`;
+  let provider: FakeProvider;
+  beforeAll(async () => {
+    provider = await startFakeProvider();
+    provider.failAlways({ fault: "auth" });
+  });
+  afterAll(async () => {
+    await provider?.close();
+  });
+  const models = () => ({
+    openai: () =>
+      new ChatOpenAI({ model: "gpt-4o-mini", apiKey: OPENAI_KEY, maxRetries: 0, configuration: { baseURL: provider.openaiBaseURL } }),
+    anthropic: () =>
+      new ChatAnthropic({ model: "claude-sonnet-4-5", apiKey: ANTHROPIC_KEY, maxRetries: 0, anthropicApiUrl: provider.anthropicBaseURL }),
+  });
+
+  it("by default the key reaches no span, log line or metric; with errorMessages only masked", async () => {
+    const quiet = await runAll("client-default", true, {}, models());
+    const loud = await runAll("client-messages", { errorMessages: true }, { errorMessages: true }, models());
+    expect(provider.count("openai")).toBe(2);
+    expect(provider.count("anthropic")).toBe(2);
+    // The clients really threw the echoed key.
+    for (const error of [...quiet.errors, ...loud.errors]) {
+      expect(error).toBeInstanceOf(Error);
+      expect(String((error as Error).message)).toMatch(/canary/);
+    }
+    for (const out of [quiet, loud]) {
+      const exported = out.bodies.join("\n");
+      expect(exported).toContain("exception");
+      for (const secret of [OPENAI_KEY, ANTHROPIC_KEY, `canary${salt}`]) {
+        expect(exported).not.toContain(secret);
+        for (const line of out.lines) expect(line).not.toContain(secret);
+        expect(out.metricsText).not.toContain(secret);
+      }
+      const chats = out.spans.filter((s) => s.name.startsWith("chat "));
+      expect(chats).toHaveLength(2);
+      for (const chat of chats) expect(chat.attributes["langgraph.error.status"]).toBe(401);
+    }
+    expect(quiet.bodies.join("\n")).not.toContain("Incorrect API key");
+    expect(quiet.bodies.join("\n")).not.toContain("invalid x-api-key");
+    const messages = exceptionsOf(loud.spans).map((e) => String(e.attributes["exception.message"]));
+    expect(messages.some((m) => m.includes("Incorrect API key provided: [REDACTED]"))).toBe(true);
+    expect(messages.some((m) => m.includes("invalid x-api-key: [REDACTED]"))).toBe(true);
+    const logged = loud.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "node failed");
+    expect(logged).toHaveLength(2);
+    for (const line of logged) expect(String(line.error_message)).toContain("[REDACTED]");
   });
 });
