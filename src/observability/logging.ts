@@ -10,6 +10,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { type DestinationStream, type Level, type Logger, type LoggerOptions, pino } from "pino";
+import { describe } from "../resilience/options.js";
 import { CHANNELS, subscribe } from "./events.js";
 import { type ErrorTextPolicy, errorFacts, maskedMessage } from "./error-fields.js";
 import { isAbort } from "./tracing/attributes.js";
@@ -113,10 +114,10 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     throw new TypeError("createLogger(options).redact must be an array of pino redaction paths");
   }
   if (options.errorMessages !== undefined && typeof options.errorMessages !== "boolean") {
-    throw new TypeError(`createLogger(options).errorMessages must be a boolean, got ${typeof options.errorMessages}`);
+    throw new TypeError(`createLogger(options).errorMessages must be a boolean, got ${describe(options.errorMessages)}`);
   }
   if (options.mask !== undefined && typeof options.mask !== "function") {
-    throw new TypeError(`createLogger(options).mask must be a function (value, attribute) => string, got ${typeof options.mask}`);
+    throw new TypeError(`createLogger(options).mask must be a function (value, attribute) => string, got ${describe(options.mask)}`);
   }
   const paths = [...(options.replaceDefaultRedact === true ? [] : DEFAULT_REDACT_PATHS), ...(options.redact ?? [])];
   const config: LoggerOptions = {
