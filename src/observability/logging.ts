@@ -12,7 +12,7 @@ import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { type DestinationStream, type Level, type Logger, type LoggerOptions, pino } from "pino";
 import { describe } from "../resilience/options.js";
 import { CHANNELS, subscribe } from "./events.js";
-import { type ErrorTextPolicy, errorFacts, maskedMessage } from "./error-fields.js";
+import { type ErrorTextPolicy, errorFacts, maskedMessage } from "./error-export.js";
 import { isAbort } from "./tracing/attributes.js";
 import { DEFAULT_MAX_CONTENT_LENGTH, defaultMask, type MaskFn, withDefaultMask } from "./tracing/content.js";
 import { classifyChainRun } from "./tracing/classify.js";

@@ -9,7 +9,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { context, type Span, trace } from "@opentelemetry/api";
 import { CHANNELS, subscribe } from "../events.js";
 import { setNodeContextRunner } from "../node-context.js";
-import { errorFacts } from "../error-fields.js";
+import { errorFacts } from "../error-export.js";
 import { ATTR } from "./attributes.js";
 import { errorAttributes } from "./error-span.js";
 import { runOfConfig, spanContextOf } from "./registry.js";

@@ -4,7 +4,7 @@
  * is on, and then masked and capped.
  */
 import { type Attributes, type Span, SpanStatusCode } from "@opentelemetry/api";
-import { type ErrorFacts, errorFacts, maskedMessage, safeStack } from "../error-fields.js";
+import { type ErrorFacts, errorFacts, maskedMessage, safeStack } from "../error-export.js";
 import { ATTR } from "./attributes.js";
 import type { ResolvedTracingOptions } from "./options.js";
 
