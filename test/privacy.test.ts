@@ -16,7 +16,9 @@ import { END, type LangGraphRunnableConfig, MessagesAnnotation, START, StateGrap
 import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
 import { ChatOpenAI } from "@langchain/openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { z } from "zod";
+import { safeStack } from "../src/observability/error-export.js";
 import { startTelemetry, type Telemetry } from "../src/integrations/otel.js";
 import { instrument } from "../src/observability/instrument.js";
 import { createLogger } from "../src/observability/logging.js";
@@ -337,6 +339,46 @@ describe("the mask", () => {
       ["authorization failed for this user", "authorization failed for this user"],
     ];
     for (const [input, expected] of cases) expect(defaultMask(input)).toBe(expected);
+  });
+
+  it("property: a key, token or credential header value between arbitrary text never survives the default mask", () => {
+    const token = fc.stringMatching(/^[A-Za-z0-9_-]{12,40}$/);
+    const text = fc.string({ maxLength: 30 });
+    const separator = fc.constantFrom(" ", "\n", ":", "=", '"', "'", "(", ",", "_", "\t", "[", "{");
+    const shape = fc.constantFrom(
+      (t: string) => `sk-${t}`,
+      (t: string) => `sk-proj-${t}`,
+      (t: string) => `sk-ant-api03-${t}`,
+      (t: string) => `Bearer ${t}`,
+      (t: string) => `bearer ${t}`,
+      (t: string) => `Authorization: Bearer ${t}`,
+      (t: string) => `authorization=${t}`,
+      (t: string) => `"x-api-key":"${t}"`,
+      (t: string) => `x-api-key: ${t}`,
+      (t: string) => `api_key=${t}`,
+      (t: string) => `{"Authorization":"Basic ${t}"}`,
+    );
+    fc.assert(
+      fc.property(text, separator, shape, token, separator, text, (before, s1, make, t, s2, after) => {
+        const masked = defaultMask(`${before}${s1}${make(t)}${s2}${after}`);
+        expect(masked).not.toContain(t);
+        expect(masked).toContain("[REDACTED]");
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("the stack keeps only frames: a multi-line message and frames a message fakes do not pass", () => {
+    const error = new Error(`first line ${ARG}\nsecond line ${ARG}\n    at fake (${KEY})`);
+    const stack = safeStack(error, "Error")!.split("\n");
+    expect(stack[0]).toBe("Error");
+    expect(stack.length).toBeGreaterThan(2);
+    for (const line of stack.slice(1)) expect(line).toMatch(/^\s*at /);
+    expect(stack.join("\n")).not.toContain(ARG);
+    expect(stack.join("\n")).not.toContain(KEY);
+    // A stack rewritten without the message (some libraries do) still keeps frames only.
+    const custom = Object.assign(new Error("m"), { stack: `Wrapped: ${ARG}\n    at a (x.js:1:1)\nCaused by: ${ARG}\n    at b (y.js:2:2)` });
+    expect(safeStack(custom, "Error")).toBe("Error\n    at a (x.js:1:1)\n    at b (y.js:2:2)");
   });
 
   it("composeMasks runs masks left to right; a tracing mask option runs after the default, in content capture too", async () => {

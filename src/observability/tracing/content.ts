@@ -7,13 +7,14 @@ const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   // Credential-carrying header or field values (`Authorization: Basic …`, `"x-api-key":"…"`, `apiKey=…`): the name
   // stays, the value goes, whatever shape the value has.
   [
-    /\b((?:proxy-)?authorization|x-api-key|x-goog-api-key|api[-_]?key|anthropic-api-key|openai-api-key)(["']?\s*[:=]\s*["']?)(?:(?:Bearer|Basic|Token|Digest)\s+)?[^\s"',;&}\]]+/gi,
+    /(?<![A-Za-z0-9])((?:proxy-)?authorization|x-api-key|x-goog-api-key|api[-_]?key|anthropic-api-key|openai-api-key)(["']?\s*[:=]\s*["']?)(?:(?:Bearer|Basic|Token|Digest)\s+)?[^\s"',;&}\]]+/gi,
     "$1$2[REDACTED]",
   ],
   // Provider API keys (OpenAI `sk-`, `sk-proj-`, Anthropic `sk-ant-`, Langfuse, Stripe-style prefixes).
-  [/\b(?:sk|pk|rk|sk-ant|sk-proj|sk-lf|pk-lf)-[A-Za-z0-9_-]{8,}/g, "[REDACTED]"],
+  // Not after a letter or digit (so "task-…" stays), but after "_" too (`KEY_sk-…`).
+  [/(?<![A-Za-z0-9])(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, "[REDACTED]"],
   // HTTP credentials embedded in text.
-  [/\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi, "[REDACTED]"],
+  [/(?<![A-Za-z0-9])(?:Bearer|Basic)\s+[\w.~+/=-]{6,}/gi, "[REDACTED]"],
   // JWTs.
   [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g, "[REDACTED]"],
   // AWS access key ids.
