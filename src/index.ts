@@ -87,7 +87,7 @@ export {
 export { writeMetrics } from "./server/http.js";
 // @metrics-exports
 export { createTracingHandler, type TracingOptions, type MaskFn } from "./observability/tracing/handler.js";
-export { defaultMask } from "./observability/tracing/content.js";
+export { composeMasks, defaultMask } from "./observability/tracing/content.js";
 export { withNodeContext } from "./observability/tracing/bridge.js";
 export { openRunCount, sweepAbandoned } from "./observability/tracing/registry.js";
 export { createLogger, createLoggingHandler, DEFAULT_REDACT_PATHS, type CreateLoggerOptions } from "./observability/logging.js";

@@ -131,8 +131,10 @@ describe("logging handler on a real graph", () => {
       node: "finish",
       status: "error",
       error_type: "RangeError",
-      error_message: "finish failed",
+      error_reason: "programmer_error",
     });
+    // The message stays in the process unless the logger opts in (errorMessages).
+    expect(JSON.stringify(lines)).not.toContain("finish failed");
     expect(lines.find((l) => l.msg === "graph run failed")).toMatchObject({ level: LEVEL.error, error_type: "RangeError" });
     expect(lines.some((l) => l.level === LEVEL.debug)).toBe(false);
 
@@ -170,9 +172,10 @@ describe("logging handler on a real graph", () => {
     });
     const user = lines.filter((l) => l.msg === "calling upstream");
     expect(user).toHaveLength(2);
-    // Attempt 1 runs in the node span, attempt 2 in its own attempt span below it.
-    expect(user[0]!.span_id).toBe(prepare.spanContext().spanId);
-    expect(user[1]!.span_id).toBe(spanNamed("prepare attempt 2")[0]!.spanContext().spanId);
+    expect(retry).toMatchObject({ error_status: 503, error_reason: "server_error" });
+    expect(retry.error_message).toBeUndefined();
+    // Every attempt runs in the node span (attempts are events on it, not spans).
+    for (const line of user) expect(line.span_id).toBe(prepare.spanContext().spanId);
     for (const line of user) expect(line.trace_id).toBe(prepare.spanContext().traceId);
   });
 });

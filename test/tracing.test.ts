@@ -317,7 +317,7 @@ describe("span tree of a real agent graph over OTLP/HTTP", () => {
     expect(byName(spans, "finish")).toHaveLength(0);
   });
 
-  it("an error: status ERROR, exception event and a low-cardinality error.type on the node and the root", async () => {
+  it("an error: status ERROR, an exception event without the message and a low-cardinality error.type on the node and the root", async () => {
     const graph = traced(buildAgentGraph().compile(), "support-agent");
     await expect(
       graph.invoke({ messages: [new HumanMessage("weather?")], mode: "error" }, { configurable: { thread_id: "thread-error" } }),
@@ -328,7 +328,14 @@ describe("span tree of a real agent graph over OTLP/HTTP", () => {
     expect(finish.attributes["error.type"]).toBe("RangeError");
     const exception = finish.events.find((e) => e.name === "exception")!;
     expect(exception.attributes["exception.type"]).toBe("RangeError");
-    expect(exception.attributes["exception.message"]).toBe("finish failed");
+    expect(exception.attributes["exception.message"]).toBeUndefined();
+    // The frames stay; the first line names the type only.
+    const stack = String(exception.attributes["exception.stacktrace"]).split("\n");
+    expect(stack[0]).toBe("RangeError");
+    expect(stack.length).toBeGreaterThan(1);
+    for (const line of stack.slice(1)) expect(line).toMatch(/^\s*at /);
+    expect(finish.attributes["langgraph.error.reason"]).toBe("programmer_error");
+    expect(JSON.stringify([finish.attributes, finish.events, finish.statusMessage])).not.toContain("finish failed");
     const root = one(spans, "support-agent");
     expect(root.statusCode).toBe(STATUS.error);
     expect(root.attributes).toMatchObject({ "error.type": "RangeError", "langgraph.run.status": "error" });
@@ -339,7 +346,7 @@ describe("span tree of a real agent graph over OTLP/HTTP", () => {
 });
 
 describe("resilience wrappers and the node context", () => {
-  it("spans started inside a wrapped node nest under its span; retries get a span per attempt and a retry event", async () => {
+  it("spans started inside a wrapped node nest under its span; retries are events on it, not spans of their own", async () => {
     const appTracer = trace.getTracer("app");
     let attempt = 0;
     const graph = traced(
@@ -372,14 +379,16 @@ describe("resilience wrappers and the node context", () => {
       "langgraph.retry.delay_ms": 1,
       "langgraph.retry.reason": expect.any(String),
     });
-    expect(retry.attributes["error.type"]).toBe("Error");
-
-    const attempt2 = one(spans, "prepare attempt 2");
-    expect(attempt2.parentSpanId).toBe(prepare.spanId);
-    expect(attempt2.attributes["langgraph.attempt"]).toBe(2);
-    // First attempt's work nests directly under the node span, the second's under its attempt span.
+    expect(retry.attributes).toMatchObject({
+      "error.type": "Error",
+      "langgraph.error.status": 503,
+      "langgraph.error.reason": "server_error",
+    });
+    expect(prepare.events.find((e) => e.name === "langgraph.attempt")?.attributes["langgraph.attempt"]).toBe(2);
+    expect(spans.filter((s) => s.name.startsWith("prepare attempt"))).toHaveLength(0);
+    // Both attempts' work nests directly under the node span.
     expect(one(spans, "manual.work 1").parentSpanId).toBe(prepare.spanId);
-    expect(one(spans, "manual.work 2").parentSpanId).toBe(attempt2.spanId);
+    expect(one(spans, "manual.work 2").parentSpanId).toBe(prepare.spanId);
     const clients = byName(spans, "GET /echo");
     expect(clients).toHaveLength(2);
     for (const c of clients) expect(isDescendant(spans, c, prepare)).toBe(true);
@@ -463,9 +472,16 @@ describe("resilience wrappers and the node context", () => {
     );
     const spans = all.filter((s) => s.attributes["gen_ai.conversation.id"] === "thread-events");
     const slow = one(spans, "slow");
-    expect(slow.events.map((e) => e.name)).toEqual(["langgraph.timeout", "langgraph.retry", "langgraph.fallback"]);
+    expect(slow.events.map((e) => e.name)).toEqual(["langgraph.timeout", "langgraph.retry", "langgraph.attempt", "langgraph.fallback"]);
     expect(slow.events[0]!.attributes["langgraph.timeout.ms"]).toBe(20);
-    expect(slow.events[1]!.attributes["error.type"]).toBe("TimeoutError");
+    expect(slow.events[1]!.attributes).toMatchObject({ "error.type": "TimeoutError", "langgraph.error.reason": "timeout" });
+    expect(slow.events[2]!.attributes["langgraph.attempt"]).toBe(2);
+    expect(slow.events[3]!.attributes).toMatchObject({
+      "error.type": "Error",
+      "langgraph.error.status": 400,
+      "langgraph.error.reason": "client_error",
+    });
+    for (const e of slow.events) expect(JSON.stringify(e.attributes)).not.toMatch(/bad request|timed out after/);
     const guarded = one(spans, "guarded");
     expect(guarded.events.map((e) => e.name)).toEqual(["langgraph.circuit_breaker.rejected", "langgraph.fallback"]);
     expect(guarded.events[0]!.attributes["langgraph.circuit_breaker.name"]).toBe("tracing-test-provider");

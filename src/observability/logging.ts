@@ -1,7 +1,8 @@
 /**
  * Structured logs correlated with traces: a pino JSON logger that stamps `trace_id`/`span_id` on every line written
  * inside a traced run, and the callback handler behind `instrument(graph, { logger })` that logs runs, nodes, tools
- * and the resilience wrappers' events. No state, inputs, outputs or messages are ever logged by the kit.
+ * and the resilience wrappers' events. No state, inputs, outputs or messages are ever logged by the kit; errors are
+ * logged by type, status, code and reason, their message only with `errorMessages: true` (masked and capped).
  */
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
@@ -9,8 +10,11 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { type DestinationStream, type Level, type Logger, type LoggerOptions, pino } from "pino";
+import { describe } from "../resilience/options.js";
 import { CHANNELS, subscribe } from "./events.js";
-import { errorType, isAbort } from "./tracing/attributes.js";
+import { type ErrorTextPolicy, errorFacts, maskedMessage } from "./error-export.js";
+import { isAbort } from "./tracing/attributes.js";
+import { DEFAULT_MAX_CONTENT_LENGTH, defaultMask, type MaskFn, withDefaultMask } from "./tracing/content.js";
 import { classifyChainRun } from "./tracing/classify.js";
 import { getRun, type RunRecord, runOfConfig } from "./tracing/registry.js";
 
@@ -52,8 +56,36 @@ export interface CreateLoggerOptions {
   base?: Record<string, unknown>;
   /** Where lines go. Default: stdout. */
   destination?: DestinationStream;
+  /**
+   * Add the error's message (`error_message`) to the kit's error lines, masked and capped at 4096 characters.
+   * Default false: lines carry `error_type`, `error_reason`, `error_status` and `error_code` only, since provider and
+   * tool errors can echo API keys, request bodies and tool arguments.
+   */
+  errorMessages?: boolean;
+  /** Extra masking for `error_message`; runs after the default mask ({@link defaultMask}), never instead of it. */
+  mask?: MaskFn;
   /** Any other pino option; wins over the ones above. */
   pino?: LoggerOptions;
+}
+
+// In the global symbol registry so the ESM and CommonJS copies of this module agree; pino's child loggers inherit it
+// through their prototype.
+const ERROR_TEXT = Symbol.for("langgraph-ops.log-error-text");
+
+const NO_ERROR_TEXT: ErrorTextPolicy = { errorMessages: false, mask: defaultMask, max: DEFAULT_MAX_CONTENT_LENGTH };
+
+function errorTextOf(logger: Logger): ErrorTextPolicy {
+  return (logger as unknown as Record<symbol, ErrorTextPolicy | undefined>)[ERROR_TEXT] ?? NO_ERROR_TEXT;
+}
+
+/** @internal Error fields of a kit log line: type, reason, status and code; the message only when the logger opted in. */
+export function errorLogFields(error: unknown, policy: ErrorTextPolicy): Record<string, unknown> {
+  const facts = errorFacts(error);
+  const fields: Record<string, unknown> = { error_type: facts.type, error_reason: facts.reason };
+  if (facts.status !== undefined) fields.error_status = facts.status;
+  if (facts.code !== undefined) fields.error_code = facts.code;
+  if (policy.errorMessages) fields.error_message = maskedMessage(error, "error_message", policy.mask, policy.max);
+  return fields;
 }
 
 const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -81,6 +113,12 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   if (options.redact !== undefined && (!Array.isArray(options.redact) || options.redact.some((p) => typeof p !== "string"))) {
     throw new TypeError("createLogger(options).redact must be an array of pino redaction paths");
   }
+  if (options.errorMessages !== undefined && typeof options.errorMessages !== "boolean") {
+    throw new TypeError(`createLogger(options).errorMessages must be a boolean, got ${describe(options.errorMessages)}`);
+  }
+  if (options.mask !== undefined && typeof options.mask !== "function") {
+    throw new TypeError(`createLogger(options).mask must be a function (value, attribute) => string, got ${describe(options.mask)}`);
+  }
   const paths = [...(options.replaceDefaultRedact === true ? [] : DEFAULT_REDACT_PATHS), ...(options.redact ?? [])];
   const config: LoggerOptions = {
     level,
@@ -90,7 +128,14 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     mixin: traceMixin,
     ...options.pino,
   };
-  return options.destination === undefined ? pino(config) : pino(config, options.destination);
+  const logger = options.destination === undefined ? pino(config) : pino(config, options.destination);
+  const policy: ErrorTextPolicy = {
+    errorMessages: options.errorMessages ?? false,
+    mask: withDefaultMask(options.mask),
+    max: DEFAULT_MAX_CONTENT_LENGTH,
+  };
+  Object.defineProperty(logger, ERROR_TEXT, { value: policy, enumerable: false });
+  return logger;
 }
 
 type Metadata = Record<string, unknown>;
@@ -139,12 +184,14 @@ class LoggingHandler extends BaseCallbackHandler {
 
   readonly #logger: Logger;
   readonly #graph: string;
+  readonly #errorText: ErrorTextPolicy;
   readonly #runs = new Map<string, LogRun>();
 
   constructor(logger: Logger, graph: string) {
     super();
     this.#logger = logger;
     this.#graph = graph;
+    this.#errorText = errorTextOf(logger);
   }
 
   override copy(): this {
@@ -204,9 +251,8 @@ class LoggingHandler extends BaseCallbackHandler {
       return;
     }
     fields.status = "error";
-    fields.error_type = errorType(error);
-    // Only the error's class and message: the stack can be long, and the state is never logged.
-    fields.error_message = error instanceof Error ? error.message : String(error);
+    // Never the stack, headers or bodies; the message only when the logger opted in.
+    Object.assign(fields, errorLogFields(error, this.#errorText));
     if (run.kind === "tool") this.#logger.warn(fields, `${what} failed`);
     else this.#logger.error(fields, `${what} failed`);
   }
@@ -314,6 +360,7 @@ function eventFields(graph: string, node: string, config: EventConfig): Record<s
 /** Subscribes `logger` to the wrapper events of graph `graph`. */
 function logWrapperEvents(logger: Logger, graph: string): void {
   const mine = (g: string) => g === graph;
+  const text = errorTextOf(logger);
   subscribe(CHANNELS.retry, (e) => {
     if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
     logger.warn(
@@ -322,7 +369,7 @@ function logWrapperEvents(logger: Logger, graph: string): void {
         attempt: e.attempt,
         delay_ms: e.delayMs,
         reason: e.reason,
-        error_type: errorType(e.error),
+        ...errorLogFields(e.error, text),
       },
       "node attempt failed, retrying",
     );
@@ -330,7 +377,7 @@ function logWrapperEvents(logger: Logger, graph: string): void {
   subscribe(CHANNELS.retriesExhausted, (e) => {
     if (!mine(e.graph) || !logger.isLevelEnabled("error")) return;
     logger.error(
-      { ...eventFields(e.graph, e.node, e.config), attempts: e.attempts, error_type: errorType(e.error) },
+      { ...eventFields(e.graph, e.node, e.config), attempts: e.attempts, ...errorLogFields(e.error, text) },
       "node retries exhausted",
     );
   });
@@ -340,7 +387,7 @@ function logWrapperEvents(logger: Logger, graph: string): void {
   });
   subscribe(CHANNELS.fallback, (e) => {
     if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
-    logger.warn({ ...eventFields(e.graph, e.node, e.config), error_type: errorType(e.error) }, "node fell back");
+    logger.warn({ ...eventFields(e.graph, e.node, e.config), ...errorLogFields(e.error, text) }, "node fell back");
   });
   subscribe(CHANNELS.bulkheadRejected, (e) => {
     if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;

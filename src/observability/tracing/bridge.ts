@@ -1,13 +1,17 @@
 /**
  * Connects the resilience wrappers to tracing: the node's span becomes the active OpenTelemetry context while the
- * wrapped node runs (so HTTP, database and manual spans started inside nest under it), extra attempts made by the
- * kit's retry wrapper get a span each, and wrapper events become span events on the node span.
+ * wrapped node runs (so HTTP, database and manual spans started inside nest under it), and the kit's retry attempts
+ * and wrapper events become span events on the node span. Attempts get no span of their own: LangChain parents an
+ * attempt's LLM and tool spans to the node run, so an attempt span would sit empty beside them; instead each LLM and
+ * tool span carries `langgraph.attempt`, and the node span one `langgraph.attempt` event per extra attempt.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { type Attributes, context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, type Span, trace } from "@opentelemetry/api";
 import { CHANNELS, subscribe } from "../events.js";
 import { setNodeContextRunner } from "../node-context.js";
-import { ATTR, errorType } from "./attributes.js";
+import { errorFacts } from "../error-export.js";
+import { ATTR } from "./attributes.js";
+import { errorAttributes } from "./error-span.js";
 import { runOfConfig, spanContextOf } from "./registry.js";
 
 function nodeSpanOf(config: RunnableConfig | undefined): Span | undefined {
@@ -17,49 +21,17 @@ function nodeSpanOf(config: RunnableConfig | undefined): Span | undefined {
   return trace.getActiveSpan();
 }
 
-function endAttempt(span: Span, error: unknown): void {
-  span.setAttribute(ATTR.errorType, errorType(error));
-  if (error instanceof Error) span.recordException(error);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: errorType(error) });
-  span.end();
-}
-
 /** Runs `fn` with the span of `config`'s node run active. */
 function runInNodeContext<T>(config: RunnableConfig | undefined, fn: () => T): T {
   const found = runOfConfig(config);
   if (found === undefined) return fn();
   const record = found.record;
   // Direct node runs count attempts; a wrapped function used elsewhere (conditional edge, tool) only enters the context.
-  if (found.id !== record.runId || record.kind !== "node") return context.with(spanContextOf(record), fn);
-  record.calls++;
-  if (record.calls === 1) return context.with(spanContextOf(record), fn);
-  const attrs: Attributes = {
-    [ATTR.node]: record.node ?? "unknown",
-    [ATTR.attempt]: record.calls,
-    [ATTR.workflowName]: record.graph,
-    [ATTR.lfType]: "span",
-  };
-  const span = record.tracer.startSpan(
-    `${record.node} attempt ${record.calls}`,
-    { kind: SpanKind.INTERNAL, attributes: attrs },
-    spanContextOf(record),
-  );
-  let out: T;
-  try {
-    out = context.with(trace.setSpan(record.base, span), fn);
-  } catch (error) {
-    endAttempt(span, error);
-    throw error;
+  if (found.id === record.runId && record.kind === "node") {
+    record.calls++;
+    if (record.calls > 1) record.span.addEvent("langgraph.attempt", { [ATTR.attempt]: record.calls });
   }
-  if (out instanceof Promise) {
-    out.then(
-      () => span.end(),
-      (error: unknown) => endAttempt(span, error),
-    );
-  } else {
-    span.end();
-  }
-  return out;
+  return context.with(spanContextOf(record), fn);
 }
 
 /**
@@ -88,20 +60,20 @@ export function installTracingBridge(): void {
       "langgraph.retry.delay_ms": e.delayMs,
       "langgraph.retry.server_delay": e.serverDelay,
       "langgraph.retry.reason": e.reason,
-      [ATTR.errorType]: errorType(e.error),
+      ...errorAttributes(errorFacts(e.error)),
     });
   });
   subscribe(CHANNELS.retriesExhausted, (e) => {
     nodeSpanOf(e.config)?.addEvent("langgraph.retry.exhausted", {
       "langgraph.retry.attempts": e.attempts,
-      [ATTR.errorType]: errorType(e.error),
+      ...errorAttributes(errorFacts(e.error)),
     });
   });
   subscribe(CHANNELS.timeout, (e) => {
     nodeSpanOf(e.config)?.addEvent("langgraph.timeout", { "langgraph.timeout.ms": e.timeoutMs });
   });
   subscribe(CHANNELS.fallback, (e) => {
-    nodeSpanOf(e.config)?.addEvent("langgraph.fallback", { [ATTR.errorType]: errorType(e.error) });
+    nodeSpanOf(e.config)?.addEvent("langgraph.fallback", errorAttributes(errorFacts(e.error)));
   });
   subscribe(CHANNELS.bulkheadRejected, (e) => {
     nodeSpanOf(e.config)?.addEvent("langgraph.bulkhead.rejected", {

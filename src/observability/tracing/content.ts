@@ -3,23 +3,66 @@
  * capture is on; by default no content leaves the process.
  */
 
-const SECRET_PATTERNS: readonly RegExp[] = [
-  // Provider API keys (OpenAI, Anthropic, Langfuse, Stripe-style prefixes).
-  /\b(?:sk|pk|rk|sk-ant|sk-proj|sk-lf|pk-lf)-[A-Za-z0-9_-]{8,}/g,
+const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
+  // Credential-carrying header or field values (`Authorization: Basic …`, `"x-api-key":"…"`, `apiKey=…`): the name
+  // stays, the value goes, whatever shape the value has.
+  [
+    /(?<![A-Za-z0-9])((?:proxy-)?authorization|x-api-key|x-goog-api-key|api[-_]?key|anthropic-api-key|openai-api-key)(["']?\s*[:=]\s*["']?)(?:(?:Bearer|Basic|Token|Digest)\s+)?[^\s"',;&}\]]+/gi,
+    "$1$2[REDACTED]",
+  ],
+  // Provider API keys (OpenAI `sk-`, `sk-proj-`, Anthropic `sk-ant-`, Langfuse, Stripe-style prefixes).
+  // Not after a letter or digit (so "task-…" stays), but after "_" too (`KEY_sk-…`).
+  [/(?<![A-Za-z0-9])(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}/g, "[REDACTED]"],
   // HTTP credentials embedded in text.
-  /\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
+  [/(?<![A-Za-z0-9])(?:Bearer|Basic)\s+[\w.~+/=-]{6,}/gi, "[REDACTED]"],
   // JWTs.
-  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g,
+  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g, "[REDACTED]"],
   // AWS access key ids.
-  /\bAKIA[0-9A-Z]{16}\b/g,
+  [/\bAKIA[0-9A-Z]{16}\b/g, "[REDACTED]"],
 ];
 
-/** Default mask: replaces API keys, bearer/basic credentials, JWTs and AWS key ids with `[REDACTED]`. */
-export function defaultMask(value: string): string {
+/** Masks one string before it leaves the process. `attribute` names where it is going (a span attribute key, a log field). */
+export type MaskFn = (value: string, attribute: string) => string;
+
+/**
+ * Default mask: replaces API keys (`sk-…`, `sk-proj-…`, `sk-ant-…`), bearer/basic credentials, the values of
+ * `Authorization`, `x-api-key` and `api_key` headers or fields, JWTs and AWS key ids with `[REDACTED]`. Runs on every
+ * captured content value and every exported error message; a `mask` option runs after it (see {@link composeMasks}).
+ */
+export function defaultMask(value: string, _attribute?: string): string {
   let out = value;
-  for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, "[REDACTED]");
+  for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }
+
+/**
+ * Chains masks left to right: each gets the previous one's output. The kit builds `composeMasks(defaultMask, mask)`
+ * from a `mask` option, so a custom mask adds redactions and never removes the default ones.
+ * @example
+ * const mask = composeMasks(defaultMask, (value) => value.replace(/\b\d{16}\b/g, "[card]"));
+ */
+export function composeMasks(...masks: MaskFn[]): MaskFn {
+  for (const [i, m] of masks.entries()) {
+    if (typeof m !== "function") throw new TypeError(`composeMasks(masks[${i}]) must be a function (value, attribute) => string`);
+  }
+  return (value, attribute) => {
+    let out = value;
+    for (const m of masks) {
+      out = m(out, attribute);
+      // A mask that returns a non-string breaks the chain; maskAndCap turns that into "[masked]".
+      if (typeof out !== "string") return out;
+    }
+    return out;
+  };
+}
+
+/** @internal The mask a `mask` option stands for: the default, then the user's. */
+export function withDefaultMask(mask: MaskFn | undefined): MaskFn {
+  return mask === undefined ? defaultMask : composeMasks(defaultMask, mask);
+}
+
+/** Default length cap, in characters, of a captured content value or an exported error message. */
+export const DEFAULT_MAX_CONTENT_LENGTH = 4096;
 
 /** Shape of a LangChain message as far as content capture cares. */
 interface MessageLike {

@@ -9,7 +9,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
 import type { ChainValues } from "@langchain/core/utils/types";
 import { isGraphBubbleUp, isGraphInterrupt } from "@langchain/langgraph";
-import { type Attributes, type Context, context, type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { type Attributes, type Context, context, type Span, SpanKind } from "@opentelemetry/api";
 import {
   ATTR,
   errorType,
@@ -22,6 +22,7 @@ import {
   toolAttributes,
 } from "./attributes.js";
 import { installTracingBridge } from "./bridge.js";
+import { recordError } from "./error-span.js";
 import { classifyChainRun } from "./classify.js";
 import { rememberInterrupted, takeResumeLink } from "./resume-links.js";
 import { maskAndCap, toContentString, toGenAIMessage } from "./content.js";
@@ -38,7 +39,7 @@ function nowMs(): number {
 }
 
 /** Marks `span` for a failed, interrupted or cancelled run; returns the run status it stands for. */
-function recordFailure(span: Span, error: unknown): "error" | "interrupted" | "cancelled" {
+function recordFailure(span: Span, error: unknown, o: ResolvedTracingOptions): "error" | "interrupted" | "cancelled" {
   if (isGraphBubbleUp(error)) {
     // Control flow, not a failure: interrupts and parent commands leave the status unset.
     if (isGraphInterrupt(error)) {
@@ -53,11 +54,7 @@ function recordFailure(span: Span, error: unknown): "error" | "interrupted" | "c
     span.setAttribute(ATTR.errorType, "cancelled");
     return "cancelled";
   }
-  const type = errorType(error);
-  span.setAttribute(ATTR.errorType, type);
-  if (error instanceof Error) span.recordException(error);
-  else span.recordException({ name: type, message: String(error) });
-  span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+  recordError(span, error, o);
   return "error";
 }
 
@@ -107,7 +104,6 @@ class TracingHandler extends BaseCallbackHandler {
       span,
       kind,
       owner: this,
-      tracer: this.#o.tracer,
       base,
       active: undefined,
       root: undefined,
@@ -217,7 +213,7 @@ class TracingHandler extends BaseCallbackHandler {
   override handleChainError(error: unknown, runId: string): void {
     const record = this.#take(runId);
     if (record === undefined) return;
-    const status = recordFailure(record.span, error);
+    const status = recordFailure(record.span, error, this.#o);
     if (status === "interrupted" && record.root !== undefined) record.root.interrupted = true;
     if (record.kind === "root") record.span.setAttribute(ATTR.runStatus, status);
     record.span.end(nowMs());
@@ -239,6 +235,7 @@ class TracingHandler extends BaseCallbackHandler {
     const invocation = extra?.invocation_params as Metadata | undefined;
     const model = modelName(metadata, invocation);
     const attrs: Attributes = llmAttributes(parent?.graph ?? this.#graph, metadata, invocation, model, chat);
+    if (parent !== undefined && parent.kind === "node" && parent.calls > 0) attrs[ATTR.attempt] = parent.calls;
     const parentCtx = parent === undefined ? base : spanContextOf(parent);
     const span = this.#o.tracer.startSpan(
       `${chat ? "chat" : "text_completion"} ${model}`,
@@ -310,7 +307,7 @@ class TracingHandler extends BaseCallbackHandler {
   override handleLLMError(error: unknown, runId: string): void {
     const record = this.#take(runId);
     if (record === undefined) return;
-    recordFailure(record.span, error);
+    recordFailure(record.span, error, this.#o);
     record.span.end(nowMs());
   }
 
@@ -331,6 +328,7 @@ class TracingHandler extends BaseCallbackHandler {
     const id = tool?.id;
     const name = runName ?? (Array.isArray(id) ? id[id.length - 1] : undefined) ?? "tool";
     const attrs = toolAttributes(parent?.graph ?? this.#graph, metadata, name, toolCallId);
+    if (parent !== undefined && parent.kind === "node" && parent.calls > 0) attrs[ATTR.attempt] = parent.calls;
     const parentCtx = parent === undefined ? base : spanContextOf(parent);
     const span = this.#o.tracer.startSpan(
       `execute_tool ${name}`,
@@ -371,7 +369,7 @@ class TracingHandler extends BaseCallbackHandler {
   override handleToolError(error: unknown, runId: string): void {
     const record = this.#take(runId);
     if (record === undefined) return;
-    const status = recordFailure(record.span, error);
+    const status = recordFailure(record.span, error, this.#o);
     if (status === "interrupted" && record.root !== undefined) record.root.interrupted = true;
     record.span.end(nowMs());
   }

@@ -3,13 +3,12 @@
  * the hot path only read plain fields.
  */
 import { type Tracer, trace } from "@opentelemetry/api";
-import { defaultMask } from "./content.js";
+import { DEFAULT_MAX_CONTENT_LENGTH, type MaskFn, withDefaultMask } from "./content.js";
+
+export type { MaskFn } from "./content.js";
 
 /** Instrumentation scope name of every span the kit creates. */
 export const TRACER_NAME = "langgraph-ops";
-
-/** Masks one content value before it becomes a span attribute. `attribute` is the attribute key it is meant for. */
-export type MaskFn = (value: string, attribute: string) => string;
 
 /** Options for `instrument(graph, { tracing })`. Every key is optional; `tracing: true` means all defaults. */
 export interface TracingOptions {
@@ -20,10 +19,20 @@ export interface TracingOptions {
    * Default: `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true` turns it on, otherwise off.
    */
   captureContent?: boolean;
-  /** Applied to every content attribute when content capture is on. Default: {@link defaultMask} (API keys, bearer tokens, JWTs). */
+  /**
+   * Extra masking for every content attribute and every exported error message. It runs after the default mask
+   * ({@link defaultMask}: API keys, bearer tokens, credential headers, JWTs), so it can add redactions but never
+   * remove the default ones.
+   */
   mask?: MaskFn;
-  /** Longest content attribute kept, in characters, after masking. Default 4096. */
+  /** Longest content attribute or error message kept, in characters, after masking. Default 4096. */
   maxContentLength?: number;
+  /**
+   * Add the error's message to failed spans (`exception.message`), masked and capped like content. Default false:
+   * spans carry the error's type, status, code and classification reason only, since provider and tool errors can
+   * echo API keys, request bodies and tool arguments.
+   */
+  errorMessages?: boolean;
   /**
    * The end user of a run, as `user.id` and `langfuse.user.id` on the root span: a fixed id, or a function of the
    * run's metadata (e.g. `invoke(input, { metadata: { user_id } })` with `(md) => md.user_id as string`).
@@ -41,8 +50,10 @@ export interface TracingOptions {
 export interface ResolvedTracingOptions {
   tracer: Tracer;
   captureContent: boolean;
+  /** The default mask, then the user's. */
   mask: MaskFn;
   maxContentLength: number;
+  errorMessages: boolean;
   userId: ((metadata: Readonly<Record<string, unknown>>) => string | undefined) | undefined;
   tags: string[] | undefined;
   kind: "workflow" | "agent";
@@ -64,7 +75,8 @@ export function resolveTracingOptions(options: TracingOptions | true): ResolvedT
   if (o.tracer !== undefined && typeof o.tracer?.startSpan !== "function") fail("tracer", "an OpenTelemetry Tracer");
   if (o.captureContent !== undefined && typeof o.captureContent !== "boolean") fail("captureContent", "a boolean");
   if (o.mask !== undefined && typeof o.mask !== "function") fail("mask", "a function (value, attribute) => string");
-  const max = o.maxContentLength ?? 4096;
+  if (o.errorMessages !== undefined && typeof o.errorMessages !== "boolean") fail("errorMessages", "a boolean");
+  const max = o.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
   if (!Number.isInteger(max) || max < 0) fail("maxContentLength", "an integer >= 0");
   if (o.userId !== undefined && typeof o.userId !== "string" && typeof o.userId !== "function") {
     fail("userId", "a string or a function (metadata) => string | undefined");
@@ -77,8 +89,9 @@ export function resolveTracingOptions(options: TracingOptions | true): ResolvedT
   return {
     tracer: o.tracer ?? trace.getTracer(TRACER_NAME),
     captureContent: o.captureContent ?? envCapture(),
-    mask: o.mask ?? defaultMask,
+    mask: withDefaultMask(o.mask),
     maxContentLength: max,
+    errorMessages: o.errorMessages ?? false,
     userId: typeof user === "string" ? () => user : user,
     tags: o.tags === undefined ? undefined : [...o.tags],
     kind: o.kind ?? "workflow",

@@ -3,7 +3,7 @@
  * handler so nested instrumented graphs do not create duplicate spans, and so wrapper events and the node context
  * bridge can find a node's span from its run config.
  */
-import { type Context, type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
+import { type Context, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 import { ATTR } from "./attributes.js";
 
 /** @internal Kinds of runs that get a span. */
@@ -16,8 +16,6 @@ export interface RunRecord {
   readonly kind: RunKind;
   /** The handler that created the span; only it ends the span. */
   readonly owner: object;
-  /** The tracer that created the span, for spans the context bridge adds below it. */
-  readonly tracer: Tracer;
   /** The context the root span was started in (keeps the caller's baggage for every child). */
   readonly base: Context;
   /** `base` with this run's span active; built on first use by {@link spanContextOf}. */
@@ -31,7 +29,7 @@ export interface RunRecord {
   /** Wall-clock start, for the abandonment sweep. */
   readonly startMs: number;
   readonly abandonAfterMs: number;
-  /** Node runs: how many times the context bridge entered this node (attempts made by the kit's retry wrapper). */
+  /** Node runs: how many times the context bridge entered this node (attempts made by the kit's retry wrapper); LLM and tool spans below record it. */
   calls: number;
   /** LLM runs: when the first streamed chunk arrived (0 = none yet). */
   firstChunkMs: number;
