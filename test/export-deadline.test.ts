@@ -12,7 +12,7 @@ import type { ExportResult } from "@opentelemetry/core";
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { Counter } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reportExports } from "../src/integrations/otel.js";
+import { reportExports, startTelemetry } from "../src/integrations/otel.js";
 import { createMetrics, type Metrics } from "../src/observability/metrics.js";
 
 const CHILD = fileURLToPath(new URL("./fixtures/telemetry-child.ts", import.meta.url));
@@ -197,5 +197,11 @@ describe("reportExports deadline", () => {
     expect(() => reportExports(new SilentExporter(), "x", { timeoutMs: 0 })).toThrow(/timeoutMs must be an integer >= 1/);
     expect(() => reportExports(new SilentExporter(), "x", { signal: {} as AbortSignal })).toThrow(/signal must be an AbortSignal/);
     expect(() => reportExports(new SilentExporter(), "x", { timeout: 5 } as never)).toThrow(/unknown option "timeout"/);
+    expect(() => startTelemetry({ otlp: false, langfuse: false, exportTimeoutMs: 0 })).toThrow(
+      /startTelemetry\(options\)\.exportTimeoutMs must be an integer >= 1/,
+    );
+    expect(() => startTelemetry({ otlp: false, langfuse: false, shutdownTimeoutMs: 1.5 })).toThrow(
+      /startTelemetry\(options\)\.shutdownTimeoutMs must be an integer >= 1/,
+    );
   });
 });
