@@ -140,6 +140,30 @@ describe("health checks under slow-client load", () => {
   });
 });
 
+describe("connections that send nothing", () => {
+  it("are closed after headersTimeoutMs, while a slow request on another connection is answered", async () => {
+    const server = await serveMetrics(metrics, {
+      port: 0,
+      headersTimeoutMs: 300,
+      readiness: () => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 800)),
+    });
+    closers.push(() => server.close());
+    const silent = connect(server.port, "127.0.0.1");
+    silent.on("error", () => undefined);
+    // Reading, so the client notices the server's close.
+    silent.resume();
+    const closed = new Promise<number>((resolve) => {
+      const started = performance.now();
+      silent.once("close", () => resolve(performance.now() - started));
+    });
+    // The request arrived in time; its answer takes longer than the headers timeout and must not be cut.
+    expect(await probe(server.port, "/readyz", 5_000)).toMatchObject({ status: 200 });
+    const after = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Number.NaN), 5_000))]);
+    expect(after).toBeGreaterThanOrEqual(250);
+    expect(after).toBeLessThan(5_000);
+  });
+});
+
 describe("readiness deadline", () => {
   it("a check that never settles makes /readyz answer 503 past readinessTimeoutMs, without piling up checks", async () => {
     let calls = 0;

@@ -38,7 +38,10 @@ export interface ServeMetricsOptions {
    * connection has a request in flight. Default 64 (scrapers and probes are few).
    */
   maxConnections?: number;
-  /** Time a client has to send its request headers before it is disconnected (408). Default 2_000 ms. */
+  /**
+   * Time a client has to send its request headers before it is disconnected (408), counted from the connection's
+   * start, so a connection that sends nothing is closed too. Default 2_000 ms.
+   */
   headersTimeoutMs?: number;
   /** Time a client has to send a whole request before it gets a 408 and is disconnected. Default 10_000 ms. */
   requestTimeoutMs?: number;
