@@ -9,7 +9,7 @@ import { request } from "node:http";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MetricsServer, serveClusterMetrics } from "../src/index.js";
+import { createMetrics, type MetricsServer, serveClusterMetrics } from "../src/index.js";
 import { promtool } from "./support/prometheus.js";
 
 const WORKER = fileURLToPath(new URL("./fixtures/cluster-worker.ts", import.meta.url));
@@ -142,5 +142,12 @@ describe("serveClusterMetrics in the primary of real node:cluster workers", () =
 
   it("refuses to serve from a worker, pointing at createMetrics({ cluster: true })", () => {
     for (const r of ready) expect(r.primaryOnly).toContain("createMetrics({ cluster: true })");
+  });
+
+  it("createMetrics({ cluster: true }) outside a worker is a plain Metrics; a non-boolean is a TypeError", async () => {
+    const local = createMetrics({ cluster: true });
+    expect(await local.text()).toContain("langgraph_graph_runs_total");
+    local.close();
+    expect(() => createMetrics({ cluster: "yes" as never })).toThrow(/createMetrics\(options\)\.cluster must be a boolean/);
   });
 });
