@@ -85,6 +85,7 @@ export {
   type ReadinessOptions,
 } from "./server/serve.js";
 export { writeMetrics } from "./server/http.js";
+export { serveClusterMetrics, type ServeClusterMetricsOptions } from "./server/cluster.js";
 // @metrics-exports
 export { createTracingHandler, type TracingOptions, type MaskFn } from "./observability/tracing/handler.js";
 export { composeMasks, defaultMask } from "./observability/tracing/content.js";

@@ -156,17 +156,36 @@ describe("serveMetrics", () => {
     await expect(serveMetrics(metrics, { requestTimeoutMs: 5 })).rejects.toThrow(/requestTimeoutMs/);
   });
 
-  it("closes connections past maxConnections on arrival and keeps serving the others", async () => {
+  it("past maxConnections closes the longest-idle connection to let a newcomer in", async () => {
     const s = await serveMetrics(metrics, { port: 0, maxConnections: 2 });
     servers.push(s);
-    const idle = [await openSocket(s.port), await openSocket(s.port)];
+    const oldest = await openSocket(s.port);
+    const held = await openSocket(s.port);
+    const newcomer = await openSocket(s.port);
+    await expect(closedWithin(oldest.socket, 5_000)).resolves.toBe(true);
+    // The other two still get answers.
+    for (const c of [held, newcomer]) {
+      c.socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+      await expect(c.response()).resolves.toMatch(/^HTTP\/1\.1 200/);
+    }
+    for (const c of [held, newcomer]) c.socket.destroy();
+  });
+
+  it("refuses a newcomer only while every connection has a request in flight", async () => {
+    let release: (ready: boolean) => void = () => undefined;
+    const pending = new Promise<boolean>((resolve) => {
+      release = resolve;
+    });
+    const s = await serveMetrics(metrics, { port: 0, maxConnections: 2, readiness: () => pending, readinessTimeoutMs: 10_000 });
+    servers.push(s);
+    const busy = [await openSocket(s.port), await openSocket(s.port)];
+    for (const c of busy) c.socket.write("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+    await new Promise((r) => setTimeout(r, 100));
     const extra = await openSocket(s.port);
     await expect(closedWithin(extra.socket, 5_000)).resolves.toBe(true);
-    // The two held connections still get answers.
-    idle[0]?.socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-    await expect(idle[0]?.response()).resolves.toMatch(/^HTTP\/1\.1 200/);
-    for (const c of idle) c.socket.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    release(true);
+    for (const c of busy) await expect(c.response()).resolves.toMatch(/^HTTP\/1\.1 200/);
+    for (const c of busy) c.socket.destroy();
     expect((await fetch(s.url)).status).toBe(200);
   });
 

@@ -17,9 +17,11 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { reportExports } from "../observability/tracing/export-reporting.js";
 import { TRACER_NAME } from "../observability/tracing/options.js";
+import { boundedShutdown, type ExportTransport, exportDeadlines, exportTransport } from "./export-deadline.js";
 import { langfuseOtel } from "./langfuse-module.js";
 
-export { reportExports } from "../observability/tracing/export-reporting.js";
+export { reportExports, type ReportExportsOptions } from "../observability/tracing/export-reporting.js";
+export { DEFAULT_EXPORT_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from "./export-deadline.js";
 
 /** OTLP/HTTP destination. */
 export interface OtlpOptions {
@@ -69,13 +71,26 @@ export interface TelemetryOptions {
   spanProcessors?: SpanProcessor[];
   /** OpenTelemetry instrumentations to register (HTTP, database clients...). */
   instrumentations?: NonNullable<ConstructorParameters<typeof NodeSDK>[0]>["instrumentations"];
+  /**
+   * Deadline of one export to OTLP or Langfuse, however slowly the collector answers: past it the batch counts as
+   * failed in `langgraph_trace_export_spans_total` and its request is destroyed. Default 10_000 ms.
+   */
+  exportTimeoutMs?: number;
+  /**
+   * Bound of {@link Telemetry.shutdown}: it flushes for at most this long, then cancels the exports still in flight
+   * (counted as failed) and frees every socket, so the process can exit. Default 5_000 ms.
+   */
+  shutdownTimeoutMs?: number;
 }
 
 /** A running telemetry setup. */
 export interface Telemetry {
   /** Exports everything buffered so far (call before a serverless function returns). */
   forceFlush(): Promise<void>;
-  /** Flushes and stops exporting. Never rejects: a dead collector only costs its export timeout. */
+  /**
+   * Flushes and stops exporting, within `shutdownTimeoutMs` (default 5 s) whatever the collectors do; spans not
+   * exported by then are dropped and counted as failed. Never rejects. Leaves no socket or timer behind.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -155,7 +170,7 @@ function langfuseDestination(lf: LangfuseOptions | undefined): LangfuseDestinati
  * The exporter Langfuse's processor would build itself (its OTLP endpoint, basic auth), built here so that its
  * outcomes are reported like the OTLP exporter's.
  */
-function langfuseExporter(d: LangfuseDestination): OTLPTraceExporter {
+function langfuseExporter(d: LangfuseDestination, transport: ExportTransport): OTLPTraceExporter {
   if (d.publicKey === undefined || d.secretKey === undefined) {
     diag.warn("langgraph-ops: Langfuse export is on but LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY are not set; exports will fail");
   }
@@ -169,6 +184,7 @@ function langfuseExporter(d: LangfuseDestination): OTLPTraceExporter {
       "x-langfuse-ingestion-version": "4",
     },
     timeoutMillis: d.timeoutMillis,
+    httpAgentOptions: transport.agentFactory,
   });
 }
 
@@ -183,6 +199,9 @@ function langfuseExporter(d: LangfuseDestination): OTLPTraceExporter {
  */
 export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
   validate(options);
+  const { exportTimeoutMs, shutdownTimeoutMs } = exportDeadlines(options);
+  const transport = exportTransport(exportTimeoutMs);
+  const reporting = { timeoutMs: exportTimeoutMs, signal: transport.signal };
   const processors: SpanProcessor[] = [];
   const otlp = options.otlp;
   if (otlp !== false && (otlp !== undefined || otlpFromEnv())) {
@@ -190,9 +209,10 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
       ...(otlp?.url !== undefined ? { url: otlp.url } : {}),
       ...(otlp?.headers !== undefined ? { headers: otlp.headers } : {}),
       ...(otlp?.timeoutMillis !== undefined ? { timeoutMillis: otlp.timeoutMillis } : {}),
+      httpAgentOptions: transport.agentFactory,
     });
     // No config object: the processor then reads OTEL_BSP_* itself.
-    processors.push(new BatchSpanProcessor(reportExports(exporter, "otlp")));
+    processors.push(new BatchSpanProcessor(reportExports(exporter, "otlp", reporting)));
   }
   const lf = options.langfuse;
   if (lf !== false && (lf !== undefined || Boolean(process.env.LANGFUSE_PUBLIC_KEY))) {
@@ -206,7 +226,7 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
         ...(lf?.environment !== undefined ? { environment: lf.environment } : {}),
         ...(lf?.mask !== undefined ? { mask: lf.mask } : {}),
         shouldExportSpan: isKitOrDefaultExportSpan,
-        exporter: reportExports(langfuseExporter(destination), "langfuse"),
+        exporter: reportExports(langfuseExporter(destination, transport), "langfuse", reporting),
       }),
     );
   }
@@ -232,9 +252,7 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
       await Promise.allSettled(processors.map((p) => p.forceFlush()));
     },
     shutdown() {
-      stopped ??= sdk.shutdown().catch((error: unknown) => {
-        diag.warn("langgraph-ops: telemetry shutdown failed", error);
-      });
+      stopped ??= boundedShutdown(() => sdk.shutdown(), transport, shutdownTimeoutMs);
       return stopped;
     },
   };

@@ -8,6 +8,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { Counter, Gauge, Histogram, Registry, type RegistryContentType, collectDefaultMetrics } from "prom-client";
 import { liveCircuitBreakers } from "../resilience/circuit-breaker.js";
 import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
+import { joinCluster } from "../server/cluster-worker.js";
 import { writeMetrics } from "../server/http.js";
 import { type BreakerState, CHANNELS, handlerMark, type NodeEventBase, subscribe } from "./events.js";
 import { LabelGuards } from "./label-guard.js";
@@ -25,6 +26,11 @@ export interface CreateMetricsOptions {
   exemplars?: boolean;
   /** Distinct values per label before further values fold into `__other__`. Default 500. */
   maxLabelValues?: number;
+  /**
+   * In a `node:cluster` worker: answer the primary's scrapes, so that `serveClusterMetrics()` there serves the sum of
+   * all workers. Ignored outside a cluster worker. Default false.
+   */
+  cluster?: boolean;
 }
 
 /** A set of langgraph-ops series on one registry. */
@@ -62,7 +68,7 @@ export const GEN_AI_TOKEN_BUCKETS: readonly number[] = [
 ];
 
 const BREAKER_STATES: readonly BreakerState[] = ["closed", "open", "half_open"];
-const OPTION_KEYS = ["registry", "prefix", "defaultMetrics", "exemplars", "maxLabelValues"] as const;
+const OPTION_KEYS = ["registry", "prefix", "defaultMetrics", "exemplars", "maxLabelValues", "cluster"] as const;
 const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 
 /** @internal Every series, plus what the handler and checkpointer wrapper need to write them. */
@@ -142,7 +148,7 @@ function resolveOptions(options: unknown) {
   if (typeof prefix !== "string" || !PREFIX_RE.test(prefix)) {
     throw new TypeError(`${where}.prefix must match [a-zA-Z_:][a-zA-Z0-9_:]* (or be ""), got ${describe(prefix)}`);
   }
-  for (const key of ["defaultMetrics", "exemplars"] as const) {
+  for (const key of ["defaultMetrics", "exemplars", "cluster"] as const) {
     if (o[key] !== undefined && typeof o[key] !== "boolean")
       throw new TypeError(`${where}.${key} must be a boolean, got ${describe(o[key])}`);
   }
@@ -160,6 +166,7 @@ function resolveOptions(options: unknown) {
     registry,
     prefix,
     defaultMetrics: o.defaultMetrics === true,
+    cluster: o.cluster === true,
     exemplars,
     maxLabelValues: numberOption(o.maxLabelValues, `${where}.maxLabelValues`, 500, { min: 1, integer: true }),
   };
@@ -198,6 +205,8 @@ function createCore(registry: Registry<RegistryContentType>, prefix: string, exe
     help: "Circuit breaker state, one-hot: 1 for the current state, 0 for the other two.",
     labelNames: ["breaker", "state"],
     registers,
+    // Across cluster workers: 1 when at least one worker's breaker is in the state.
+    aggregator: "max",
     collect() {
       this.reset();
       for (const breaker of liveCircuitBreakers()) {
@@ -349,6 +358,7 @@ export function createMetrics(options?: CreateMetricsOptions): Metrics {
   const core = createCore(o.registry, o.prefix, o.exemplars, o.maxLabelValues);
   if (o.defaultMetrics) collectDefaultMetrics({ register: o.registry });
   let unsubscribe: Array<() => void> | undefined = subscribeWrapperEvents(core);
+  if (o.cluster) unsubscribe.push(joinCluster(o.registry));
   const metrics: Metrics = {
     registry: o.registry,
     prefix: o.prefix,

@@ -1,28 +1,22 @@
 /**
  * `serveMetrics`: a small node:http server for Prometheus scrapes and Kubernetes probes. Loopback by default, so
  * exposing metrics beyond the host is an explicit choice (host "0.0.0.0" plus auth or a network policy).
+ *
+ * Probes stay answerable under slow-client load: a client gets `headersTimeoutMs` (2 s) to send its request headers,
+ * and past `maxConnections` the longest-idle connection is closed to make room (see connections.ts), so slow or
+ * stuck clients can neither lock `/healthz` out nor hold its place for long.
  */
-import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { liveCircuitBreakers } from "../resilience/circuit-breaker.js";
 import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
 import { coreOf, type Metrics } from "../observability/metrics.js";
-import { sendText, writeMetrics } from "./http.js";
+import { type MetricsAuth, resolveAuth } from "./auth.js";
+import { budgetConnections } from "./connections.js";
+import { type Exposition, sendText, writeMetrics } from "./http.js";
+import { DEFAULT_READINESS_TIMEOUT_MS, type ReadinessCheck, type ReadinessOptions, resolveReadiness } from "./readiness.js";
 
-/** A readiness check: resolve true when the app may receive traffic. A throw or rejection counts as not ready. */
-export type ReadinessCheck = () => boolean | Promise<boolean>;
-
-/** Readiness made of a user check and built-in checks. */
-export interface ReadinessOptions {
-  /** The application's own check (database reachable, warm-up done...). */
-  check?: ReadinessCheck;
-  /** Not ready while a circuit breaker is open: `true` for every breaker, or the names of the breakers that matter. */
-  noOpenBreakers?: boolean | readonly string[];
-}
-
-/** Credentials the scrape must present on the metrics path. */
-export type MetricsAuth = { bearer: string } | { basic: { username: string; password: string } };
+export type { MetricsAuth } from "./auth.js";
+export { DEFAULT_READINESS_TIMEOUT_MS, type ReadinessCheck, type ReadinessOptions } from "./readiness.js";
 
 /** Options of {@link serveMetrics}. */
 export interface ServeMetricsOptions {
@@ -32,12 +26,23 @@ export interface ServeMetricsOptions {
   host?: string;
   /** Path of the exposition. Default "/metrics". */
   path?: string;
-  /** Require a bearer token or basic credentials on the metrics path (probes stay open). */
+  /** Require a bearer token or basic credentials on the metrics path (probes stay open). Schemes match in any case. */
   auth?: MetricsAuth;
   /** What `/readyz` checks; without it `/readyz` answers like `/healthz`. */
   readiness?: ReadinessCheck | ReadinessOptions;
-  /** Open connections allowed at once; further ones are closed on arrival. Default 64 (scrapers and probes are few). */
+  /** Deadline of the readiness check: `/readyz` answers 503 once it passes. Default 2_000 ms. */
+  readinessTimeoutMs?: number;
+  /**
+   * Open connections allowed at once. Past it the connection idle longest (still sending its request, or kept alive
+   * between requests) is closed to make room, so a probe always gets in; a newcomer is refused only while every
+   * connection has a request in flight. Default 64 (scrapers and probes are few).
+   */
   maxConnections?: number;
+  /**
+   * Time a client has to send its request headers before it is disconnected (408), counted from the connection's
+   * start, so a connection that sends nothing is closed too. Default 2_000 ms.
+   */
+  headersTimeoutMs?: number;
   /** Time a client has to send a whole request before it gets a 408 and is disconnected. Default 10_000 ms. */
   requestTimeoutMs?: number;
 }
@@ -52,72 +57,44 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-const OPTION_KEYS = ["port", "host", "path", "auth", "readiness", "maxConnections", "requestTimeoutMs"] as const;
+/** @internal The option names of {@link ServeMetricsOptions}, for servers built on the same options. */
+export const SERVE_OPTION_KEYS = [
+  "port",
+  "host",
+  "path",
+  "auth",
+  "readiness",
+  "readinessTimeoutMs",
+  "maxConnections",
+  "headersTimeoutMs",
+  "requestTimeoutMs",
+] as const;
 
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function resolveAuth(auth: unknown, where: string): ((header: string | undefined) => boolean) | undefined {
-  if (auth === undefined) return undefined;
-  assertObject(auth, where);
-  if (typeof auth.bearer === "string" && auth.bearer !== "") {
-    const expected = `Bearer ${auth.bearer}`;
-    return (header) => header !== undefined && safeEqual(header, expected);
-  }
-  const basic = auth.basic as { username?: unknown; password?: unknown } | undefined;
-  if (typeof basic === "object" && basic !== null && typeof basic.username === "string" && typeof basic.password === "string") {
-    const expected = `Basic ${Buffer.from(`${basic.username}:${basic.password}`).toString("base64")}`;
-    return (header) => header !== undefined && safeEqual(header, expected);
-  }
-  throw new TypeError(`${where} must be { bearer: string } or { basic: { username, password } }`);
-}
-
-function resolveReadiness(readiness: unknown, where: string): () => Promise<string | undefined> {
-  if (readiness === undefined) return async () => undefined;
-  const options: ReadinessOptions =
-    typeof readiness === "function" ? { check: readiness as ReadinessCheck } : (readiness as ReadinessOptions);
-  assertObject(options, where);
-  assertKnownKeys(options as Record<string, unknown>, ["check", "noOpenBreakers"], where);
-  const { check, noOpenBreakers } = options;
-  if (check !== undefined && typeof check !== "function") throw new TypeError(`${where}.check must be a function, got ${describe(check)}`);
-  const watched = noOpenBreakers;
-  if (watched !== undefined && typeof watched !== "boolean" && !(Array.isArray(watched) && watched.every((n) => typeof n === "string"))) {
-    throw new TypeError(`${where}.noOpenBreakers must be a boolean or an array of breaker names, got ${describe(watched)}`);
-  }
-  // Returns why the app is not ready, or undefined when it is.
-  return async () => {
-    if (watched !== undefined && watched !== false) {
-      const open = liveCircuitBreakers()
-        .filter((b) => b.state === "open" && (watched === true || watched.includes(b.name)))
-        .map((b) => b.name);
-      if (open.length > 0) return `circuit breaker open: ${open.join(", ")}`;
-    }
-    if (check !== undefined) {
-      try {
-        if ((await check()) !== true) return "readiness check failed";
-      } catch {
-        return "readiness check failed";
-      }
-    }
-    return undefined;
-  };
-}
+/** Default time a client has to send its request headers: well below a probe's period (10 s by default). */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 2_000;
 
 /**
  * Serves `metrics` on `path` (default `/metrics`), liveness on `/healthz` and readiness on `/readyz`, bound to
- * 127.0.0.1:9464 by default. Only GET and HEAD are answered (405 otherwise); other paths get 404.
+ * 127.0.0.1:9464 by default. Only GET and HEAD are answered (405 otherwise); other paths get 404. The exposition is
+ * gzip-compressed when the scrape accepts it (Prometheus always does).
  * @example
  * const server = await serveMetrics(metrics, { port: 9464, readiness: { noOpenBreakers: ["openai"] } });
  * // later: await server.close();
  */
 export async function serveMetrics(metrics: Metrics, options: ServeMetricsOptions = {}): Promise<MetricsServer> {
-  const where = "serveMetrics(metrics, options)";
   coreOf(metrics, "serveMetrics(metrics)");
+  return serveExposition(metrics, options, "serveMetrics(metrics, options)", SERVE_OPTION_KEYS);
+}
+
+/** @internal The server behind {@link serveMetrics}, for any exposition (a `Metrics`, a cluster's aggregate). */
+export async function serveExposition(
+  exposition: Exposition,
+  options: ServeMetricsOptions,
+  where: string,
+  knownKeys: readonly string[],
+): Promise<MetricsServer> {
   assertObject(options, where);
-  assertKnownKeys(options as Record<string, unknown>, OPTION_KEYS, where);
+  assertKnownKeys(options as Record<string, unknown>, knownKeys, where);
   const port = numberOption(options.port, `${where}.port`, 9464, { min: 0, max: 65_535, integer: true });
   const host = options.host ?? "127.0.0.1";
   if (typeof host !== "string" || host === "") throw new TypeError(`${where}.host must be a non-empty string, got ${describe(host)}`);
@@ -125,17 +102,20 @@ export async function serveMetrics(metrics: Metrics, options: ServeMetricsOption
   if (typeof path !== "string" || !path.startsWith("/") || path.includes("?")) {
     throw new TypeError(`${where}.path must start with "/" and have no query, got ${describe(path)}`);
   }
-  const authorized = resolveAuth(options.auth, `${where}.auth`);
-  const auth = options.auth as unknown;
-  const challenge = typeof auth === "object" && auth !== null && "basic" in auth ? 'Basic realm="metrics"' : "Bearer";
-  const notReadyBecause = resolveReadiness(options.readiness, `${where}.readiness`);
-  const maxConnections = numberOption(options.maxConnections, `${where}.maxConnections`, 64, { min: 1, max: 1_000_000, integer: true });
-  // A client that trickles its request in (slowloris) holds a connection; the cap and the timeout bound what it can hold.
-  const requestTimeoutMs = numberOption(options.requestTimeoutMs, `${where}.requestTimeoutMs`, 10_000, {
-    min: 100,
-    max: 3_600_000,
+  const auth = resolveAuth(options.auth, `${where}.auth`);
+  const readinessTimeoutMs = numberOption(options.readinessTimeoutMs, `${where}.readinessTimeoutMs`, DEFAULT_READINESS_TIMEOUT_MS, {
+    min: 1,
+    max: 2_147_483_647,
     integer: true,
   });
+  const notReadyBecause = resolveReadiness(options.readiness, `${where}.readiness`, readinessTimeoutMs);
+  const maxConnections = numberOption(options.maxConnections, `${where}.maxConnections`, 64, { min: 1, max: 1_000_000, integer: true });
+  const timeouts = { min: 100, max: 3_600_000, integer: true };
+  const requestTimeoutMs = numberOption(options.requestTimeoutMs, `${where}.requestTimeoutMs`, 10_000, timeouts);
+  const headersTimeoutMs = Math.min(
+    requestTimeoutMs,
+    numberOption(options.headersTimeoutMs, `${where}.headersTimeoutMs`, DEFAULT_HEADERS_TIMEOUT_MS, timeouts),
+  );
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? "/";
@@ -160,23 +140,23 @@ export async function serveMetrics(metrics: Metrics, options: ServeMetricsOption
       );
       return;
     }
-    if (authorized !== undefined && !authorized(req.headers.authorization)) {
-      sendText(req, res, 401, "unauthorized\n", { "www-authenticate": challenge });
+    if (auth !== undefined && !auth.authorized(req.headers.authorization)) {
+      sendText(req, res, 401, "unauthorized\n", { "www-authenticate": auth.challenge });
       return;
     }
-    writeMetrics(metrics, req, res);
+    writeMetrics(exposition, req, res);
   };
 
   const server = createServer(
     {
-      headersTimeout: requestTimeoutMs,
+      headersTimeout: headersTimeoutMs,
       requestTimeout: requestTimeoutMs,
       // How often Node looks for requests past their timeout (its default, 30 s, would dwarf a short timeout).
-      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeoutMs / 4))),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeoutMs / 4))),
     },
     handle,
   );
-  server.maxConnections = maxConnections;
+  budgetConnections(server, maxConnections);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
