@@ -113,6 +113,9 @@ const OPENAI_PATH = "/v1/chat/completions";
 const ANTHROPIC_PATH = "/v1/messages";
 const DEFAULT_USAGE = { input: 11, output: 7 };
 
+/** Answer and request ids are unique per request, as the providers' are: LangGraph's message reducer merges messages by id. */
+let answerSequence = 0;
+
 type Headers = Record<string, string>;
 
 function estimateTokens(body: unknown): number {
@@ -261,7 +264,7 @@ function openaiJson(model: string, reply: Reply, inputTokens: number) {
     function: { name: c.name, arguments: JSON.stringify(c.args) },
   }));
   return {
-    id: "chatcmpl-fake",
+    id: `chatcmpl-fake-${answerSequence}`,
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model,
@@ -285,7 +288,7 @@ function openaiJson(model: string, reply: Reply, inputTokens: number) {
 
 function openaiStream(res: ServerResponse, model: string, reply: Reply, inputTokens: number, includeUsage: boolean, cut: boolean): void {
   const usage = reply.usage ?? { ...DEFAULT_USAGE, input: inputTokens };
-  const base = { id: "chatcmpl-fake", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
+  const base = { id: `chatcmpl-fake-${answerSequence}`, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
   const chunk = (delta: unknown, finish: string | null = null) => ({
     ...base,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
@@ -334,7 +337,7 @@ function anthropicContent(reply: Reply) {
 function anthropicJson(model: string, reply: Reply, inputTokens: number) {
   const usage = reply.usage ?? { ...DEFAULT_USAGE, input: inputTokens };
   return {
-    id: "msg_fake",
+    id: `msg_fake_${answerSequence}`,
     type: "message",
     role: "assistant",
     model,
@@ -350,7 +353,7 @@ function anthropicStream(res: ServerResponse, model: string, reply: Reply, input
   sse(res, "message_start", {
     type: "message_start",
     message: {
-      id: "msg_fake",
+      id: `msg_fake_${answerSequence}`,
       type: "message",
       role: "assistant",
       model,
@@ -419,7 +422,6 @@ export async function startFakeProvider(): Promise<FakeProvider> {
   let always: Step | undefined;
   let defaultReply: Reply = { text: "ok" };
   const sockets = new Set<Socket>();
-  let sequence = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
@@ -443,8 +445,8 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     const stream = fields.stream === true;
     const step = queue.shift() ?? always;
     requests.push({ api, path, method: req.method, headers: { ...req.headers }, body, stream, step });
-    sequence += 1;
-    const requestId = `req_fake_${sequence}`;
+    answerSequence += 1;
+    const requestId = `req_fake_${answerSequence}`;
     const model = fields.model ?? "fake-model";
     const inputTokens = estimateTokens(body);
     const common: Headers = api === "openai" ? { "x-request-id": requestId } : { "request-id": requestId };
@@ -479,7 +481,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     if (api === "openai") {
       if (fault?.fault === "overloaded_mid_stream") {
         sse(res, undefined, {
-          id: "chatcmpl-fake",
+          id: `chatcmpl-fake-${answerSequence}`,
           object: "chat.completion.chunk",
           created: 0,
           model,
