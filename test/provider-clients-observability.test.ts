@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createMetrics, instrument, resilient } from "../src/index.js";
 import { sum } from "./metrics-fixtures.js";
 import { type FakeProvider, type Step, startFakeProvider } from "./support/fake-provider.js";
-import { fakeClock, oneNodeGraph, threadConfig } from "./support/graph.js";
+import { fakeClock, oneNodeGraph, type TestNode, threadConfig } from "./support/graph.js";
 import { type ClientName, callClient } from "./support/provider-faults.js";
 
 const exporter = new InMemorySpanExporter();
@@ -31,7 +31,8 @@ beforeEach(() => {
 async function run(client: ClientName, step: Step) {
   provider.failAlways(step);
   const metrics = createMetrics();
-  const node = resilient(async (_s, config) => ({ result: await callClient(client, provider, { signal: config.signal }) }), {
+  const call: TestNode = async (_s, config) => ({ result: await callClient(client, provider, { signal: config.signal }) });
+  const node = resilient(call, {
     retry: { retries: 2, jitter: "none", minDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1, clock: fakeClock() },
   });
   const graph = instrument(oneNodeGraph(node), { metrics, tracing: true, name: "provider" });
