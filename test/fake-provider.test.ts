@@ -123,5 +123,8 @@ describe("fake provider with the real clients", () => {
       .catch((e: unknown) => e);
     expect((hung as Error).constructor.name).toBe("APIConnectionTimeoutError");
     expect(provider.count()).toBe(3);
+    expect(provider.unmatched).toEqual([]);
+    await fetch(`${provider.url}/v1/responses`, { method: "POST", body: "{}" });
+    expect(provider.unmatched).toEqual(["POST /v1/responses"]);
   });
 });

@@ -95,15 +95,17 @@ export interface FakeProvider {
   anthropicBaseURL: string;
   /** Every request received, in order. */
   requests: RecordedRequest[];
-  /** Requests received, for one API or all. */
+  /** Requests received, for one API (`"openai"` = `POST /v1/chat/completions`, `"anthropic"` = `POST /v1/messages`) or all. */
   count(api?: ProviderApi): number;
+  /** `METHOD path` of requests to any other route (answered 404, not in `requests`): a client calling an API this server does not speak. */
+  unmatched: string[];
   /** Appends steps answered one per request, in order, before the default. */
   enqueue(...steps: Step[]): void;
   /** Answers every request (after the queue) with `step` until `clear()`. */
   failAlways(step: Step): void;
   /** The answer when no step is queued and nothing fails always (default: text "ok"). */
   setDefaultReply(reply: Reply): void;
-  /** Empties the queue, the persistent step and the recorded requests. */
+  /** Empties the queue, the persistent step, the recorded requests and `unmatched`. */
   clear(): void;
   /** Destroys open sockets (hanging requests included) and stops the server. */
   close(): Promise<void>;
@@ -418,6 +420,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 /** Starts a fake provider on a free loopback port. */
 export async function startFakeProvider(): Promise<FakeProvider> {
   const requests: RecordedRequest[] = [];
+  const unmatched: string[] = [];
   const queue: Step[] = [];
   let always: Step | undefined;
   let defaultReply: Reply = { text: "ok" };
@@ -428,6 +431,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     const api: ProviderApi | undefined = path === OPENAI_PATH ? "openai" : path === ANTHROPIC_PATH ? "anthropic" : undefined;
     const raw = await readBody(req);
     if (api === undefined || req.method !== "POST") {
+      unmatched.push(`${req.method ?? "?"} ${path}`);
       res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: `no route ${path}` } }));
       return;
     }
@@ -520,6 +524,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     openaiBaseURL: `${url}/v1`,
     anthropicBaseURL: url,
     requests,
+    unmatched,
     count: (api) => (api === undefined ? requests.length : requests.filter((r) => r.api === api).length),
     enqueue: (...steps) => {
       queue.push(...steps);
@@ -534,6 +539,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
       queue.length = 0;
       always = undefined;
       requests.length = 0;
+      unmatched.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {
