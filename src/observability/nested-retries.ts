@@ -1,7 +1,6 @@
 /**
  * Warns once per node when a chat model that retries on its own runs inside a node the kit retries: the two layers'
- * attempts multiply (a model's default 6 retries under `retry: { retries: 2 }` is 21 requests per persistent 503; see
- * the README's "Retry layers" table). A node counts as kit-retried once `withRetry` has retried it (the retry channel);
+ * attempts multiply (the README's "Retry layers" table has the measured counts). A node counts as kit-retried once `withRetry` has retried it (the retry channel);
  * a model's own retries are read from its serialized constructor arguments (`max_retries`), or LangChain's default
  * when a provider chat model was built without one.
  */
