@@ -1,8 +1,8 @@
 /**
  * Warns once per node when a chat model that retries on its own runs inside a node the kit retries: the two layers'
- * attempts multiply (the README's "Retry layers" table has the measured counts). A node counts as kit-retried once `withRetry` has retried it (the retry channel);
- * a model's own retries are read from its serialized constructor arguments (`max_retries`), or LangChain's default
- * when a provider chat model was built without one.
+ * attempts multiply (the README's "Retry layers" table has the measured counts). A node counts as kit-retried once
+ * `withRetry` has retried it (the retry channel); a model's own retries are read from its serialized constructor
+ * arguments (`max_retries`), or LangChain's default when a provider chat model was built without one.
  */
 import type { Serialized } from "@langchain/core/load/serializable";
 import { CHANNELS, subscribe } from "./events.js";
