@@ -30,7 +30,10 @@ export {
 export { withFallback, type FallbackFn } from "./resilience/fallback.js";
 export { withBulkhead, type BulkheadOptions } from "./resilience/bulkhead.js";
 export { resilient, type ResilientOptions } from "./resilience/compose.js";
-export { classifyError, langGraphRetryOn, type ErrorClassification, type ErrorReason } from "./resilience/classify.js";
+export { classifyError, langGraphRetryOn, type ErrorClassification } from "./resilience/classify.js";
+export { ERROR_REASONS, type ErrorReason } from "./resilience/reasons.js";
+export { errorTypeName } from "./resilience/error-fields.js";
+export { NESTED_RETRIES_WARNING_CODE } from "./observability/nested-retries.js";
 export { retryAfterFromHeaders } from "./resilience/retry-after.js";
 export {
   TimeoutError,

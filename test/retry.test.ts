@@ -56,7 +56,8 @@ describe("withRetry on a compiled graph", () => {
     const error = await graph.invoke({ requestId: "a" }, threadConfig()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetriesExhaustedError);
     expect((error as RetriesExhaustedError).attempts).toBe(3);
-    expect(((error as RetriesExhaustedError).cause as { status: number }).status).toBe(503);
+    expect(((error as RetriesExhaustedError).cause as unknown as { status: number }).status).toBe(503);
+    expect(error).toMatchObject({ lastStatus: 503, lastReason: "server_error" });
     expect(calls.n).toBe(3);
     expect(clock.sleeps).toEqual([200, 400]); // 600 elapsed; an 800 ms wait would end at 1400 > 1000
   });

@@ -12,6 +12,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
 import { GRAPH_NAME_HANDLER_KEY } from "./events.js";
 import { METRICS_CORE } from "./metrics.js";
+import { checkNestedRetries, watchNestedRetries } from "./nested-retries.js";
 
 const GRAPH_CALLBACK_HANDLER = Symbol.for("langgraph.graph_callback_handler");
 
@@ -55,6 +56,7 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
   /** The handlers events are forwarded to, in order. */
   readonly parts: readonly BaseCallbackHandler[];
   readonly #parts: readonly Part[];
+  readonly #graphName: string | undefined;
 
   /**
    * @param parts the kit's handlers, in the order they must hear each event (tracing before logging)
@@ -64,6 +66,8 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     super();
     this.parts = parts;
     this.#parts = parts as unknown as readonly Part[];
+    this.#graphName = graphName;
+    watchNestedRetries();
     const self = this as unknown as Record<symbol, unknown>;
     if (graphName !== undefined) {
       if (typeof graphName !== "string" || graphName === "") {
@@ -164,6 +168,7 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     metadata?: Metadata,
     runName?: string,
   ): void {
+    checkNestedRetries(this.#graphName, llm, metadata);
     this.#forward("handleChatModelStart", llm, messages, runId, parentRunId, extraParams, tags, metadata, runName);
   }
 

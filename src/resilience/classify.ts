@@ -1,23 +1,8 @@
 import { isGraphBubbleUp } from "@langchain/langgraph";
-import { retryAfterFromHeaders } from "./retry-after.js";
 import { BulkheadRejectedError, CircuitOpenError, RetriesExhaustedError, TimeoutError } from "./errors.js";
-
-/** Low-cardinality reason for an error; safe to use as a metric label. */
-export type ErrorReason =
-  | "rate_limited"
-  | "server_error"
-  | "overloaded"
-  | "timeout"
-  | "network"
-  | "circuit_open"
-  | "bulkhead_full"
-  | "retries_exhausted"
-  | "client_error"
-  | "quota_exceeded"
-  | "aborted"
-  | "programmer_error"
-  | "control_flow"
-  | "unknown";
+import { causeChain, type ErrorFields, kindsOf, langChainRetryable, ownCode, ownStatus, ownTypes } from "./error-fields.js";
+import type { ErrorReason } from "./reasons.js";
+import { retryAfterFromHeaders } from "./retry-after.js";
 
 /** What the wrappers do with an error. */
 export interface ErrorClassification {
@@ -31,22 +16,44 @@ export interface ErrorClassification {
   retryAfterMs?: number;
 }
 
+/** Whether each reason is retried and counted as a breaker failure: one row per reason, as in the README's table. */
+const POLICY: Readonly<Record<ErrorReason, readonly [retryable: boolean, countsAsFailure: boolean]>> = {
+  rate_limited: [true, true],
+  server_error: [true, true],
+  overloaded: [true, true],
+  timeout: [true, true],
+  network: [true, true],
+  circuit_open: [false, false],
+  bulkhead_full: [true, false],
+  retries_exhausted: [false, false],
+  context_overflow: [false, false],
+  auth: [false, false],
+  client_error: [false, false],
+  quota_exceeded: [false, false],
+  aborted: [false, false],
+  programmer_error: [false, false],
+  control_flow: [false, false],
+  unknown: [true, true],
+};
+
+/** Reasons whose server delay (`Retry-After` and friends) is worth reading. */
+const DELAYED: ReadonlySet<ErrorReason> = new Set(["rate_limited", "server_error", "overloaded", "timeout"]);
+
 const NETWORK_CODES = new Set([
   "ECONNRESET",
   "ECONNREFUSED",
-  "ECONNABORTED_BY_PEER",
   "EPIPE",
-  "ETIMEDOUT",
-  "ESOCKETTIMEDOUT",
   "ENETUNREACH",
   "ENETDOWN",
   "EHOSTUNREACH",
+  "EHOSTDOWN",
+  "ENOTFOUND",
   "EAI_AGAIN",
   "UND_ERR_SOCKET",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
   "UND_ERR_CLOSED",
+  "UND_ERR_DESTROYED",
+  "UND_ERR_REQ_RETRY",
+  "UND_ERR_RESPONSE_STATUS_CODE",
 ]);
 const TIMEOUT_CODES = new Set([
   "ETIMEDOUT",
@@ -54,100 +61,175 @@ const TIMEOUT_CODES = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
   "UND_ERR_HEADERS_TIMEOUT",
   "UND_ERR_BODY_TIMEOUT",
+  "ABORT_ERR_TIMEOUT",
+  "TIMEOUT_ERR",
 ]);
-const NETWORK_NAMES = new Set(["APIConnectionError", "FetchError", "ConnectionError"]);
-const TIMEOUT_NAMES = new Set(["TimeoutError", "APIConnectionTimeoutError", "NodeTimeoutError", "ConnectTimeoutError"]);
-const PROGRAMMER_NAMES = new Set(["TypeError", "ReferenceError", "SyntaxError", "RangeError", "GraphValueError", "InvalidUpdateError"]);
+const ABORT_KINDS = ["AbortError", "APIUserAbortError", "ModelAbortError"];
+const CONTEXT_OVERFLOW_KINDS = ["ContextOverflowError"];
+const QUOTA_KINDS = ["InsufficientQuotaError", "RateLimitQuotaExhaustedError"];
+const AUTH_KINDS = ["AuthenticationError", "PermissionDeniedError"];
+const TIMEOUT_KINDS = ["TimeoutError", "APIConnectionTimeoutError", "ConnectTimeoutError", "HeadersTimeoutError", "BodyTimeoutError"];
+const OVERLOAD_KINDS = ["OverloadedError"];
+const RATE_LIMIT_KINDS = ["RateLimitError", "RateLimitCapacityError"];
+const SERVER_KINDS = ["InternalServerError", "ServiceUnavailableError", "GatewayTimeoutError"];
+const CLIENT_KINDS = [
+  "BadRequestError",
+  "NotFoundError",
+  "ConflictError",
+  "UnprocessableEntityError",
+  "RequestTooLargeError",
+  "ModelRefusalError",
+];
+/** Connection failures whose cause may say more (a connect timeout under an `APIConnectionError`). */
+const NETWORK_KINDS = ["APIConnectionError", "FetchError", "ConnectionError", "SocketError"];
+const PROGRAMMER_KINDS = ["TypeError", "ReferenceError", "SyntaxError", "RangeError", "GraphValueError", "InvalidUpdateError"];
 const NETWORK_TYPE_ERROR = /fetch failed|network|socket|terminated|other side closed/i;
+const CONTEXT_OVERFLOW_TEXT = /prompt is too long|maximum context length|context[_ ]length[_ ]exceeded|context window/i;
+const QUOTA_TEXT = /insufficient[_ ]quota|credit balance is too low|exceeded your current quota/i;
 
-type Fields = {
-  name?: unknown;
-  message?: unknown;
-  status?: unknown;
-  statusCode?: unknown;
-  code?: unknown;
-  type?: unknown;
-  response?: { status?: unknown };
-  error?: { code?: unknown; type?: unknown };
-  cause?: unknown;
-};
+function hasKind(kinds: Set<string>, list: readonly string[]): boolean {
+  for (const kind of list) if (kinds.has(kind)) return true;
+  return false;
+}
 
-function statusOf(e: Fields): number | undefined {
-  for (const value of [e.status, e.statusCode, e.response?.status]) {
-    if (typeof value === "number" && Number.isInteger(value)) return value;
-    if (typeof value === "string" && /^\d{3}$/.test(value)) return Number(value);
+function messageOf(e: ErrorFields): string {
+  return typeof e.message === "string" ? e.message : "";
+}
+
+/**
+ * What one link of the chain says on its own: a reason, "network?" when it is a connection failure that a deeper
+ * cause may refine into a timeout, or undefined when it says nothing (a plain wrapper).
+ */
+function judge(e: ErrorFields): ErrorReason | "network?" | undefined {
+  if (isGraphBubbleUp(e)) return "control_flow";
+  if (e instanceof CircuitOpenError) return "circuit_open";
+  if (e instanceof BulkheadRejectedError) return "bulkhead_full";
+  if (e instanceof RetriesExhaustedError) return "retries_exhausted";
+  if (e instanceof TimeoutError) return "timeout";
+
+  const kinds = kindsOf(e);
+  const status = ownStatus(e);
+  const code = ownCode(e);
+  const types = ownTypes(e);
+  const lc = typeof e.lc_error_code === "string" ? e.lc_error_code : undefined;
+  const message = messageOf(e);
+
+  // The SDK's timeout error wraps the AbortError of its own timer: the timeout is checked before the abort.
+  if (kinds.has("APIConnectionTimeoutError")) return "timeout";
+  if (hasKind(kinds, ABORT_KINDS) || lc === "MODEL_ABORTED" || code === "ABORT_ERR" || code === "ECONNABORTED") return "aborted";
+  if (message.startsWith("AbortError") || message.startsWith("Cancel") || message === "Abort") return "aborted";
+  if (
+    hasKind(kinds, CONTEXT_OVERFLOW_KINDS) ||
+    lc === "CONTEXT_OVERFLOW" ||
+    code === "context_length_exceeded" ||
+    ((status === 400 || status === 413) && CONTEXT_OVERFLOW_TEXT.test(message))
+  ) {
+    return "context_overflow";
+  }
+  if (
+    hasKind(kinds, QUOTA_KINDS) ||
+    code === "insufficient_quota" ||
+    types.includes("insufficient_quota") ||
+    types.includes("billing_error") ||
+    status === 402 ||
+    ((status === undefined || status === 400 || status === 429) && QUOTA_TEXT.test(message))
+  ) {
+    return "quota_exceeded";
+  }
+  if (
+    status === 401 ||
+    status === 403 ||
+    hasKind(kinds, AUTH_KINDS) ||
+    lc === "MODEL_AUTHENTICATION" ||
+    types.includes("authentication_error") ||
+    types.includes("permission_error")
+  ) {
+    return "auth";
+  }
+  if (status === 529 || hasKind(kinds, OVERLOAD_KINDS) || types.includes("overloaded_error")) return "overloaded";
+  if (status === 429 || hasKind(kinds, RATE_LIMIT_KINDS) || types.includes("rate_limit_error") || lc === "MODEL_RATE_LIMIT") {
+    return "rate_limited";
+  }
+  if (status === 408) return "timeout";
+  if (status !== undefined && status >= 500) return "server_error";
+  if (status !== undefined && status >= 400) return "client_error";
+  if (hasKind(kinds, SERVER_KINDS) || types.includes("api_error") || types.includes("server_error")) return "server_error";
+  if (hasKind(kinds, CLIENT_KINDS) || types.includes("invalid_request_error") || types.includes("not_found_error")) return "client_error";
+  if (lc === "MODEL_NOT_FOUND") return "client_error";
+  if (code !== undefined && TIMEOUT_CODES.has(code)) return "timeout";
+  if (code !== undefined && NETWORK_CODES.has(code)) return "network";
+  if (hasKind(kinds, TIMEOUT_KINDS)) return "timeout";
+  if (hasKind(kinds, NETWORK_KINDS)) return "network?";
+  if (kinds.has("TypeError") && NETWORK_TYPE_ERROR.test(message)) return "network?";
+  if (hasKind(kinds, PROGRAMMER_KINDS)) return "programmer_error";
+  return undefined;
+}
+
+function delayOf(chain: ErrorFields[], decidedAt: number): number | undefined {
+  for (let i = decidedAt; i < chain.length; i += 1) {
+    const link = chain[i] as ErrorFields;
+    const fromHeaders = retryAfterFromHeaders(link);
+    if (fromHeaders !== undefined) return fromHeaders;
+    // LangChain's AsyncCaller copies the server's delay onto rate-limit errors it rethrows.
+    if (typeof link.retryAfterMs === "number" && Number.isFinite(link.retryAfterMs) && link.retryAfterMs >= 0) return link.retryAfterMs;
   }
   return undefined;
 }
 
-function codeOf(e: Fields): string | undefined {
-  if (typeof e.code === "string") return e.code;
-  const cause = e.cause as Fields | undefined;
-  return typeof cause === "object" && cause !== null && typeof cause.code === "string" ? cause.code : undefined;
-}
-
-function mentionsQuota(e: Fields): boolean {
-  return (
-    e.code === "insufficient_quota" ||
-    e.type === "insufficient_quota" ||
-    e.error?.code === "insufficient_quota" ||
-    e.error?.type === "insufficient_quota" ||
-    (typeof e.message === "string" && e.message.includes("insufficient_quota"))
-  );
-}
-
-function isOverload(e: Fields): boolean {
-  return e.type === "overloaded_error" || e.error?.type === "overloaded_error" || e.name === "OverloadedError";
-}
-
-function isAbort(e: Fields): boolean {
-  if (e.name === "AbortError") return true;
-  if (typeof e.message === "string" && (e.message.startsWith("AbortError") || e.message.startsWith("Cancel") || e.message === "Abort"))
-    return true;
-  return e.code === "ABORT_ERR" || e.code === "ECONNABORTED";
-}
-
-function result(retryable: boolean, countsAsFailure: boolean, reason: ErrorReason, retryAfterMs?: number): ErrorClassification {
-  return retryAfterMs === undefined ? { retryable, countsAsFailure, reason } : { retryable, countsAsFailure, reason, retryAfterMs };
-}
-
 /**
  * Classifies an error for retry, circuit breaking and metrics. One table serves all three, so a 400 is neither retried
- * nor counted against a provider's health, while a 503 is both. See the README's error classification table.
+ * nor counted against a provider's health, while a 503 is both. The `cause` chain is followed (bounded, cycle safe):
+ * the outermost link that says what happened decides, so `ContextOverflowError` → `BadRequestError` is a context
+ * overflow and `APIConnectionError` → `TypeError` → `UND_ERR_SOCKET` a network error. LangChain's retryable marker
+ * (`stampRetryable` / `getRetryable`) is final when it says "not retryable"; "retryable" is only a hint, used for
+ * errors nothing else recognises. See the README's error classification table.
  */
 export function classifyError(error: unknown): ErrorClassification {
-  if (isGraphBubbleUp(error)) return result(false, false, "control_flow");
-  if (error instanceof CircuitOpenError) return result(false, false, "circuit_open", error.retryAfterMs);
-  if (error instanceof BulkheadRejectedError) return result(true, false, "bulkhead_full");
-  if (error instanceof RetriesExhaustedError) return result(false, false, "retries_exhausted");
-  if (error instanceof TimeoutError) return result(true, true, "timeout");
-  if (typeof error !== "object" || error === null) return result(true, true, "unknown");
-
-  const e = error as Fields;
-  if (isAbort(e)) return result(false, false, "aborted");
-  if (mentionsQuota(e)) return result(false, false, "quota_exceeded");
-
-  const status = statusOf(e);
-  if (status !== undefined) {
-    if (status === 429) return result(true, true, "rate_limited", retryAfterFromHeaders(error));
-    if (status === 408) return result(true, true, "timeout", retryAfterFromHeaders(error));
-    if (status === 529 || isOverload(e)) return result(true, true, "overloaded", retryAfterFromHeaders(error));
-    if (status >= 500 && status <= 599) return result(true, true, "server_error", retryAfterFromHeaders(error));
-    if (status >= 400 && status <= 499) return result(false, false, "client_error");
+  const chain = causeChain(error);
+  if (chain.length === 0) return verdict("unknown");
+  let reason: ErrorReason | undefined;
+  let decidedAt = 0;
+  let network = -1;
+  for (let i = 0; i < chain.length && reason === undefined; i += 1) {
+    let said: ReturnType<typeof judge>;
+    try {
+      said = judge(chain[i] as ErrorFields);
+    } catch {
+      // A hostile object (a proxy whose traps throw) says nothing; classification itself never throws.
+      said = undefined;
+    }
+    if (said === "network?") {
+      if (network < 0) network = i;
+    } else if (said !== undefined && (network < 0 || said === "timeout" || said === "network")) {
+      reason = said;
+      decidedAt = i;
+    } else if (said !== undefined) {
+      // A connection failure whose cause is something else (an abort of the request) stays a connection failure.
+      break;
+    }
   }
-  if (isOverload(e)) return result(true, true, "overloaded", retryAfterFromHeaders(error));
-
-  const code = codeOf(e);
-  if (code !== undefined && TIMEOUT_CODES.has(code)) return result(true, true, "timeout");
-  if (code !== undefined && NETWORK_CODES.has(code)) return result(true, true, "network");
-  const name = typeof e.name === "string" ? e.name : "";
-  if (TIMEOUT_NAMES.has(name)) return result(true, true, "timeout");
-  if (NETWORK_NAMES.has(name)) return result(true, true, "network");
-  if (name === "TypeError" && typeof e.message === "string" && NETWORK_TYPE_ERROR.test(e.message)) {
-    return result(true, true, "network");
+  if (reason === undefined && network >= 0) {
+    reason = "network";
+    decidedAt = network;
   }
-  if (PROGRAMMER_NAMES.has(name)) return result(false, false, "programmer_error");
-  return result(true, true, "unknown");
+  reason ??= "unknown";
+  const retryAfterMs =
+    reason === "circuit_open" ? (error as CircuitOpenError).retryAfterMs : DELAYED.has(reason) ? delayOf(chain, decidedAt) : undefined;
+  const result = verdict(reason, retryAfterMs);
+  if (result.retryable && reason !== "control_flow") {
+    for (const link of chain) {
+      const marker = langChainRetryable(link);
+      if (marker === undefined) continue;
+      if (marker === false) result.retryable = false;
+      break;
+    }
+  }
+  return result;
+}
+
+function verdict(reason: ErrorReason, retryAfterMs?: number): ErrorClassification {
+  const [retryable, countsAsFailure] = POLICY[reason];
+  return retryAfterMs === undefined ? { retryable, countsAsFailure, reason } : { retryable, countsAsFailure, reason, retryAfterMs };
 }
 
 /** Marks an error as already handled by a kit wrapper, so LangGraph's own `RetryPolicy` does not retry it again. */

@@ -1,6 +1,8 @@
 /**
  * Error classes thrown by the resilience wrappers, and the normalisation every wrapper applies first.
  */
+import { chainCode, chainStatus, errorTypeName } from "./error-fields.js";
+import type { ErrorReason } from "./reasons.js";
 
 /** Thrown (and used as the abort reason of the node's `config.signal`) when an attempt passes its deadline. */
 export class TimeoutError extends Error {
@@ -27,14 +29,37 @@ export class CircuitOpenError extends Error {
   }
 }
 
-/** Thrown by `withRetry` when every permitted attempt failed with a retryable error; `cause` is the last error. */
+/**
+ * Thrown by `withRetry` when every permitted attempt failed with a retryable error. The last error stays readable
+ * (`cause`, `lastError`, `lastStatus`, `lastCode`, `lastReason`); its message does not enter this error's message,
+ * which names only the attempts and the last error's type and reason, so provider text (an echoed key, a prompt)
+ * does not travel with it into logs and spans. The last status is `lastStatus`, not `status`: code that reads
+ * `status` (LangChain's caller, a breaker's filter) must not take the give-up for a fresh HTTP 503.
+ */
 export class RetriesExhaustedError extends Error {
   /** How many attempts were made, the first included. */
   readonly attempts: number;
-  constructor(attempts: number, cause: Error) {
-    super(`Gave up after ${attempts} attempts: ${cause.message}`, { cause });
+  /** The last attempt's error (also `cause`). */
+  readonly lastError: Error;
+  /** `classifyError(lastError).reason`. */
+  readonly lastReason: ErrorReason;
+  /** The HTTP status found on the last error or its causes, if any. */
+  readonly lastStatus: number | undefined;
+  /** The error code (`ECONNRESET`, `rate_limit_exceeded`) found on the last error or its causes, if any. */
+  readonly lastCode: string | undefined;
+  declare readonly cause: Error;
+  constructor(attempts: number, lastError: Error, lastReason: ErrorReason = "unknown") {
+    const status = chainStatus(lastError);
+    super(
+      `Gave up after ${attempts} attempts; last error: ${errorTypeName(lastError)}${status === undefined ? "" : ` ${status}`} (${lastReason})`,
+      { cause: lastError },
+    );
     this.name = "RetriesExhaustedError";
     this.attempts = attempts;
+    this.lastError = lastError;
+    this.lastReason = lastReason;
+    this.lastStatus = status;
+    this.lastCode = chainCode(lastError);
   }
 }
 

@@ -165,7 +165,7 @@ async function retryAfterFirstFailure<S, U, C>(
     const decision = decideRetry(policy, error, attempt, policy.clock.now() - startedAt, previousDelayMs, signal?.aborted === true);
     if (!decision.retry) {
       if (decision.exhausted) {
-        const exhausted = markHandled(new RetriesExhaustedError(attempt, error));
+        const exhausted = markHandled(new RetriesExhaustedError(attempt, error, classifyError(error).reason));
         if (hasSubscribers(CHANNELS.retriesExhausted)) {
           publish(CHANNELS.retriesExhausted, { ...labelsOf(runConfig), config: runConfig, attempts: attempt, error });
         }

@@ -1,0 +1,181 @@
+/**
+ * What each combination of retry layers costs in provider requests per persistent fault, measured server-side with
+ * the real ChatOpenAI / ChatAnthropic against the fake provider: the client's own `maxRetries` (LangChain's
+ * `AsyncCaller`, default 6), the kit's `resilient({ retry })` and LangGraph's `retryPolicy`. The README's "Retry
+ * layers" table is rendered from these measurements and must match (`UPDATE_README=1` rewrites it).
+ *
+ * LangChain's backoff waits 1–2 s, 2–4 s, 4–8 s… between its attempts; those waits (and LangGraph's) are
+ * fast-forwarded with fake timers so a 63-request run takes a moment. The requests themselves are real.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { RetriesExhaustedError, langGraphRetryOn, resilient } from "../src/index.js";
+import { type FakeProvider, type Step, startFakeProvider } from "./support/fake-provider.js";
+import { fakeClock, oneNodeGraph, type TestNode, threadConfig } from "./support/graph.js";
+import { chatAnthropic, chatOpenAI } from "./support/provider-clients.js";
+
+let provider: FakeProvider;
+beforeAll(async () => {
+  provider = await startFakeProvider();
+});
+afterAll(() => provider.close());
+afterEach(() => {
+  vi.useRealTimers();
+  provider.clear();
+});
+
+type Policy = "none" | "default retryOn" | "langGraphRetryOn";
+interface Layers {
+  /** The model's `maxRetries`; undefined = LangChain's default. */
+  maxRetries: number | undefined;
+  kitRetries: number | undefined;
+  retryPolicy: Policy;
+}
+
+const LAYERS: Layers[] = [
+  { maxRetries: 0, kitRetries: undefined, retryPolicy: "none" },
+  { maxRetries: 0, kitRetries: 2, retryPolicy: "none" },
+  { maxRetries: 0, kitRetries: 2, retryPolicy: "langGraphRetryOn" },
+  { maxRetries: 0, kitRetries: 2, retryPolicy: "default retryOn" },
+  { maxRetries: 0, kitRetries: undefined, retryPolicy: "default retryOn" },
+  { maxRetries: 0, kitRetries: undefined, retryPolicy: "langGraphRetryOn" },
+  { maxRetries: 2, kitRetries: undefined, retryPolicy: "none" },
+  { maxRetries: 2, kitRetries: 2, retryPolicy: "none" },
+  { maxRetries: 2, kitRetries: 2, retryPolicy: "default retryOn" },
+  { maxRetries: undefined, kitRetries: undefined, retryPolicy: "none" },
+  { maxRetries: undefined, kitRetries: undefined, retryPolicy: "default retryOn" },
+  { maxRetries: undefined, kitRetries: 2, retryPolicy: "none" },
+  { maxRetries: undefined, kitRetries: 2, retryPolicy: "langGraphRetryOn" },
+  { maxRetries: undefined, kitRetries: 2, retryPolicy: "default retryOn" },
+];
+
+const FAULTS: { label: string; step: Step }[] = [
+  { label: "503", step: { fault: "server_error", status: 503 } },
+  { label: "context overflow", step: { fault: "context_overflow" } },
+  { label: "401", step: { fault: "auth" } },
+];
+
+const MODELS = {
+  ChatOpenAI: (maxRetries: number | undefined) => chatOpenAI(provider, maxRetries === undefined ? {} : { maxRetries }),
+  ChatAnthropic: (maxRetries: number | undefined) => chatAnthropic(provider, maxRetries === undefined ? {} : { maxRetries }),
+};
+
+/** Runs the graph to its end with every timer fast-forwarded; resolves to the requests the provider received. */
+async function measure(model: keyof typeof MODELS, layers: Layers, step: Step): Promise<number> {
+  provider.clear();
+  provider.failAlways(step);
+  const chat = MODELS[model](layers.maxRetries);
+  const call: TestNode = async (_s, config) => ({ result: String((await chat.invoke("hi", { signal: config.signal })).content) });
+  const node =
+    layers.kitRetries === undefined ? call : resilient(call, { retry: { retries: layers.kitRetries, jitter: "none", clock: fakeClock() } });
+  const retryPolicy =
+    layers.retryPolicy === "none"
+      ? undefined
+      : {
+          maxAttempts: 3,
+          jitter: false,
+          logWarning: false,
+          ...(layers.retryPolicy === "langGraphRetryOn" ? { retryOn: langGraphRetryOn } : {}),
+        };
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+  let settled = false;
+  const done = oneNodeGraph(node, retryPolicy === undefined ? {} : { retryPolicy })
+    .invoke({ requestId: "r" }, threadConfig())
+    .then(
+      () => "resolved",
+      () => "rejected",
+    )
+    .finally(() => {
+      settled = true;
+    });
+  while (!settled) {
+    // Real I/O needs real turns of the event loop; the sleeps between attempts only need fake time.
+    await new Promise((resolve) => setImmediate(resolve));
+    vi.advanceTimersByTime(500);
+  }
+  vi.useRealTimers();
+  expect(await done).toBe("rejected");
+  return provider.count();
+}
+
+const describeLayers = (l: Layers) =>
+  `| ${l.maxRetries === undefined ? "default (6)" : l.maxRetries} | ${l.kitRetries === undefined ? "—" : l.kitRetries} | ${
+    l.retryPolicy === "none"
+      ? "—"
+      : `\`maxAttempts: 3\`, ${l.retryPolicy === "langGraphRetryOn" ? "`retryOn: langGraphRetryOn`" : "default `retryOn`"}`
+  }`;
+
+const START = "<!-- retry-layers:start (generated by test/retry-layers.test.ts) -->";
+const END = "<!-- retry-layers:end -->";
+
+describe("retry layers: provider requests per persistent fault", () => {
+  const measured = new Map<string, number>();
+
+  it.each(LAYERS.flatMap((layers) => (["ChatOpenAI", "ChatAnthropic"] as const).map((model) => [model, layers] as const)))(
+    "%s %j",
+    async (model, layers) => {
+      for (const fault of FAULTS) {
+        const requests = await measure(model, layers, fault.step);
+        measured.set(`${model} ${JSON.stringify(layers)} ${fault.label}`, requests);
+      }
+    },
+    120_000,
+  );
+
+  it("the README's table is the measurements", () => {
+    const rows = LAYERS.map((layers) => {
+      const cells = FAULTS.map((fault) => {
+        const a = measured.get(`ChatOpenAI ${JSON.stringify(layers)} ${fault.label}`);
+        const b = measured.get(`ChatAnthropic ${JSON.stringify(layers)} ${fault.label}`);
+        // Both clients sit on the same AsyncCaller: they must agree, or the table would need a column each.
+        expect(a).toBeDefined();
+        expect(b).toBe(a);
+        return String(a);
+      });
+      return `${describeLayers(layers)} | ${cells.join(" | ")} |`;
+    });
+    const table = [
+      START,
+      `| model \`maxRetries\` | kit \`retry.retries\` | LangGraph \`retryPolicy\` | ${FAULTS.map((f) => `persistent ${f.label}`).join(" | ")} |`,
+      `|---|---|---|${FAULTS.map(() => "---:").join("|")}|`,
+      ...rows,
+      END,
+    ].join("\n");
+    const path = new URL("../README.md", import.meta.url);
+    const readme = readFileSync(path, "utf8");
+    const start = readme.indexOf(START);
+    const end = readme.indexOf(END);
+    expect(start, "README has the retry-layers markers").toBeGreaterThan(-1);
+    const current = readme.slice(start, end + END.length);
+    if (process.env.UPDATE_README === "1" && current !== table) {
+      writeFileSync(path, readme.slice(0, start) + table + readme.slice(end + END.length));
+      return;
+    }
+    expect(current).toBe(table);
+  });
+});
+
+describe("a per-attempt timeout shorter than LangChain's backoff", () => {
+  it("turns a persistent 503 into timeouts: the client is still sleeping when the kit gives up on the attempt", async () => {
+    provider.failAlways({ fault: "server_error", status: 503 });
+    const chat = chatOpenAI(provider); // LangChain's default maxRetries: its first backoff sleep is 1–2 s
+    const call: TestNode = async (_s, config) => ({ result: String((await chat.invoke("hi", { signal: config.signal })).content) });
+    const node = resilient(call, { timeout: 300, retry: { retries: 1, jitter: "none", clock: fakeClock() } });
+    const error = await oneNodeGraph(node)
+      .invoke({ requestId: "r" }, threadConfig())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetriesExhaustedError);
+    expect(error).toMatchObject({ attempts: 2, lastReason: "timeout" });
+    expect(provider.count()).toBe(2);
+
+    provider.clear();
+    provider.failAlways({ fault: "server_error", status: 503 });
+    const direct = chatOpenAI(provider, { maxRetries: 0 });
+    const plain: TestNode = async (_s, config) => ({ result: String((await direct.invoke("hi", { signal: config.signal })).content) });
+    const same = await oneNodeGraph(resilient(plain, { timeout: 300, retry: { retries: 1, jitter: "none", clock: fakeClock() } }))
+      .invoke({ requestId: "r" }, threadConfig())
+      .catch((e: unknown) => e);
+    expect(same).toMatchObject({ attempts: 2, lastReason: "server_error", lastStatus: 503 });
+    expect(provider.count()).toBe(2);
+  });
+});
