@@ -26,6 +26,7 @@ import { createMetrics } from "../src/observability/metrics.js";
 import { composeMasks, defaultMask, type MaskFn } from "../src/observability/tracing/content.js";
 import type { TracingOptions } from "../src/observability/tracing/handler.js";
 import { resilient } from "../src/resilience/compose.js";
+import type { RetriesExhaustedError } from "../src/resilience/errors.js";
 import { type FakeProvider, startFakeProvider } from "./support/fake-provider.js";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./support/otlp-receiver.js";
 
@@ -42,7 +43,9 @@ const PROVIDER_TEXT = "Incorrect API key provided";
 
 /** A provider error as SDKs build them: status, headers, the request that was sent and the response body. */
 function providerError(status: number): Error {
-  const body = { error: { message: `${PROVIDER_TEXT}: ${KEY}`, type: "authentication_error" } };
+  // The body's type matches the status, as the providers send it (Anthropic: `authentication_error` / `api_error`).
+  const type = status === 401 ? "authentication_error" : "api_error";
+  const body = { error: { message: `${PROVIDER_TEXT}: ${KEY}`, type } };
   return Object.assign(new Error(`${status} ${PROVIDER_TEXT}: ${KEY}. Sent Authorization: Bearer ${BEARER}`), {
     status,
     headers: { "x-api-key": KEY, authorization: `Bearer ${BEARER}`, "retry-after-ms": "1" },
@@ -207,7 +210,9 @@ describe("by default", () => {
     // The error the caller gets is untouched: the rule is about what leaves the process.
     expect((out.errors[0] as Error).message).toContain(ARG);
     expect((out.errors[1] as Error).message).toContain(KEY);
-    expect((out.errors[2] as Error).message).toContain(KEY);
+    // RetriesExhaustedError names the last error's type and reason; the text stays on the last error itself.
+    expect((out.errors[2] as RetriesExhaustedError).message).not.toContain(KEY);
+    expect((out.errors[2] as RetriesExhaustedError).lastError.message).toContain(KEY);
   });
 
   it("no canary and no message reaches an exported span, event or status, a log line or a metric", () => {
@@ -231,7 +236,7 @@ describe("by default", () => {
     expect(chat.attributes).toMatchObject({
       "error.type": "Error",
       "langgraph.error.status": 401,
-      "langgraph.error.reason": "client_error",
+      "langgraph.error.reason": "auth",
     });
     const tools = inTrace(out.spans, rootOf(out.spans, "default-tool"));
     const toolSpan = tools.find((s) => s.name === "execute_tool charge")!;

@@ -3,7 +3,9 @@
  * request and response bodies can echo API keys, prompts and tool arguments, so they never leave by default; the
  * `errorMessages` options add the message only through the mask and the length cap. Shared by spans and log lines.
  */
-import { classifyError, type ErrorReason } from "../resilience/classify.js";
+import { classifyError } from "../resilience/classify.js";
+import { chainCode, chainStatus } from "../resilience/error-fields.js";
+import type { ErrorReason } from "../resilience/reasons.js";
 import { errorType } from "./tracing/attributes.js";
 import { defaultMask, type MaskFn, maskAndCap } from "./tracing/content.js";
 
@@ -19,25 +21,8 @@ export interface ErrorFacts {
   readonly code?: string;
 }
 
-/** How deep the cause chain is searched for a status or code. */
-const MAX_CAUSE_DEPTH = 5;
 /** A code is exported only when it looks like an identifier, never free text. */
 const CODE_SHAPE = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-type Fields = { status?: unknown; statusCode?: unknown; response?: { status?: unknown } | null; code?: unknown; cause?: unknown };
-
-function statusOf(e: Fields): number | undefined {
-  for (const value of [e.status, e.statusCode, e.response?.status]) {
-    if (typeof value === "number" && Number.isInteger(value) && value >= 100 && value <= 599) return value;
-    if (typeof value === "string" && /^[1-5]\d\d$/.test(value)) return Number(value);
-  }
-  return undefined;
-}
-
-function codeOf(e: Fields): string | undefined {
-  const code = typeof e.code === "number" ? String(e.code) : e.code;
-  return typeof code === "string" && CODE_SHAPE.test(code) ? code : undefined;
-}
 
 function classify(error: unknown): ErrorReason {
   try {
@@ -54,17 +39,10 @@ export function errorFacts(error: unknown): ErrorFacts {
   const reason = classify(error);
   let status: number | undefined;
   let code: string | undefined;
-  const seen = new Set<unknown>();
-  let current: unknown = error;
   try {
-    for (let depth = 0; depth < MAX_CAUSE_DEPTH && typeof current === "object" && current !== null && !seen.has(current); depth++) {
-      seen.add(current);
-      const e = current as Fields;
-      status ??= statusOf(e);
-      code ??= codeOf(e);
-      if (status !== undefined && code !== undefined) break;
-      current = e.cause;
-    }
+    status = chainStatus(error);
+    const found = chainCode(error);
+    if (found !== undefined && CODE_SHAPE.test(found)) code = found;
   } catch {
     // A throwing getter ends the walk; what was found so far stands.
   }
