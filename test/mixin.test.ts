@@ -69,6 +69,8 @@ describe("npx langgraph-ops", () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain("Usage: langgraph-ops mixin [--config <file.json>] --out <dir>");
     expect(cli(["mixin", "--help"]).stdout).toBe(help.stdout);
+    // npx runs the bin file itself, so it must name its interpreter.
+    expect(readFileSync(bin, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
     const bare = cli([]);
     expect(bare.status).toBe(2);
     expect(bare.stdout).toBe(help.stdout);
