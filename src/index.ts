@@ -44,7 +44,20 @@ export {
   toError,
 } from "./resilience/errors.js";
 export { systemClock } from "./resilience/clock.js";
-export type { Clock, NodeFn, WrappedNode } from "./resilience/types.js";
+export type {
+  Clock,
+  NodeFn,
+  WrappedNode,
+  AnyNode,
+  NodeBound,
+  StateOf,
+  ConfigOf,
+  UpdateOf,
+  Wrapped,
+  WrappedWithFallback,
+  FallbackUpdateOf,
+  NodeOf,
+} from "./resilience/types.js";
 export {
   CHANNELS,
   GRAPH_NAME_METADATA_KEY,

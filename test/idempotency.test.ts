@@ -188,7 +188,9 @@ describe("withIdempotency", () => {
   it("keys by node task by default: a new input on the same thread runs the node again", async () => {
     const store = new InMemoryIdempotencyStore();
     let runs = 0;
-    const node = withIdempotency<TestStateType, Partial<TestStateType>, never>(async () => ({ result: `run-${++runs}` }), { store });
+    const node = withIdempotency(async (_state: TestStateType): Promise<Partial<TestStateType>> => ({ result: `run-${++runs}` }), {
+      store,
+    });
     const graph = oneNodeGraph(node as unknown as TestNode);
     const config = threadConfig();
     await graph.invoke({ requestId: "a" }, config);

@@ -1,43 +1,21 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { consumerProject, packedTarball } from "./support/packed.js";
 
-const root = resolve(import.meta.dirname, "..");
 let consumer: string;
-
-/** A consumer project holding the unpacked package, its other dependencies linked to ours except `leaveOut`. */
-function consumerProject(tarball: string, leaveOut: readonly string[] = []): string {
-  const dir = mkdtempSync(join(tmpdir(), "lgops-consumer-"));
-  const modules = join(dir, "node_modules");
-  mkdirSync(join(modules, "langgraph-ops"), { recursive: true });
-  execFileSync("tar", ["xzf", tarball, "-C", join(modules, "langgraph-ops"), "--strip-components=1"]);
-  for (const entry of readdirSync(join(root, "node_modules"))) {
-    if (entry === ".bin" || entry.startsWith(".") || leaveOut.includes(entry)) continue;
-    symlinkSync(join(root, "node_modules", entry), join(modules, entry));
-  }
-  return dir;
-}
-
-let packDir: string;
 let withoutLangfuse: string;
 
-/** Packs the built package and unpacks it into consumer projects. */
-beforeAll(() => {
-  execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "pipe" });
-  packDir = mkdtempSync(join(tmpdir(), "lgops-pack-"));
-  const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", packDir], { cwd: root, encoding: "utf8" })
-    .trim()
-    .split("\n")
-    .pop() as string;
-  consumer = consumerProject(join(packDir, tarball));
+/** Unpacks the packed package into consumer projects. */
+beforeAll(async () => {
+  const tarball = await packedTarball();
+  consumer = consumerProject(tarball);
   // The optional peer @langfuse/otel (and the rest of the @langfuse scope) not installed.
-  withoutLangfuse = consumerProject(join(packDir, tarball), ["@langfuse"]);
-}, 120_000);
+  withoutLangfuse = consumerProject(tarball, ["@langfuse"]);
+}, 300_000);
 
 afterAll(() => {
-  for (const dir of [consumer, withoutLangfuse, packDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [consumer, withoutLangfuse]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: consumer, encoding: "utf8" }).trim();

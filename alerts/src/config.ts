@@ -3,6 +3,8 @@
  * tune lives here, so the shipped files and a customised build come from the same source.
  */
 
+import { assertKnownKeys, assertObject, describe } from "../../src/resilience/options.js";
+
 /** Alerts whose `for:` can be overridden through {@link MixinConfig.for}. */
 export type AlertKey =
   | "burn1h"
@@ -140,11 +142,57 @@ export function durationSeconds(value: string, option = "duration"): number {
 }
 
 function positive(value: number, option: string): void {
-  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${option} must be a finite number > 0, got ${value}`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`${option} must be a finite number > 0, got ${describe(value)}`);
+  }
 }
 
-/** Merges `input` over {@link defaultConfig} and validates it; a bad option is a TypeError that names it. */
+/** What the top-level keys of a config hold, for the shape check of input that arrives as JSON. */
+const KEY_KINDS: Record<keyof MixinConfig, "string" | "number" | "object"> = {
+  selector: "string",
+  sloTarget: "number",
+  sloPeriod: "string",
+  minEvents: "number",
+  thresholds: "object",
+  for: "object",
+  runbookUrl: "string",
+  dashboardTag: "string",
+  uidPrefix: "string",
+};
+
+/**
+ * Checks the shape of `input` (a parsed JSON file, say): an object with only known keys, at every level, each of the
+ * right type. Ranges are checked by {@link resolveConfig}.
+ */
+export function assertConfigInput(input: unknown, name = "mixin config"): asserts input is MixinConfigInput {
+  assertObject(input, name);
+  assertKnownKeys(input, Object.keys(KEY_KINDS), name);
+  for (const [key, value] of Object.entries(input)) {
+    const kind = KEY_KINDS[key as keyof MixinConfig];
+    if (kind === "object") assertObject(value, key);
+    else if (typeof value !== kind) throw new TypeError(`${key} must be a ${kind}, got ${describe(value)}`);
+  }
+  if (input.thresholds !== undefined) {
+    const thresholds = input.thresholds as Record<string, unknown>;
+    assertKnownKeys(thresholds, Object.keys(defaultConfig.thresholds), "thresholds");
+    for (const [key, value] of Object.entries(thresholds)) positive(value as number, `thresholds.${key}`);
+  }
+  if (input.for !== undefined) {
+    const durations = input.for as Record<string, unknown>;
+    assertKnownKeys(durations, Object.keys(defaultConfig.for), "for");
+    for (const [key, value] of Object.entries(durations)) {
+      if (typeof value !== "string")
+        throw new TypeError(`for.${key} must be a Prometheus duration string like "5m", got ${describe(value)}`);
+    }
+  }
+}
+
+/**
+ * Merges `input` over {@link defaultConfig} and validates it: unknown keys (at any level), values of the wrong type
+ * and values out of range are a TypeError that names the key path.
+ */
 export function resolveConfig(input: MixinConfigInput = {}): MixinConfig {
+  assertConfigInput(input);
   const config: MixinConfig = {
     ...defaultConfig,
     ...input,
@@ -173,6 +221,7 @@ export function resolveConfig(input: MixinConfigInput = {}): MixinConfig {
   if (typeof config.selector !== "string" || /[{}]/.test(config.selector)) {
     throw new TypeError(`selector must be label matchers without braces, e.g. job=~"agents-.*", got ${JSON.stringify(config.selector)}`);
   }
+  if (config.dashboardTag === "") throw new TypeError('dashboardTag must be a non-empty string, got ""');
   if (!/^https?:\/\//.test(config.runbookUrl))
     throw new TypeError(`runbookUrl must be an http(s) URL, got ${JSON.stringify(config.runbookUrl)}`);
   if (!/^[a-z0-9-]{1,20}$/.test(config.uidPrefix))

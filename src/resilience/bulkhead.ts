@@ -5,7 +5,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { BulkheadRejectedError } from "./errors.js";
 import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
-import type { NodeFn, WrappedNode } from "./types.js";
+import type { NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
@@ -37,7 +37,12 @@ interface Waiter {
  * @example
  * builder.addNode("scrape", withBulkhead(scrape, { limit: 4, queue: 16 }));
  */
-export function withBulkhead<S, U, C>(node: NodeFn<S, U, C>, options: BulkheadOptions): WrappedNode<S, U, C> {
+export function withBulkhead<F extends NodeBound>(node: F, options: BulkheadOptions): Wrapped<F> {
+  return bulkheadNode(node as unknown as NodeOf<F>, options) as Wrapped<F>;
+}
+
+/** @internal `withBulkhead` over the generic node shape, for composing. */
+export function bulkheadNode<S, U, C>(node: NodeFn<S, U, C>, options: BulkheadOptions): WrappedNode<S, U, C> {
   assertFunction(node, "withBulkhead(node)");
   const { limit, queue } = resolveBulkheadOptions(options, "withBulkhead(options)");
   let running = 0;

@@ -12,7 +12,7 @@ import { isGraphBubbleUp } from "@langchain/langgraph";
 import { classifyError } from "./classify.js";
 import { CircuitOpenError, toError } from "./errors.js";
 import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
-import type { NodeFn, WrappedNode } from "./types.js";
+import type { NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
 import { type BreakerState, CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
@@ -196,7 +196,12 @@ export function toBreaker(breakerOrOptions: unknown, nodeName: string, where: st
  * @example
  * builder.addNode("call_model", withCircuitBreaker(callModel, { name: "openai", resetTimeout: 10_000 }));
  */
-export function withCircuitBreaker<S, U, C>(
+export function withCircuitBreaker<F extends NodeBound>(node: F, breakerOrOptions: CircuitBreaker | CircuitBreakerOptions): Wrapped<F> {
+  return breakerNode(node as unknown as NodeOf<F>, breakerOrOptions) as Wrapped<F>;
+}
+
+/** @internal `withCircuitBreaker` over the generic node shape, for composing. */
+export function breakerNode<S, U, C>(
   node: NodeFn<S, U, C>,
   breakerOrOptions: CircuitBreaker | CircuitBreakerOptions,
 ): WrappedNode<S, U, C> {

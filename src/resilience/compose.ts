@@ -4,14 +4,14 @@
  * Idempotency sits outside retry so that all attempts share one key; the breaker sits inside retry so each attempt
  * is counted and an open breaker is seen (and not hammered) by the retry loop; the timeout is per attempt.
  */
-import { type BulkheadOptions, resolveBulkheadOptions, withBulkhead } from "./bulkhead.js";
-import { type CircuitBreaker, type CircuitBreakerOptions, toBreaker, withCircuitBreaker } from "./circuit-breaker.js";
-import { type FallbackFn, withFallback } from "./fallback.js";
-import { type IdempotencyOptions, resolveIdempotencyOptions, withIdempotency } from "./idempotency.js";
+import { type BulkheadOptions, bulkheadNode, resolveBulkheadOptions } from "./bulkhead.js";
+import { type CircuitBreaker, type CircuitBreakerOptions, breakerNode, toBreaker } from "./circuit-breaker.js";
+import { type FallbackFn, fallbackNode } from "./fallback.js";
+import { type IdempotencyOptions, idempotentNode, resolveIdempotencyOptions } from "./idempotency.js";
 import { assertFunction, assertKnownKeys, assertObject } from "./options.js";
-import { type RetryOptions, resolveRetryOptions, withRetry } from "./retry.js";
-import { type TimeoutOptions, resolveTimeoutMs, withTimeout } from "./timeout.js";
-import type { NodeFn, WrappedNode } from "./types.js";
+import { type RetryOptions, resolveRetryOptions, retryNode } from "./retry.js";
+import { type TimeoutOptions, resolveTimeoutMs, timeoutNode } from "./timeout.js";
+import type { ConfigOf, FallbackUpdateOf, NodeBound, NodeFn, StateOf, WrappedNode, WrappedWithFallback } from "./types.js";
 
 /** Options of `resilient`; every key is optional and switches its policy on. */
 export interface ResilientOptions<S, U, C> {
@@ -41,7 +41,17 @@ const RESILIENT_KEYS = ["fallback", "idempotency", "retry", "circuitBreaker", "b
  *   fallback: () => ({ messages: [new AIMessage("The assistant is busy, please retry.")] }),
  * }));
  */
-export function resilient<S, U, C>(node: NodeFn<S, U, C>, options: ResilientOptions<S, U, C> = {}): WrappedNode<S, U, C> {
+export function resilient<F extends NodeBound>(
+  node: F,
+  options?: ResilientOptions<StateOf<F>, FallbackUpdateOf<F>, ConfigOf<F>>,
+): WrappedWithFallback<F> {
+  return resilientNode<StateOf<F>, FallbackUpdateOf<F>, ConfigOf<F>>(
+    node as unknown as NodeFn<StateOf<F>, FallbackUpdateOf<F>, ConfigOf<F>>,
+    options,
+  ) as WrappedWithFallback<F>;
+}
+
+function resilientNode<S, U, C>(node: NodeFn<S, U, C>, options: ResilientOptions<S, U, C> = {}): WrappedNode<S, U, C> {
   assertFunction(node, "resilient(node)");
   assertObject(options as unknown, "resilient(options)");
   assertKnownKeys(options as unknown as Record<string, unknown>, RESILIENT_KEYS, "resilient(options)");
@@ -54,13 +64,13 @@ export function resilient<S, U, C>(node: NodeFn<S, U, C>, options: ResilientOpti
     resolveIdempotencyOptions(options.idempotency, "resilient(options).idempotency");
 
   let wrapped: NodeFn<S, U, C> = node;
-  if (options.timeout !== undefined) wrapped = withTimeout(wrapped, options.timeout);
-  if (options.bulkhead !== undefined) wrapped = withBulkhead(wrapped, options.bulkhead);
+  if (options.timeout !== undefined) wrapped = timeoutNode(wrapped, options.timeout);
+  if (options.bulkhead !== undefined) wrapped = bulkheadNode(wrapped, options.bulkhead);
   if (options.circuitBreaker !== undefined) {
-    wrapped = withCircuitBreaker(wrapped, toBreaker(options.circuitBreaker, node.name, "resilient(options).circuitBreaker"));
+    wrapped = breakerNode(wrapped, toBreaker(options.circuitBreaker, node.name, "resilient(options).circuitBreaker"));
   }
-  if (options.retry !== undefined) wrapped = withRetry(wrapped, options.retry);
-  if (options.idempotency !== undefined) wrapped = withIdempotency(wrapped, options.idempotency === true ? {} : options.idempotency);
-  if (options.fallback !== undefined) wrapped = withFallback(wrapped, options.fallback);
+  if (options.retry !== undefined) wrapped = retryNode(wrapped, options.retry);
+  if (options.idempotency !== undefined) wrapped = idempotentNode(wrapped, options.idempotency === true ? {} : options.idempotency);
+  if (options.fallback !== undefined) wrapped = fallbackNode(wrapped, options.fallback);
   return wrapped as WrappedNode<S, U, C>;
 }

@@ -6,7 +6,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { toError } from "./errors.js";
 import { assertFunction } from "./options.js";
-import type { NodeFn, WrappedNode } from "./types.js";
+import type { ConfigOf, FallbackUpdateOf, NodeBound, NodeFn, StateOf, WrappedNode, WrappedWithFallback } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
@@ -19,7 +19,18 @@ export type FallbackFn<S, U, C> = (error: Error, state: S, config: C) => U | Pro
  * @example
  * builder.addNode("answer", withFallback(answer, () => ({ messages: [new AIMessage("Sorry, try again later.")] })));
  */
-export function withFallback<S, U, C>(node: NodeFn<S, U, C>, fallback: FallbackFn<S, U, C>): WrappedNode<S, U, C> {
+export function withFallback<F extends NodeBound>(
+  node: F,
+  fallback: FallbackFn<StateOf<F>, FallbackUpdateOf<F>, ConfigOf<F>>,
+): WrappedWithFallback<F> {
+  return fallbackNode<StateOf<F>, FallbackUpdateOf<F>, ConfigOf<F>>(
+    node as unknown as NodeFn<StateOf<F>, FallbackUpdateOf<F>, ConfigOf<F>>,
+    fallback,
+  ) as WrappedWithFallback<F>;
+}
+
+/** @internal `withFallback` over the generic node shape, for composing. */
+export function fallbackNode<S, U, C>(node: NodeFn<S, U, C>, fallback: FallbackFn<S, U, C>): WrappedNode<S, U, C> {
   assertFunction(node, "withFallback(node)");
   assertFunction(fallback, "withFallback(fallback)");
   return markWrapper(async function withFallbackUpdate(state: S, config: C): Promise<U> {

@@ -15,7 +15,7 @@ import { systemClock } from "./clock.js";
 import { IdempotencyConflictError, toError } from "./errors.js";
 import { type IdempotencyStore, getDefaultIdempotencyStore } from "./idempotency-store.js";
 import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
-import type { Clock, NodeFn, WrappedNode } from "./types.js";
+import type { Clock, ConfigOf, NodeBound, NodeFn, NodeOf, StateOf, Wrapped, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
@@ -224,7 +224,12 @@ export function resolveIdempotencyOptions(options: unknown, where = "withIdempot
  * @example
  * builder.addNode("create_ticket", withIdempotency(createTicket, { key: (s) => s.requestId }));
  */
-export function withIdempotency<S, U, C>(node: NodeFn<S, U, C>, options: IdempotencyOptions<S, C> = {}): WrappedNode<S, U, C> {
+export function withIdempotency<F extends NodeBound>(node: F, options?: IdempotencyOptions<StateOf<F>, ConfigOf<F>>): Wrapped<F> {
+  return idempotentNode(node as unknown as NodeOf<F>, options) as Wrapped<F>;
+}
+
+/** @internal `withIdempotency` over the generic node shape, for composing. */
+export function idempotentNode<S, U, C>(node: NodeFn<S, U, C>, options: IdempotencyOptions<S, C> = {}): WrappedNode<S, U, C> {
   assertFunction(node, "withIdempotency(node)");
   const o = resolveIdempotencyOptions(options);
   const keyOf = options.key;

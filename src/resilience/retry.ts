@@ -14,7 +14,7 @@ import { CircuitOpenError, RetriesExhaustedError, toError } from "./errors.js";
 import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
 import { retryAfterFromHeaders } from "./retry-after.js";
 import { isThenable } from "./thenable.js";
-import type { Clock, NodeFn, WrappedNode } from "./types.js";
+import type { Clock, NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
@@ -224,7 +224,12 @@ async function retryAfterFirstFailure<S, U, C>(
  * @example
  * builder.addNode("call_model", withRetry(callModel, { retries: 4, minDelayMs: 500, maxElapsedMs: 60_000 }));
  */
-export function withRetry<S, U, C>(node: NodeFn<S, U, C>, options?: RetryOptions): WrappedNode<S, U, C> {
+export function withRetry<F extends NodeBound>(node: F, options?: RetryOptions): Wrapped<F> {
+  return retryNode(node as unknown as NodeOf<F>, options) as Wrapped<F>;
+}
+
+/** @internal `withRetry` over the generic node shape, for composing. */
+export function retryNode<S, U, C>(node: NodeFn<S, U, C>, options?: RetryOptions): WrappedNode<S, U, C> {
   assertFunction(node, "withRetry(node)");
   const policy = resolveRetryOptions(options);
   const timed = Number.isFinite(policy.maxElapsedMs);

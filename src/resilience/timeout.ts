@@ -9,7 +9,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { type Deadline, DeadlineQueue } from "./deadline-queue.js";
 import { TimeoutError } from "./errors.js";
 import { assertFunction, numberOption } from "./options.js";
-import type { NodeFn, WrappedNode } from "./types.js";
+import type { NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
 import { isThenable } from "./thenable.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
@@ -189,7 +189,12 @@ export function runWithTimeout<S, U, C>(node: NodeFn<S, U, C>, state: S, config:
  * @example
  * builder.addNode("search", withTimeout(search, 10_000));
  */
-export function withTimeout<S, U, C>(node: NodeFn<S, U, C>, msOrOptions: number | TimeoutOptions): WrappedNode<S, U, C> {
+export function withTimeout<F extends NodeBound>(node: F, msOrOptions: number | TimeoutOptions): Wrapped<F> {
+  return timeoutNode(node as unknown as NodeOf<F>, msOrOptions) as Wrapped<F>;
+}
+
+/** @internal `withTimeout` over the generic node shape, for composing. */
+export function timeoutNode<S, U, C>(node: NodeFn<S, U, C>, msOrOptions: number | TimeoutOptions): WrappedNode<S, U, C> {
   assertFunction(node, "withTimeout(node)");
   const ms = resolveTimeoutMs(msOrOptions, "withTimeout(ms)");
   const queue = new DeadlineQueue(ms);
