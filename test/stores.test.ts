@@ -300,12 +300,18 @@ describe("store options", () => {
   it("PostgresIdempotencyStore uses named prepared statements unless prepared: false", async () => {
     const real = new pg.Pool({ connectionString: postgres.url, max: 2 });
     const names: Array<string | undefined> = [];
+    // The store runs each statement on a connection it checks out; record the statement names it sends there.
     const pool = {
-      query: (config: { name?: string; text: string; values?: unknown[] }) => {
-        names.push(config.name);
-        return real.query(config);
+      connect: async () => {
+        const client = await real.connect();
+        return {
+          query: (config: { name?: string; text: string; values?: unknown[] }) => {
+            if (!/^(BEGIN|COMMIT|SELECT pg_advisory|CREATE )/.test(config.text.trim())) names.push(config.name);
+            return client.query(config);
+          },
+          release: (error?: Error | boolean) => client.release(error),
+        };
       },
-      connect: () => real.connect(),
       end: () => real.end(),
     };
     try {

@@ -124,6 +124,9 @@ export function classifyError(error: unknown): ErrorClassification {
   if (typeof error !== "object" || error === null) return result(true, true, "unknown");
 
   const e = error as Fields;
+  // A shared idempotency store past its deadline (recognised by name: the subpath bundles carry their own class copy).
+  if (e.name === "IdempotencyStoreError" && typeof (error as { timeoutMs?: unknown }).timeoutMs === "number")
+    return result(true, true, "timeout");
   if (isAbort(e)) return result(false, false, "aborted");
   if (mentionsQuota(e)) return result(false, false, "quota_exceeded");
 
