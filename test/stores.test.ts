@@ -154,6 +154,24 @@ describe.each(subjects)("$name conformance", (subject) => {
     expect(await store.complete(key, first.token, '{"v":"stale"}', 60_000)).toBe(false);
   });
 
+  it("grants a live lease again to a claim that supersedes its token, to nobody else, and never back to an older claim", async () => {
+    const key = uniqueKey("own");
+    const [t1, t2, t3, late] = Array.from({ length: 4 }, () => randomUUID());
+    expect(await store.claim(key, 60_000, { token: t1 })).toEqual({ status: "acquired", token: t1 });
+    // Another caller (its own tokens, or none) still sees a live lease.
+    expect(await store.claim(key, 60_000)).toEqual({ status: "pending" });
+    expect(await store.claim(key, 60_000, { token: randomUUID(), supersedes: [randomUUID()] })).toEqual({ status: "pending" });
+    // The same chain's retry takes its earlier lease over under a new token.
+    expect(await store.claim(key, 60_000, { token: t2, supersedes: [t1] })).toEqual({ status: "acquired", token: t2 });
+    // A claim sent before t2 existed (answered late) lists only older tokens: it cannot take the lease back.
+    expect(await store.claim(key, 60_000, { token: late, supersedes: [t1] })).toEqual({ status: "pending" });
+    await store.release(key, t1);
+    expect(await store.complete(key, t1, '{"v":"stale"}', 60_000)).toBe(false);
+    expect(await store.complete(key, t2, '{"v":"mine"}', 60_000)).toBe(true);
+    // A recorded result is replayed, never leased again, even to its own chain.
+    expect(await store.claim(key, 60_000, { token: t3, supersedes: [t1, t2] })).toEqual({ status: "completed", value: '{"v":"mine"}' });
+  });
+
   it("grants exactly one of 64 concurrent claims, across two store instances", async () => {
     const other = await subject.create();
     const key = uniqueKey("race");
