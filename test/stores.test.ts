@@ -156,7 +156,7 @@ describe.each(subjects)("$name conformance", (subject) => {
 
   it("grants a live lease again to a claim that supersedes its token, to nobody else, and never back to an older claim", async () => {
     const key = uniqueKey("own");
-    const [t1, t2, t3, late] = Array.from({ length: 4 }, () => randomUUID());
+    const [t1, t2, t3, late] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
     expect(await store.claim(key, 60_000, { token: t1 })).toEqual({ status: "acquired", token: t1 });
     // Another caller (its own tokens, or none) still sees a live lease.
     expect(await store.claim(key, 60_000)).toEqual({ status: "pending" });
