@@ -297,6 +297,23 @@ describe("store options", () => {
     expect(() => new RedisIdempotencyStore({})).toThrow(/exactly one of `client`/);
     expect(() => new RedisIdempotencyStore({ url: "http://x" })).toThrow(/\.url/);
     expect(() => new RedisIdempotencyStore({ url: "redis://x", keyPrefix: 3 as never })).toThrow(/keyPrefix/);
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, "5000"]) {
+      expect(() => new PostgresIdempotencyStore({ connectionString: "postgres://x", operationTimeoutMs: bad as never })).toThrow(
+        /^PostgresIdempotencyStore\(options\)\.operationTimeoutMs must be an integer >= 1 and <= 2147483647, got /,
+      );
+      expect(() => new RedisIdempotencyStore({ url: "redis://x", operationTimeoutMs: bad as never })).toThrow(
+        /^RedisIdempotencyStore\(options\)\.operationTimeoutMs must be an integer >= 1 and <= 2147483647, got /,
+      );
+    }
+  });
+
+  it("default to a 5 s deadline per operation", async () => {
+    const pgStore = new PostgresIdempotencyStore({ connectionString: "postgres://x" });
+    const redisStore = new RedisIdempotencyStore({ url: "redis://127.0.0.1:1", redisOptions: { lazyConnect: true } });
+    expect(pgStore.operationTimeoutMs).toBe(5000);
+    expect(redisStore.operationTimeoutMs).toBe(5000);
+    expect(new PostgresIdempotencyStore({ connectionString: "postgres://x", operationTimeoutMs: 250 }).operationTimeoutMs).toBe(250);
+    await Promise.all([pgStore.close(), redisStore.close()]);
   });
 
   it("PostgresIdempotencyStore accepts a caller's pg.Pool, leaves it open on close, and setup() is safe to run concurrently", async () => {

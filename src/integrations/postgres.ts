@@ -120,6 +120,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     assertObject(options, where);
     assertKnownKeys(options as unknown as Record<string, unknown>, OPTION_KEYS, where);
     const { pool, connectionString } = options;
+    this.#timeoutMs = operationTimeoutOption(options.operationTimeoutMs, where);
     if ((pool === undefined) === (connectionString === undefined)) {
       throw new TypeError(`${where}: pass exactly one of \`pool\` (a pg.Pool) and \`connectionString\``);
     }
@@ -136,10 +137,9 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
         throw new TypeError(`${where}.connectionString must be a non-empty string, got ${describe(connectionString)}`);
       }
       const max = numberOption(options.max, `${where}.max`, 10, { min: 1, integer: true });
-      const timeoutMs = operationTimeoutOption(options.operationTimeoutMs, where);
       // The driver's own limits back the store's deadline: a connect that never completes is torn down, and a
       // statement the store gave up on stops on the server instead of holding its row locks.
-      const created = new pg.Pool({ connectionString, max, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs });
+      const created = new pg.Pool({ connectionString, max, connectionTimeoutMillis: this.#timeoutMs, statement_timeout: this.#timeoutMs });
       // An idle client losing its server emits "error" on the pool; unheard, that would crash the process.
       created.on("error", () => undefined);
       this.#pool = created as unknown as PgPoolLike;
@@ -153,7 +153,6 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     this.#table = parts.map((p) => `"${p}"`).join(".");
     this.#sweepIntervalMs = numberOption(options.sweepIntervalMs, `${where}.sweepIntervalMs`, 60_000, { min: 0, integer: true });
     this.#sweepBatch = numberOption(options.sweepBatch, `${where}.sweepBatch`, 1000, { min: 1, integer: true });
-    this.#timeoutMs = operationTimeoutOption(options.operationTimeoutMs, where);
     const prepared = options.prepared ?? true;
     if (typeof prepared !== "boolean") throw new TypeError(`${where}.prepared must be a boolean, got ${describe(prepared)}`);
     // Named statements are parsed once per connection; the name carries the table so two stores never clash.

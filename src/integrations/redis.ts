@@ -110,6 +110,11 @@ export class RedisIdempotencyStore implements IdempotencyStore {
       assertObject(options.redisOptions, `${where}.redisOptions`);
       if (client !== undefined) throw new TypeError(`${where}.redisOptions only applies with \`url\`; configure your own client instead`);
     }
+    // Every option is checked before a client is created: a rejected call must not leave a connection behind.
+    const prefix = options.keyPrefix ?? "langgraph-ops:idem:";
+    if (typeof prefix !== "string") throw new TypeError(`${where}.keyPrefix must be a string, got ${describe(prefix)}`);
+    this.#prefix = prefix;
+    this.#timeoutMs = operationTimeoutOption(options.operationTimeoutMs, where);
     if (client !== undefined) {
       const candidate = client as unknown as Record<string, unknown> | null;
       if (typeof candidate !== "object" || candidate === null || typeof candidate.evalsha !== "function") {
@@ -133,10 +138,6 @@ export class RedisIdempotencyStore implements IdempotencyStore {
       this.#client = created;
       this.#ownsClient = true;
     }
-    const prefix = options.keyPrefix ?? "langgraph-ops:idem:";
-    if (typeof prefix !== "string") throw new TypeError(`${where}.keyPrefix must be a string, got ${describe(prefix)}`);
-    this.#prefix = prefix;
-    this.#timeoutMs = operationTimeoutOption(options.operationTimeoutMs, where);
   }
 
   /** The deadline of each operation, in ms (`operationTimeoutMs`). */
