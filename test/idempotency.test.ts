@@ -188,6 +188,37 @@ describe("runOnce within one task run's attempts", () => {
     expect(await memory.claim(key, 1000)).toEqual({ status: "completed", value: '{"v":"ch_1"}' });
   });
 
+  it("does not run the side effect under a grant that arrived after its lease could have lapsed; it asks again", async () => {
+    const memory = new InMemoryIdempotencyStore();
+    const clock = fakeClock();
+    let slowAnswers = 1;
+    // The first answer takes longer than the lease (the clock moves on while the store is slow).
+    const store = {
+      claim: async (...args: Parameters<InMemoryIdempotencyStore["claim"]>) => {
+        const answer = await memory.claim(...args);
+        if (slowAnswers-- > 0) clock.advance(1001);
+        return answer;
+      },
+      complete: memory.complete.bind(memory),
+      release: memory.release.bind(memory),
+    };
+    const ran: string[] = [];
+    const config = { configurable: { thread_id: "t-slow", checkpoint_ns: "work:1" } };
+    const out = await runOnce(
+      config,
+      "charge",
+      async () => {
+        ran.push("charge");
+        return "ch_1";
+      },
+      { store, clock, leaseMs: 1000, waitMs: 5000 },
+    );
+    expect(out).toBe("ch_1");
+    expect(ran).toEqual(["charge"]);
+    // One poll of the wait loop between the stale grant and the fresh one.
+    expect(clock.sleeps).toEqual([10]);
+  });
+
   it("never starts the side effect once the attempt's signal has aborted", async () => {
     const store = new InMemoryIdempotencyStore();
     const controller = new AbortController();

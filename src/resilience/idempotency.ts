@@ -181,6 +181,35 @@ async function runClaimed<T>(
   const release = (token: string): void => {
     store.release(key, token).then(ignore, ignore);
   };
+  /** Under a granted lease: records the result this chain already has, or runs the work and records its result. */
+  const runHeld = async (token: string): Promise<T> => {
+    const done = chain.done;
+    if (done !== undefined) {
+      // This chain already ran the work; only the record is missing.
+      report("hit");
+      await store.complete(key, token, done.text, o.ttlMs);
+      chain.done = undefined;
+      return done.value as T;
+    }
+    report("miss");
+    const running = work();
+    chain.running = running;
+    let value: T;
+    try {
+      value = await running;
+    } catch (error) {
+      // Not awaited: a frozen store must not hold the error back, and this chain's retry supersedes the lease anyway.
+      release(token);
+      throw error;
+    } finally {
+      chain.running = undefined;
+    }
+    const text = encode(value, where);
+    chain.done = { value, text };
+    await store.complete(key, token, text, o.ttlMs);
+    chain.done = undefined;
+    return value;
+  };
   for (;;) {
     if (signal?.aborted) throw signal.reason;
     // An earlier attempt of this chain is still running the work (its attempt timed out): never run it twice at once.
@@ -210,38 +239,10 @@ async function runClaimed<T>(
         throw signal.reason;
       }
       if (claim.token !== token) chain.tokens.push(claim.token);
-      if (o.clock.now() - claimedAt >= o.leaseMs) {
-        // The answer took longer than the lease: someone else may hold the key by now. Ask again.
-        release(claim.token);
-        continue;
-      }
-      const done = chain.done;
-      if (done !== undefined) {
-        // This chain already ran the work; only the record is missing.
-        report("hit");
-        await store.complete(key, claim.token, done.text, o.ttlMs);
-        chain.done = undefined;
-        return done.value as T;
-      }
-      report("miss");
-      const running = work();
-      chain.running = running;
-      let value: T;
-      try {
-        value = await running;
-      } catch (error) {
-        await store.release(key, claim.token).catch(ignore);
-        throw error;
-      } finally {
-        chain.running = undefined;
-      }
-      const text = encode(value, where);
-      chain.done = { value, text };
-      await store.complete(key, claim.token, text, o.ttlMs);
-      chain.done = undefined;
-      return value;
-    }
-    if (chain.done !== undefined) {
+      if (o.clock.now() - claimedAt < o.leaseMs) return runHeld(claim.token);
+      // The answer took longer than the lease: someone else may hold the key by now. Give it back, ask again later.
+      release(claim.token);
+    } else if (chain.done !== undefined) {
       // The work ran in this chain but another caller took the key over after the lease lapsed: the result is ours.
       const { value } = chain.done;
       chain.done = undefined;
