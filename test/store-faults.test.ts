@@ -53,9 +53,12 @@ interface Subject {
   create(operationTimeoutMs: number): Promise<ClosableStore>;
   /** Makes every store operation fail at once (not hang); the returned function undoes it. */
   breakStore(store: ClosableStore): Promise<() => Promise<void>>;
+  /** Leases (not results) the store holds, where the server's late answers can be seen. */
+  leases?(store: ClosableStore): Promise<number>;
 }
 
 const databases = new WeakMap<object, string>();
+const prefixes = new WeakMap<object, string>();
 
 const subjects: Subject[] = [
   {
@@ -89,9 +92,21 @@ const subjects: Subject[] = [
     name: "RedisIdempotencyStore",
     server: () => redis,
     async create(operationTimeoutMs) {
-      const store = new RedisIdempotencyStore({ url: redis.url, keyPrefix: `faults:${randomUUID()}:`, operationTimeoutMs });
+      const keyPrefix = `faults:${randomUUID()}:`;
+      const store = new RedisIdempotencyStore({ url: redis.url, keyPrefix, operationTimeoutMs });
+      prefixes.set(store, keyPrefix);
       await store.setup();
       return store;
+    },
+    async leases(store) {
+      const admin = new Redis(redis.url);
+      try {
+        const keys = await admin.keys(`${prefixes.get(store)}*`);
+        const values = keys.length === 0 ? [] : await admin.mget(...keys);
+        return values.filter((v) => v?.startsWith("L")).length;
+      } finally {
+        admin.disconnect();
+      }
     },
     async breakStore() {
       // The server refuses the store's scripts (NOPERM) until the permission is given back.
@@ -148,6 +163,10 @@ describe.each(subjects)("$name, frozen or failing", (subject) => {
       expect(ms).toBeLessThan(3 * deadlineMs);
     }
     expect(charges).toBe(1);
+    const slowest = Math.max(...outcomes.map((o) => o.ms));
+    console.log(
+      `[store-faults] store=${subject.name} operationTimeoutMs=${deadlineMs} claims=16 slowest-failure-ms=${Math.round(slowest)}`,
+    );
     // No deadline or connect timer is left behind by the abandoned operations while the server is still frozen
     // (the driver's own connect timers, armed a moment after the store's deadlines, fire right after them).
     await sleep(250);
@@ -156,6 +175,12 @@ describe.each(subjects)("$name, frozen or failing", (subject) => {
     subject.server().resume();
     // The store serves new runs once the server answers again.
     expect((await graph.invoke({ requestId: "thawed" }, threadConfig())).result).toBe("ch_2");
+    if (subject.leases !== undefined) {
+      // The server now runs the 16 queued claims and grants them; the store hands each late grant back.
+      const deadline = Date.now() + 5000;
+      while ((await subject.leases(store)) > 0 && Date.now() < deadline) await sleep(50);
+      expect(await subject.leases(store)).toBe(0);
+    }
     await store.close();
     await sleep(50);
     const after = handles();
