@@ -163,6 +163,18 @@ describe.each(subjects)("$name, frozen or failing", (subject) => {
       expect(ms).toBeLessThan(3 * deadlineMs);
     }
     expect(charges).toBe(1);
+    // Every other operation has the same deadline.
+    const operations: Array<[string, Promise<unknown>]> = [
+      ["complete", store.complete("frozen-key", randomUUID(), '{"v":1}', 60_000)],
+      ["release", store.release("frozen-key", randomUUID())],
+    ];
+    if (store instanceof PostgresIdempotencyStore) operations.push(["sweep", store.sweep()], ["setup", store.setup()]);
+    if (store instanceof RedisIdempotencyStore) operations.push(["setup", store.setup()]);
+    const operationsStarted = performance.now();
+    for (const [operation, pending] of operations) {
+      await expect(pending).rejects.toMatchObject({ store: subject.name, operation, timeoutMs: deadlineMs });
+    }
+    expect(performance.now() - operationsStarted).toBeLessThan(3 * deadlineMs);
     const slowest = Math.max(...outcomes.map((o) => o.ms));
     console.log(
       `[store-faults] store=${subject.name} operationTimeoutMs=${deadlineMs} claims=16 slowest-failure-ms=${Math.round(slowest)}`,
@@ -186,6 +198,23 @@ describe.each(subjects)("$name, frozen or failing", (subject) => {
     const after = handles();
     expect(after.TCPSocketWrap ?? 0).toBeLessThanOrEqual(baseline.TCPSocketWrap ?? 0);
     expect(after.Timeout ?? 0).toBeLessThanOrEqual(baseline.Timeout ?? 0);
+  });
+
+  it("closes within operationTimeoutMs while the server is frozen", async () => {
+    const store = await subject.create(500);
+    // A live connection to close: one answered claim.
+    expect((await store.claim(`close:${randomUUID()}`, 60_000)).status).toBe("acquired");
+    subject.server().pause();
+    const started = performance.now();
+    const closed = await store.close().then(
+      () => undefined,
+      (error: unknown) => error as IdempotencyStoreError,
+    );
+    expect(performance.now() - started).toBeLessThan(1500);
+    // Redis drops the connection when QUIT goes unanswered; Postgres reports that the pool could not end in time (its
+    // sockets close once the server answers again).
+    if (subject.name === "RedisIdempotencyStore") expect(closed).toBeUndefined();
+    else expect(closed).toMatchObject({ store: subject.name, operation: "close", timeoutMs: 500 });
   });
 
   for (const how of ["withTimeout", "the caller's AbortSignal"] as const) {
