@@ -27,7 +27,7 @@ export function storeTimeoutError(store: string, operation: string, timeoutMs: n
   );
 }
 
-/** One operation's deadline; several driver calls of the operation race the same timer. */
+/** One operation's deadline; the operation's driver calls race the same timer, one after the other. */
 export interface OperationDeadline {
   /** True once the deadline passed. */
   readonly expired: boolean;
@@ -40,41 +40,59 @@ export interface OperationDeadline {
   clear(): void;
 }
 
+const ignore = (): void => undefined;
+
+/** A timer and the rejection of the race in progress: no promise of its own, one closure per race. */
+class Deadline implements OperationDeadline {
+  expired = false;
+  #reason: Error | undefined;
+  #failRace: ((reason: Error) => void) | undefined;
+  readonly #timer: ReturnType<typeof setTimeout>;
+
+  constructor(ms: number, error: () => Error) {
+    this.#timer = setTimeout(() => {
+      this.expired = true;
+      this.#reason = error();
+      this.#failRace?.(this.#reason);
+      this.#failRace = undefined;
+    }, ms);
+  }
+
+  race<T>(work: Promise<T>, onLate?: (value: T) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.expired) {
+        work.then(onLate, ignore);
+        reject(this.#reason);
+        return;
+      }
+      this.#failRace = reject;
+      work.then(
+        (value) => {
+          if (this.expired) {
+            onLate?.(value);
+            return;
+          }
+          this.#failRace = undefined;
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (this.expired) return;
+          this.#failRace = undefined;
+          reject(error);
+        },
+      );
+    });
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
 /**
  * Starts a deadline of `ms`. The timer keeps its ref (a caller awaits the operation) and is cleared by `clear()`, so
  * a settled operation leaves no handle behind.
  */
 export function startDeadline(ms: number, error: () => Error): OperationDeadline {
-  let expired = false;
-  let fail: (reason: Error) => void = () => undefined;
-  const expiry = new Promise<never>((_, reject) => {
-    fail = reject;
-  });
-  // Nobody may be racing when the timer fires (between two driver calls): that must not be an unhandled rejection.
-  expiry.catch(() => undefined);
-  const timer = setTimeout(() => {
-    expired = true;
-    fail(error());
-  }, ms);
-  return {
-    get expired() {
-      return expired;
-    },
-    race<T>(work: Promise<T>, onLate?: (value: T) => void): Promise<T> {
-      if (expired) {
-        work.then(onLate, () => undefined);
-        return expiry;
-      }
-      work.then(
-        (value) => {
-          if (expired) onLate?.(value);
-        },
-        () => undefined,
-      );
-      return Promise.race([work, expiry]);
-    },
-    clear() {
-      clearTimeout(timer);
-    },
-  };
+  return new Deadline(ms, error);
 }
