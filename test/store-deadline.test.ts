@@ -46,6 +46,19 @@ describe("store operation deadlines", () => {
     expect(refused.timeoutMs).toBeUndefined();
   });
 
+  it("recognise an IdempotencyStoreError made by another copy of the class (the CommonJS subpath bundles)", () => {
+    const fromOtherCopy = Object.defineProperty(
+      new Error("RedisIdempotencyStore.claim failed: …"),
+      Symbol.for("langgraph-ops.IdempotencyStoreError"),
+      {
+        value: true,
+      },
+    );
+    expect(fromOtherCopy).toBeInstanceOf(IdempotencyStoreError);
+    expect(new Error("other")).not.toBeInstanceOf(IdempotencyStoreError);
+    expect(new IdempotencyStoreError("S", "claim", "x")).toBeInstanceOf(Error);
+  });
+
   it("validate operationTimeoutMs with the kit's message", () => {
     expect(operationTimeoutOption(undefined, "S(options)")).toBe(5000);
     expect(operationTimeoutOption(1, "S(options)")).toBe(1);

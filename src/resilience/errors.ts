@@ -49,12 +49,21 @@ export class IdempotencyConflictError extends Error {
   }
 }
 
+const STORE_ERROR_BRAND = Symbol.for("langgraph-ops.IdempotencyStoreError");
+
 /**
  * Thrown by a shared idempotency store (`PostgresIdempotencyStore`, `RedisIdempotencyStore`) when an operation failed
  * or did not answer within the store's `operationTimeoutMs`. The message names the store, the operation and, for a
  * deadline, the limit; the driver's error (if any) is `cause`, and its `code` is copied.
  */
 export class IdempotencyStoreError extends Error {
+  /**
+   * Recognises the errors of every copy of this class: the CommonJS build of `langgraph-ops/postgres` and
+   * `langgraph-ops/redis` bundles its own, so `instanceof` checks a brand rather than the prototype.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[STORE_ERROR_BRAND] === true;
+  }
   /** The store class, e.g. `"RedisIdempotencyStore"`. */
   readonly store: string;
   /** The operation: `claim`, `complete`, `release`, `sweep`, `setup` or `close`. */
@@ -70,6 +79,7 @@ export class IdempotencyStoreError extends Error {
     this.operation = operation;
     this.timeoutMs = options.timeoutMs;
     this.code = options.code ?? (options.timeoutMs === undefined ? undefined : "ETIMEDOUT");
+    Object.defineProperty(this, STORE_ERROR_BRAND, { value: true });
   }
 }
 
