@@ -266,42 +266,47 @@ describe.each(subjects)("$name, frozen or failing", (subject) => {
     });
   }
 
-  it("lets withRetry's next attempt take over the lease its own attempt left after a failed complete(), without waiting waitMs", async () => {
-    const store = await subject.create(2000);
-    cleanups.push(() => store.close());
-    let charges = 0;
-    let restore: (() => Promise<void>) | undefined;
-    const keys = new Set<string>();
-    const node: TestNode = async (_s, config) => {
-      keys.add(`${idempotencyKey(config)}:run:charge:0`);
-      return {
-        result: await runOnce(
-          config,
-          "charge",
-          async () => {
-            charges += 1;
-            // The side effect succeeded; the store fails before its result is recorded, and recovers before the retry.
-            restore = await subject.breakStore(store);
-            setTimeout(() => void restore?.(), 100).unref();
-            return `ch_${charges}`;
-          },
-          { store, waitMs: 20_000 },
-        ),
+  for (const retrier of ["withRetry", "LangGraph's RetryPolicy"] as const) {
+    it(`lets ${retrier}'s next attempt take over the lease its own attempt left after a failed complete(), without waiting waitMs`, async () => {
+      const store = await subject.create(2000);
+      cleanups.push(() => store.close());
+      let charges = 0;
+      let restore: (() => Promise<void>) | undefined;
+      const keys = new Set<string>();
+      const node: TestNode = async (_s, config) => {
+        keys.add(`${idempotencyKey(config)}:run:charge:0`);
+        return {
+          result: await runOnce(
+            config,
+            "charge",
+            async () => {
+              charges += 1;
+              // The side effect succeeded; the store fails before its result is recorded, and recovers before the retry.
+              restore = await subject.breakStore(store);
+              setTimeout(() => void restore?.(), 100).unref();
+              return `ch_${charges}`;
+            },
+            { store, waitMs: 20_000 },
+          ),
+        };
       };
-    };
-    const graph = oneNodeGraph(withRetry(node, { retries: 3, minDelayMs: 500, maxDelayMs: 500, jitter: "none" }));
-    const config = threadConfig();
-    const started = performance.now();
-    const out = await graph.invoke({ requestId: "r" }, config);
-    const elapsed = performance.now() - started;
-    expect(out.result).toBe("ch_1");
-    expect(charges).toBe(1);
-    // One backoff and a few round trips, far below the 20 s a wait on its own lease would take.
-    expect(elapsed).toBeLessThan(5000);
-    // The retry recorded the result under its own lease: any later caller of the key replays it.
-    expect(keys.size).toBe(1);
-    expect(await store.claim([...keys][0]!, 60_000)).toEqual({ status: "completed", value: '{"v":"ch_1"}' });
-  });
+      const graph =
+        retrier === "withRetry"
+          ? oneNodeGraph(withRetry(node, { retries: 3, minDelayMs: 500, maxDelayMs: 500, jitter: "none" }))
+          : oneNodeGraph(node, { retryPolicy: { maxAttempts: 4, initialInterval: 500, jitter: false, logWarning: false } });
+      const config = threadConfig();
+      const started = performance.now();
+      const out = await graph.invoke({ requestId: "r" }, config);
+      const elapsed = performance.now() - started;
+      expect(out.result).toBe("ch_1");
+      expect(charges).toBe(1);
+      // One backoff and a few round trips, far below the 20 s a wait on its own lease would take.
+      expect(elapsed).toBeLessThan(5000);
+      // The retry recorded the result under its own lease: any later caller of the key replays it.
+      expect(keys.size).toBe(1);
+      expect(await store.claim([...keys][0]!, 60_000)).toEqual({ status: "completed", value: '{"v":"ch_1"}' });
+    });
+  }
 
   it("still makes a different caller wait on a lease left by a failed complete(), then conflict", async () => {
     const store = await subject.create(2000);
