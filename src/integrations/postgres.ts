@@ -163,9 +163,8 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       claim: {
         name: `lgops_claim_${tag}`,
         // One round trip: take the key when it is free, expired or leased under one of the caller's own earlier
-        // tokens ($4), else report the live row. The outer SELECT reads
-        // the statement's snapshot, so a row committed concurrently may be missed: that reads as "pending" and the
-        // caller polls again, which is safe.
+        // tokens ($4), else report the live row. The outer SELECT reads the statement's snapshot, so a row committed
+        // concurrently may be missed: that reads as "pending" and the caller polls again, which is safe.
         text: `WITH claimed AS (
                  INSERT INTO ${t} AS r (key, token, value, expires_at)
                  VALUES ($1, $2, NULL, now() + $3::double precision * interval '1 millisecond')
