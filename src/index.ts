@@ -25,6 +25,7 @@ export {
   getDefaultIdempotencyStore,
   type IdempotencyStore,
   type ClaimResult,
+  type ClaimOptions,
   type InMemoryIdempotencyStoreOptions,
 } from "./resilience/idempotency-store.js";
 export { withFallback, type FallbackFn } from "./resilience/fallback.js";
@@ -40,6 +41,7 @@ export {
   CircuitOpenError,
   RetriesExhaustedError,
   IdempotencyConflictError,
+  IdempotencyStoreError,
   BulkheadRejectedError,
   toError,
 } from "./resilience/errors.js";

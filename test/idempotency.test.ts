@@ -1,6 +1,14 @@
 import { interrupt } from "@langchain/langgraph";
 import { describe, expect, it } from "vitest";
-import { IdempotencyConflictError, InMemoryIdempotencyStore, idempotencyKey, runOnce, withIdempotency, withRetry } from "../src/index.js";
+import {
+  IdempotencyConflictError,
+  InMemoryIdempotencyStore,
+  idempotencyKey,
+  runOnce,
+  withIdempotency,
+  withRetry,
+  withTimeout,
+} from "../src/index.js";
 import { fakeClock, httpError, oneNodeGraph, threadConfig, type TestNode, type TestStateType } from "./support/graph.js";
 
 describe("runOnce", () => {
@@ -129,6 +137,97 @@ describe("runOnce", () => {
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toContain("thread_id");
     expect((error as Error).message).toContain("`key`");
+  });
+});
+
+describe("runOnce within one task run's attempts", () => {
+  it("joins the side effect an earlier, timed-out attempt is still running instead of starting it again", async () => {
+    const store = new InMemoryIdempotencyStore();
+    let started = 0;
+    let calls = 0;
+    const node: TestNode = async (_s, config) => {
+      calls += 1;
+      // The side effect ignores the attempt's signal and outlives two attempt deadlines.
+      const receipt = await runOnce(config, "charge", () => new Promise<string>((r) => setTimeout(() => r(`ch_${++started}`), 250)), {
+        store,
+        waitMs: 0,
+      });
+      return { result: receipt };
+    };
+    const graph = oneNodeGraph(withRetry(withTimeout(node, 100), { retries: 5, minDelayMs: 20, maxDelayMs: 20, jitter: "none" }));
+    const out = await graph.invoke({ requestId: "r" }, threadConfig());
+    expect(out.result).toBe("ch_1");
+    expect(started).toBe(1);
+    expect(calls).toBeGreaterThanOrEqual(2);
+  });
+
+  it("records the result an earlier attempt could not record, without running the side effect again", async () => {
+    const memory = new InMemoryIdempotencyStore();
+    let failCompletes = 1;
+    // The in-memory store with its first complete() failing, as a store whose server dropped the connection would.
+    const store = {
+      claim: memory.claim.bind(memory),
+      release: memory.release.bind(memory),
+      complete: (...args: Parameters<InMemoryIdempotencyStore["complete"]>) =>
+        failCompletes-- > 0
+          ? Promise.reject(Object.assign(new Error("connection reset"), { code: "ECONNRESET" }))
+          : memory.complete(...args),
+    };
+    let charges = 0;
+    let key = "";
+    const node: TestNode = async (_s, config) => {
+      key = `${idempotencyKey(config)}:run:charge:0`;
+      return { result: await runOnce(config, "charge", async () => `ch_${++charges}`, { store, waitMs: 60_000 }) };
+    };
+    const clock = fakeClock();
+    const out = await oneNodeGraph(withRetry(node, { clock })).invoke({ requestId: "r" }, threadConfig());
+    expect(out.result).toBe("ch_1");
+    expect(charges).toBe(1);
+    // One backoff sleep of withRetry; no poll of the wait loop.
+    expect(clock.sleeps).toHaveLength(1);
+    expect(await memory.claim(key, 1000)).toEqual({ status: "completed", value: '{"v":"ch_1"}' });
+  });
+
+  it("does not run the side effect under a grant that arrived after its lease could have lapsed; it asks again", async () => {
+    const memory = new InMemoryIdempotencyStore();
+    const clock = fakeClock();
+    let slowAnswers = 1;
+    // The first answer takes longer than the lease (the clock moves on while the store is slow).
+    const store = {
+      claim: async (...args: Parameters<InMemoryIdempotencyStore["claim"]>) => {
+        const answer = await memory.claim(...args);
+        if (slowAnswers-- > 0) clock.advance(1001);
+        return answer;
+      },
+      complete: memory.complete.bind(memory),
+      release: memory.release.bind(memory),
+    };
+    const ran: string[] = [];
+    const config = { configurable: { thread_id: "t-slow", checkpoint_ns: "work:1" } };
+    const out = await runOnce(
+      config,
+      "charge",
+      async () => {
+        ran.push("charge");
+        return "ch_1";
+      },
+      { store, clock, leaseMs: 1000, waitMs: 5000 },
+    );
+    expect(out).toBe("ch_1");
+    expect(ran).toEqual(["charge"]);
+    // One poll of the wait loop between the stale grant and the fresh one.
+    expect(clock.sleeps).toEqual([10]);
+  });
+
+  it("never starts the side effect once the attempt's signal has aborted", async () => {
+    const store = new InMemoryIdempotencyStore();
+    const controller = new AbortController();
+    controller.abort(new Error("cancelled by caller"));
+    let charges = 0;
+    const config = { configurable: { thread_id: "t-aborted", checkpoint_ns: "work:1" }, signal: controller.signal };
+    await expect(runOnce(config, "charge", async () => ++charges, { store })).rejects.toThrow("cancelled by caller");
+    expect(charges).toBe(0);
+    expect(store.size).toBe(0);
   });
 });
 

@@ -154,6 +154,24 @@ describe.each(subjects)("$name conformance", (subject) => {
     expect(await store.complete(key, first.token, '{"v":"stale"}', 60_000)).toBe(false);
   });
 
+  it("grants a live lease again to a claim that supersedes its token, to nobody else, and never back to an older claim", async () => {
+    const key = uniqueKey("own");
+    const [t1, t2, t3, late] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    expect(await store.claim(key, 60_000, { token: t1 })).toEqual({ status: "acquired", token: t1 });
+    // Another caller (its own tokens, or none) still sees a live lease.
+    expect(await store.claim(key, 60_000)).toEqual({ status: "pending" });
+    expect(await store.claim(key, 60_000, { token: randomUUID(), supersedes: [randomUUID()] })).toEqual({ status: "pending" });
+    // The same chain's retry takes its earlier lease over under a new token.
+    expect(await store.claim(key, 60_000, { token: t2, supersedes: [t1] })).toEqual({ status: "acquired", token: t2 });
+    // A claim sent before t2 existed (answered late) lists only older tokens: it cannot take the lease back.
+    expect(await store.claim(key, 60_000, { token: late, supersedes: [t1] })).toEqual({ status: "pending" });
+    await store.release(key, t1);
+    expect(await store.complete(key, t1, '{"v":"stale"}', 60_000)).toBe(false);
+    expect(await store.complete(key, t2, '{"v":"mine"}', 60_000)).toBe(true);
+    // A recorded result is replayed, never leased again, even to its own chain.
+    expect(await store.claim(key, 60_000, { token: t3, supersedes: [t1, t2] })).toEqual({ status: "completed", value: '{"v":"mine"}' });
+  });
+
   it("grants exactly one of 64 concurrent claims, across two store instances", async () => {
     const other = await subject.create();
     const key = uniqueKey("race");
@@ -279,6 +297,23 @@ describe("store options", () => {
     expect(() => new RedisIdempotencyStore({})).toThrow(/exactly one of `client`/);
     expect(() => new RedisIdempotencyStore({ url: "http://x" })).toThrow(/\.url/);
     expect(() => new RedisIdempotencyStore({ url: "redis://x", keyPrefix: 3 as never })).toThrow(/keyPrefix/);
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, "5000"]) {
+      expect(() => new PostgresIdempotencyStore({ connectionString: "postgres://x", operationTimeoutMs: bad as never })).toThrow(
+        /^PostgresIdempotencyStore\(options\)\.operationTimeoutMs must be an integer >= 1 and <= 2147483647, got /,
+      );
+      expect(() => new RedisIdempotencyStore({ url: "redis://x", operationTimeoutMs: bad as never })).toThrow(
+        /^RedisIdempotencyStore\(options\)\.operationTimeoutMs must be an integer >= 1 and <= 2147483647, got /,
+      );
+    }
+  });
+
+  it("default to a 5 s deadline per operation", async () => {
+    const pgStore = new PostgresIdempotencyStore({ connectionString: "postgres://x" });
+    const redisStore = new RedisIdempotencyStore({ url: "redis://127.0.0.1:1", redisOptions: { lazyConnect: true } });
+    expect(pgStore.operationTimeoutMs).toBe(5000);
+    expect(redisStore.operationTimeoutMs).toBe(5000);
+    expect(new PostgresIdempotencyStore({ connectionString: "postgres://x", operationTimeoutMs: 250 }).operationTimeoutMs).toBe(250);
+    await Promise.all([pgStore.close(), redisStore.close()]);
   });
 
   it("PostgresIdempotencyStore accepts a caller's pg.Pool, leaves it open on close, and setup() is safe to run concurrently", async () => {
@@ -300,12 +335,18 @@ describe("store options", () => {
   it("PostgresIdempotencyStore uses named prepared statements unless prepared: false", async () => {
     const real = new pg.Pool({ connectionString: postgres.url, max: 2 });
     const names: Array<string | undefined> = [];
+    // The store runs each statement on a connection it checks out; record the statement names it sends there.
     const pool = {
-      query: (config: { name?: string; text: string; values?: unknown[] }) => {
-        names.push(config.name);
-        return real.query(config);
+      connect: async () => {
+        const client = await real.connect();
+        return {
+          query: (config: { name?: string; text: string; values?: unknown[] }) => {
+            if (!/^(BEGIN|COMMIT|SELECT pg_advisory|CREATE )/.test(config.text.trim())) names.push(config.name);
+            return client.query(config);
+          },
+          release: (error?: Error | boolean) => client.release(error),
+        };
       },
-      connect: () => real.connect(),
       end: () => real.end(),
     };
     try {

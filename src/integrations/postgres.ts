@@ -5,18 +5,19 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
-import type { ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
+import { IdempotencyStoreError } from "../resilience/errors.js";
+import type { ClaimOptions, ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
 import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
+import { type OperationDeadline, operationTimeoutOption, startDeadline, storeTimeoutError } from "../resilience/store-deadline.js";
 
-/** The part of a `pg` pool client the store uses (for `setup()`'s migration transaction). */
+/** The part of a `pg` pool client the store uses; `release(error)` must drop the connection (as `pg.Pool`'s does). */
 export interface PgPoolClientLike {
-  query(config: { text: string; values?: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
   release(error?: Error | boolean): void;
 }
 
 /** The part of a `pg.Pool` the store uses; a `pg.Pool` fits. */
 export interface PgPoolLike {
-  query(config: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
   connect(): Promise<PgPoolClientLike>;
   end(): Promise<void>;
 }
@@ -40,9 +41,26 @@ export interface PostgresIdempotencyStoreOptions {
    * does not track them (PgBouncer before 1.21). Default true.
    */
   prepared?: boolean;
+  /**
+   * Deadline of each operation (claim, complete, release, sweep, setup, close), in ms, from asking the pool for a
+   * connection to the answer. Past it the operation fails with an `IdempotencyStoreError` (`timeoutMs` set, retryable)
+   * and the connection is dropped, so a frozen server cannot hold a run or a pool slot. A pool the store creates also
+   * gets it as `connectionTimeoutMillis` and `statement_timeout`. Default 5000.
+   */
+  operationTimeoutMs?: number;
 }
 
-const OPTION_KEYS = ["pool", "connectionString", "max", "table", "sweepIntervalMs", "sweepBatch", "prepared"] as const;
+const STORE = "PostgresIdempotencyStore";
+const OPTION_KEYS = [
+  "pool",
+  "connectionString",
+  "max",
+  "table",
+  "sweepIntervalMs",
+  "sweepBatch",
+  "prepared",
+  "operationTimeoutMs",
+] as const;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** Longest key stored verbatim; longer ones are hashed so they fit a btree index entry (~2.7 kB). */
 const MAX_PLAIN_KEY = 512;
@@ -65,13 +83,17 @@ const MIGRATIONS = (table: string, index: string): string[] => [
 
 /** Wraps a driver error so the message names the store and the operation; the original stays as `cause` (and its `code`). */
 function storeError(operation: string, error: unknown): Error {
+  if (error instanceof IdempotencyStoreError) return error;
   const cause = error instanceof Error ? error : new Error(String(error));
-  const wrapped = new Error(`PostgresIdempotencyStore.${operation} failed: ${cause.message || String(cause)}`, { cause });
-  wrapped.name = "IdempotencyStoreError";
   const code = (cause as { code?: unknown }).code;
-  if (typeof code === "string") (wrapped as Error & { code: string }).code = code;
-  return wrapped;
+  return new IdempotencyStoreError(STORE, operation, cause.message || String(cause), {
+    cause,
+    ...(typeof code === "string" ? { code } : {}),
+  });
 }
+
+/** Runs queries on one pooled connection under the operation's deadline. */
+type Session = (statement: { name?: string; text: string; values?: unknown[] }) => Promise<{ rows: unknown[]; rowCount: number | null }>;
 
 /**
  * An `IdempotencyStore` backed by a PostgreSQL table. Call `await store.setup()` once before use: it creates (or
@@ -88,6 +110,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   readonly #lockId: string;
   readonly #sweepIntervalMs: number;
   readonly #sweepBatch: number;
+  readonly #timeoutMs: number;
   readonly #sql: Record<"claim" | "complete" | "release" | "sweep", { name?: string; text: string }>;
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweeping = false;
@@ -97,17 +120,13 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     assertObject(options, where);
     assertKnownKeys(options as unknown as Record<string, unknown>, OPTION_KEYS, where);
     const { pool, connectionString } = options;
+    this.#timeoutMs = operationTimeoutOption(options.operationTimeoutMs, where);
     if ((pool === undefined) === (connectionString === undefined)) {
       throw new TypeError(`${where}: pass exactly one of \`pool\` (a pg.Pool) and \`connectionString\``);
     }
     if (pool !== undefined) {
       const candidate = pool as unknown as Record<string, unknown> | null;
-      if (
-        typeof candidate !== "object" ||
-        candidate === null ||
-        typeof candidate.query !== "function" ||
-        typeof candidate.connect !== "function"
-      ) {
+      if (typeof candidate !== "object" || candidate === null || typeof candidate.connect !== "function") {
         throw new TypeError(`${where}.pool must be a pg.Pool, got ${describe(pool)}`);
       }
       if (options.max !== undefined) throw new TypeError(`${where}.max only applies with \`connectionString\`; size your own pool instead`);
@@ -118,7 +137,9 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
         throw new TypeError(`${where}.connectionString must be a non-empty string, got ${describe(connectionString)}`);
       }
       const max = numberOption(options.max, `${where}.max`, 10, { min: 1, integer: true });
-      const created = new pg.Pool({ connectionString, max });
+      // The driver's own limits back the store's deadline: a connect that never completes is torn down, and a
+      // statement the store gave up on stops on the server instead of holding its row locks.
+      const created = new pg.Pool({ connectionString, max, connectionTimeoutMillis: this.#timeoutMs, statement_timeout: this.#timeoutMs });
       // An idle client losing its server emits "error" on the pool; unheard, that would crash the process.
       created.on("error", () => undefined);
       this.#pool = created as unknown as PgPoolLike;
@@ -141,15 +162,15 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     this.#sql = {
       claim: {
         name: `lgops_claim_${tag}`,
-        // One round trip: take the key when it is free or expired, else report the live row. The outer SELECT reads
-        // the statement's snapshot, so a row committed concurrently may be missed: that reads as "pending" and the
-        // caller polls again, which is safe.
+        // One round trip: take the key when it is free, expired or leased under one of the caller's own earlier
+        // tokens ($4), else report the live row. The outer SELECT reads the statement's snapshot, so a row committed
+        // concurrently may be missed: that reads as "pending" and the caller polls again, which is safe.
         text: `WITH claimed AS (
                  INSERT INTO ${t} AS r (key, token, value, expires_at)
                  VALUES ($1, $2, NULL, now() + $3::double precision * interval '1 millisecond')
                  ON CONFLICT (key) DO UPDATE
                    SET token = EXCLUDED.token, value = NULL, expires_at = EXCLUDED.expires_at, created_at = now()
-                   WHERE r.expires_at <= now()
+                   WHERE r.expires_at <= now() OR (r.value IS NULL AND r.token = ANY ($4::text[]))
                  RETURNING 1
                )
                SELECT EXISTS (SELECT 1 FROM claimed) AS acquired,
@@ -174,31 +195,30 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     return this.#table;
   }
 
+  /** The deadline of each operation, in ms (`operationTimeoutMs`). */
+  get operationTimeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
   /**
    * Creates or migrates the table (safe to run from several replicas at once: the migration holds a transaction-level
    * advisory lock) and starts the background sweep. Idempotent.
    */
   async setup(): Promise<void> {
-    let client: PgPoolClientLike;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw storeError("setup", error);
-    }
-    let failed: Error | undefined;
-    try {
-      await client.query({ text: "BEGIN" });
-      await client.query({ text: `SELECT pg_advisory_xact_lock((${this.#lockId})::bigint)` });
-      const index = `${this.#table.replaceAll('"', "").replaceAll(".", "_")}_expires_at_idx`;
-      for (const statement of MIGRATIONS(this.#table, `"${index}"`)) await client.query({ text: statement });
-      await client.query({ text: "COMMIT" });
-    } catch (error) {
-      failed = storeError("setup", error);
-      await client.query({ text: "ROLLBACK" }).catch(() => undefined);
-    } finally {
-      client.release(failed);
-    }
-    if (failed) throw failed;
+    await this.#session("setup", async (query) => {
+      await query({ text: "BEGIN" });
+      try {
+        await query({ text: `SELECT pg_advisory_xact_lock((${this.#lockId})::bigint)` });
+        const index = `${this.#table.replaceAll('"', "").replaceAll(".", "_")}_expires_at_idx`;
+        for (const statement of MIGRATIONS(this.#table, `"${index}"`)) await query({ text: statement });
+        await query({ text: "COMMIT" });
+      } catch (error) {
+        // Past the deadline the connection is dropped, which ends the transaction on the server.
+        if (!(error instanceof IdempotencyStoreError && error.timeoutMs !== undefined))
+          await query({ text: "ROLLBACK" }).catch(() => undefined);
+        throw error;
+      }
+    });
     if (this.#sweepIntervalMs > 0 && this.#timer === undefined) {
       this.#timer = setInterval(() => {
         if (this.#sweeping) return;
@@ -214,16 +234,17 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  /** Takes `key` for `leaseMs` when it is free or its lease or TTL has expired; else reports the result or the live lease. */
-  async claim(key: string, leaseMs: number): Promise<ClaimResult> {
-    const token = randomUUID();
-    let row: { acquired: boolean; value: string | null } | undefined;
-    try {
-      const result = await this.#pool.query({ ...this.#sql.claim, values: [rowKey(key), token, leaseMs] });
-      row = result.rows[0] as typeof row;
-    } catch (error) {
-      throw storeError("claim", error);
-    }
+  /**
+   * Takes `key` for `leaseMs` when it is free, its lease or TTL has expired, or its lease is one of
+   * `options.supersedes`; else reports the result or the live lease.
+   */
+  async claim(key: string, leaseMs: number, options?: ClaimOptions): Promise<ClaimResult> {
+    const token = options?.token ?? randomUUID();
+    const supersedes = options?.supersedes ?? [];
+    const result = await this.#session("claim", (query) =>
+      query({ ...this.#sql.claim, values: [rowKey(key), token, leaseMs, supersedes] }),
+    );
+    const row = result.rows[0] as { acquired: boolean; value: string | null } | undefined;
     if (row?.acquired) return { status: "acquired", token };
     if (typeof row?.value === "string") return { status: "completed", value: row.value };
     return { status: "pending" };
@@ -231,38 +252,61 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
 
   /** Records `value` for `ttlMs` if `token` still holds the lease; false otherwise (released or taken over). */
   async complete(key: string, token: string, value: string, ttlMs: number): Promise<boolean> {
-    try {
-      const result = await this.#pool.query({ ...this.#sql.complete, values: [rowKey(key), token, value, ttlMs] });
-      return result.rowCount === 1;
-    } catch (error) {
-      throw storeError("complete", error);
-    }
+    const result = await this.#session("complete", (query) => query({ ...this.#sql.complete, values: [rowKey(key), token, value, ttlMs] }));
+    return result.rowCount === 1;
   }
 
   /** Frees the key after a failed attempt, if `token` still holds the lease. */
   async release(key: string, token: string): Promise<void> {
-    try {
-      await this.#pool.query({ ...this.#sql.release, values: [rowKey(key), token] });
-    } catch (error) {
-      throw storeError("release", error);
-    }
+    await this.#session("release", (query) => query({ ...this.#sql.release, values: [rowKey(key), token] }));
   }
 
   /** Deletes up to `sweepBatch` expired rows (finished results past their TTL, abandoned leases); returns how many. */
   async sweep(): Promise<number> {
-    try {
-      const result = await this.#pool.query({ ...this.#sql.sweep, values: [this.#sweepBatch] });
-      return result.rowCount ?? 0;
-    } catch (error) {
-      throw storeError("sweep", error);
-    }
+    const result = await this.#session("sweep", (query) => query({ ...this.#sql.sweep, values: [this.#sweepBatch] }));
+    return result.rowCount ?? 0;
   }
 
-  /** Stops the sweep and ends the pool when the store created it (a pool passed in stays open). */
+  /**
+   * Stops the sweep and ends the pool when the store created it (a pool passed in stays open). Bounded by
+   * `operationTimeoutMs`: connections to a frozen server are left to close when it answers again.
+   */
   async close(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    if (this.#ownsPool) await this.#pool.end();
+    if (!this.#ownsPool) return;
+    const deadline = startDeadline(this.#timeoutMs, () => storeTimeoutError(STORE, "close", this.#timeoutMs));
+    try {
+      await deadline.race(this.#pool.end());
+    } catch (error) {
+      throw storeError("close", error);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /**
+   * Runs `body` on one pooled connection under one deadline, from asking the pool to the last answer. Past the
+   * deadline the caller gets the timeout error at once; the connection is released with an error, which makes the
+   * pool destroy its socket, so a late answer is never read and a frozen server keeps no pool slot. A connection the
+   * pool hands over after the deadline goes straight back.
+   */
+  async #session<T>(operation: string, body: (query: Session) => Promise<T>): Promise<T> {
+    const deadline: OperationDeadline = startDeadline(this.#timeoutMs, () => storeTimeoutError(STORE, operation, this.#timeoutMs));
+    let client: PgPoolClientLike | undefined;
+    try {
+      client = await deadline.race(this.#pool.connect(), (late) => late.release());
+      const held = client;
+      const result = await body((statement) => deadline.race(held.query(statement)));
+      client.release();
+      return result;
+    } catch (error) {
+      const wrapped = storeError(operation, error);
+      client?.release(wrapped);
+      throw wrapped;
+    } finally {
+      deadline.clear();
+    }
   }
 }
 

@@ -5,8 +5,10 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { Redis, type Cluster, type RedisOptions } from "ioredis";
-import type { ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
+import { IdempotencyStoreError } from "../resilience/errors.js";
+import type { ClaimOptions, ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
 import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
+import { operationTimeoutOption, startDeadline, storeTimeoutError } from "../resilience/store-deadline.js";
 
 /** Options of `RedisIdempotencyStore`: exactly one of `client` and `url`. */
 export interface RedisIdempotencyStoreOptions {
@@ -18,15 +20,29 @@ export interface RedisIdempotencyStoreOptions {
   redisOptions?: RedisOptions;
   /** Prefix of every key the store writes. Default `langgraph-ops:idem:`. */
   keyPrefix?: string;
+  /**
+   * Deadline of each operation (claim, complete, release, setup, close), in ms. Past it the operation fails with an
+   * `IdempotencyStoreError` (`timeoutMs` set, retryable); the command's late reply is dropped, and a claim that the
+   * server granted after all is released. Default 5000.
+   */
+  operationTimeoutMs?: number;
 }
 
-const OPTION_KEYS = ["client", "url", "redisOptions", "keyPrefix"] as const;
+const STORE = "RedisIdempotencyStore";
+const OPTION_KEYS = ["client", "url", "redisOptions", "keyPrefix", "operationTimeoutMs"] as const;
 
-// Sets the lease only when the key is absent (SET NX PX), else reports what is there, in one round trip.
+// Sets the lease only when the key is absent (SET NX PX) or leased under one of the caller's earlier tokens (ARGV[3..]),
+// else reports what is there, in one round trip.
 const CLAIM = `local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
 if ok then return 'A' end
 local v = redis.call('GET', KEYS[1])
 if v == false then return 'P' end
+for i = 3, #ARGV do
+  if v == ARGV[i] then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return 'A'
+  end
+end
 return v`;
 const COMPLETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
@@ -58,13 +74,14 @@ function storedKey(key: string): string {
 }
 
 function storeError(operation: string, error: unknown, connectionError: Error | undefined): Error {
+  if (error instanceof IdempotencyStoreError) return error;
   const cause = error instanceof Error ? error : new Error(String(error));
   const why = connectionError === undefined ? "" : ` (last connection error: ${connectionError.message})`;
-  const wrapped = new Error(`RedisIdempotencyStore.${operation} failed: ${cause.message || String(cause)}${why}`, { cause });
-  wrapped.name = "IdempotencyStoreError";
   const code = (cause as { code?: unknown }).code ?? (connectionError as { code?: unknown } | undefined)?.code;
-  if (typeof code === "string") (wrapped as Error & { code: string }).code = code;
-  return wrapped;
+  return new IdempotencyStoreError(STORE, operation, `${cause.message || String(cause)}${why}`, {
+    cause,
+    ...(typeof code === "string" ? { code } : {}),
+  });
 }
 
 /**
@@ -78,6 +95,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #client: Redis | Cluster;
   readonly #ownsClient: boolean;
   readonly #prefix: string;
+  readonly #timeoutMs: number;
   #lastConnectionError: Error | undefined;
 
   constructor(options: RedisIdempotencyStoreOptions) {
@@ -92,6 +110,11 @@ export class RedisIdempotencyStore implements IdempotencyStore {
       assertObject(options.redisOptions, `${where}.redisOptions`);
       if (client !== undefined) throw new TypeError(`${where}.redisOptions only applies with \`url\`; configure your own client instead`);
     }
+    // Every option is checked before a client is created: a rejected call must not leave a connection behind.
+    const prefix = options.keyPrefix ?? "langgraph-ops:idem:";
+    if (typeof prefix !== "string") throw new TypeError(`${where}.keyPrefix must be a string, got ${describe(prefix)}`);
+    this.#prefix = prefix;
+    this.#timeoutMs = operationTimeoutOption(options.operationTimeoutMs, where);
     if (client !== undefined) {
       const candidate = client as unknown as Record<string, unknown> | null;
       if (typeof candidate !== "object" || candidate === null || typeof candidate.evalsha !== "function") {
@@ -115,24 +138,37 @@ export class RedisIdempotencyStore implements IdempotencyStore {
       this.#client = created;
       this.#ownsClient = true;
     }
-    const prefix = options.keyPrefix ?? "langgraph-ops:idem:";
-    if (typeof prefix !== "string") throw new TypeError(`${where}.keyPrefix must be a string, got ${describe(prefix)}`);
-    this.#prefix = prefix;
+  }
+
+  /** The deadline of each operation, in ms (`operationTimeoutMs`). */
+  get operationTimeoutMs(): number {
+    return this.#timeoutMs;
   }
 
   /** Nothing to create in Redis; checks the connection so start-up fails early with a clear error. */
   async setup(): Promise<void> {
+    const deadline = startDeadline(this.#timeoutMs, () => storeTimeoutError(STORE, "setup", this.#timeoutMs));
     try {
-      await this.#client.ping();
+      await deadline.race(this.#client.ping());
     } catch (error) {
       throw storeError("setup", error, this.#lastConnectionError);
+    } finally {
+      deadline.clear();
     }
   }
 
-  /** Takes `key` for `leaseMs` when it is free or its lease or TTL has expired; else reports the result or the live lease. */
-  async claim(key: string, leaseMs: number): Promise<ClaimResult> {
-    const token = randomUUID();
-    const reply = String(await this.#run("claim", SCRIPTS.claim, key, [`L${token}`, leaseMs]));
+  /**
+   * Takes `key` for `leaseMs` when it is free, its lease or TTL has expired, or its lease is one of
+   * `options.supersedes`; else reports the result or the live lease.
+   */
+  async claim(key: string, leaseMs: number, options?: ClaimOptions): Promise<ClaimResult> {
+    const token = options?.token ?? randomUUID();
+    const superseded = (options?.supersedes ?? []).map((t) => `L${t}`);
+    // A grant that arrives after the deadline belongs to nobody: hand the lease back.
+    const onLate = (late: unknown): void => {
+      if (late === "A") this.release(key, token).catch(() => undefined);
+    };
+    const reply = String(await this.#run("claim", SCRIPTS.claim, key, [`L${token}`, leaseMs, ...superseded], onLate));
     if (reply === "A") return { status: "acquired", token };
     if (reply.startsWith("V")) return { status: "completed", value: reply.slice(1) };
     return { status: "pending" };
@@ -148,23 +184,41 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     await this.#run("release", SCRIPTS.release, key, [`L${token}`]);
   }
 
-  /** Quits the client when the store created it (a client passed in stays open). */
+  /**
+   * Quits the client when the store created it (a client passed in stays open); a server that does not answer the
+   * QUIT within `operationTimeoutMs` gets its connection closed instead.
+   */
   async close(): Promise<void> {
-    if (this.#ownsClient) await this.#client.quit().catch(() => this.#client.disconnect());
+    if (!this.#ownsClient) return;
+    const deadline = startDeadline(this.#timeoutMs, () => storeTimeoutError(STORE, "close", this.#timeoutMs));
+    try {
+      await deadline.race(this.#client.quit());
+    } catch {
+      this.#client.disconnect();
+    } finally {
+      deadline.clear();
+    }
   }
 
-  async #run(operation: string, s: Script, key: string, args: Array<string | number>): Promise<unknown> {
+  /**
+   * One script call under the operation's deadline. ioredis keeps a command whose caller gave up in its queue and
+   * matches replies in order, so a late reply never lands on another command; it goes to `onLate`.
+   */
+  async #run(operation: string, s: Script, key: string, args: Array<string | number>, onLate?: (reply: unknown) => void): Promise<unknown> {
     const redisKey = this.#prefix + storedKey(key);
+    const deadline = startDeadline(this.#timeoutMs, () => storeTimeoutError(STORE, operation, this.#timeoutMs));
     try {
       try {
-        return await this.#client.evalsha(s.sha, 1, redisKey, ...args);
+        return await deadline.race(this.#client.evalsha(s.sha, 1, redisKey, ...args), onLate);
       } catch (error) {
         // The script cache is empty after a restart or failover: send the source once, Redis caches it again.
         if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
-        return await this.#client.eval(s.source, 1, redisKey, ...args);
+        return await deadline.race(this.#client.eval(s.source, 1, redisKey, ...args), onLate);
       }
     } catch (error) {
       throw storeError(operation, error, this.#lastConnectionError);
+    } finally {
+      deadline.clear();
     }
   }
 }

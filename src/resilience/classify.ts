@@ -106,6 +106,8 @@ function judge(e: ErrorFields): ErrorReason | "network?" | undefined {
   if (e instanceof BulkheadRejectedError) return "bulkhead_full";
   if (e instanceof RetriesExhaustedError) return "retries_exhausted";
   if (e instanceof TimeoutError) return "timeout";
+  // A shared idempotency store past its deadline (recognised by name: the subpath bundles carry their own class copy).
+  if (e.name === "IdempotencyStoreError" && typeof (e as { timeoutMs?: unknown }).timeoutMs === "number") return "timeout";
 
   const kinds = kindsOf(e);
   const status = ownStatus(e);

@@ -74,6 +74,40 @@ export class IdempotencyConflictError extends Error {
   }
 }
 
+const STORE_ERROR_BRAND = Symbol.for("langgraph-ops.IdempotencyStoreError");
+
+/**
+ * Thrown by a shared idempotency store (`PostgresIdempotencyStore`, `RedisIdempotencyStore`) when an operation failed
+ * or did not answer within the store's `operationTimeoutMs`. The message names the store, the operation and, for a
+ * deadline, the limit; the driver's error (if any) is `cause`, and its `code` is copied.
+ */
+export class IdempotencyStoreError extends Error {
+  /**
+   * Recognises the errors of every copy of this class: the CommonJS build of `langgraph-ops/postgres` and
+   * `langgraph-ops/redis` bundles its own, so `instanceof` checks a brand rather than the prototype.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[STORE_ERROR_BRAND] === true;
+  }
+  /** The store class, e.g. `"RedisIdempotencyStore"`. */
+  readonly store: string;
+  /** The operation: `claim`, `complete`, `release`, `sweep`, `setup` or `close`. */
+  readonly operation: string;
+  /** Set when the operation passed its deadline: the store's `operationTimeoutMs`. */
+  readonly timeoutMs: number | undefined;
+  /** The driver's error code, or `ETIMEDOUT` for a deadline. */
+  readonly code: string | undefined;
+  constructor(store: string, operation: string, detail: string, options: { cause?: unknown; code?: string; timeoutMs?: number } = {}) {
+    super(`${store}.${operation} failed: ${detail}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "IdempotencyStoreError";
+    this.store = store;
+    this.operation = operation;
+    this.timeoutMs = options.timeoutMs;
+    this.code = options.code ?? (options.timeoutMs === undefined ? undefined : "ETIMEDOUT");
+    Object.defineProperty(this, STORE_ERROR_BRAND, { value: true });
+  }
+}
+
 /** Thrown when a bulkhead has `limit` calls running and `queue` waiting. */
 export class BulkheadRejectedError extends Error {
   /** The bulkhead's concurrency limit. */

@@ -15,12 +15,29 @@ export type ClaimResult =
   | { status: "pending" };
 
 /**
+ * How a claim identifies its caller. `runOnce` and `withIdempotency` pass both: the attempts of one node task run form
+ * a chain, each claim of the chain gets a fresh `token`, and lists the chain's earlier tokens in `supersedes`, so a
+ * retry takes over the lease its own earlier attempt left behind (a failed `complete`, a lost `release`) instead of
+ * waiting on it. A late-arriving older claim never lists a newer token, so it cannot take a lease back.
+ */
+export interface ClaimOptions {
+  /** The lease token to store when the claim is granted (returned as `token`). Default: a random UUID. */
+  token?: string;
+  /** Tokens of the caller's own earlier claims on this key: a live lease held under one of them is granted again. */
+  supersedes?: readonly string[];
+}
+
+/**
  * Storage for idempotency records. Implementations must make `claim` atomic: of concurrent claims on a free or
- * expired key exactly one gets `acquired`.
+ * expired key exactly one gets `acquired`. A store that ignores `ClaimOptions` still works; its callers then wait on
+ * their own leftover leases like on anyone else's.
  */
 export interface IdempotencyStore {
-  /** Claims `key` for `leaseMs`, or reports the recorded result or a live lease held by someone else. */
-  claim(key: string, leaseMs: number): Promise<ClaimResult>;
+  /**
+   * Claims `key` for `leaseMs` when it is free, expired or leased under one of `options.supersedes`; else reports the
+   * recorded result or a live lease held by someone else.
+   */
+  claim(key: string, leaseMs: number, options?: ClaimOptions): Promise<ClaimResult>;
   /** Records `value` (JSON text) for `key`, kept for `ttlMs`; false when `token` no longer holds the lease. */
   complete(key: string, token: string, value: string, ttlMs: number): Promise<boolean>;
   /** Gives the lease up after a failure so a later attempt can run the work. */
@@ -60,13 +77,14 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     return this.#records.size;
   }
 
-  async claim(key: string, leaseMs: number): Promise<ClaimResult> {
+  async claim(key: string, leaseMs: number, options?: ClaimOptions): Promise<ClaimResult> {
     const now = this.#now();
     const record = this.#records.get(key);
     if (record !== undefined && record.expiresAt > now) {
-      return record.value !== undefined ? { status: "completed", value: record.value } : { status: "pending" };
+      if (record.value !== undefined) return { status: "completed", value: record.value };
+      if (options?.supersedes?.includes(record.token) !== true) return { status: "pending" };
     }
-    const token = randomUUID();
+    const token = options?.token ?? randomUUID();
     this.#records.delete(key);
     this.#records.set(key, { token, expiresAt: now + leaseMs });
     this.#evict();

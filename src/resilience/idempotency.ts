@@ -7,13 +7,14 @@
  * digest of what the re-planned task keeps: the step number (monotonic within a thread) and the task path (node and
  * trigger, or the `Send` index). Parent namespaces of subgraph tasks keep their ids.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { load } from "@langchain/core/load";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { systemClock } from "./clock.js";
 import { IdempotencyConflictError, toError } from "./errors.js";
-import { type IdempotencyStore, getDefaultIdempotencyStore } from "./idempotency-store.js";
+import { chainEntry, nextClaim } from "./idempotency-chain.js";
+import { type ClaimResult, type IdempotencyStore, getDefaultIdempotencyStore } from "./idempotency-store.js";
 import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
 import type { Clock, ConfigOf, NodeBound, NodeFn, NodeOf, StateOf, Wrapped, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
@@ -132,7 +133,35 @@ async function decode<T>(text: string): Promise<T> {
   return envelope.v as T;
 }
 
-/** @internal Claims `key`, runs `work` once, records its result, or replays / waits for another holder's result. */
+/** Settles with `work`, or rejects with the signal's reason as soon as `signal` aborts. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+const ignore = (): void => undefined;
+
+/**
+ * @internal Claims `key`, runs `work` once, records its result, or replays / waits for another holder's result.
+ * `work` starts only under a claim the store granted, within its lease, while `config.signal` has not aborted; a
+ * claim that answers after the abort is released. The attempts of one task run recognise their own leases (see
+ * idempotency-chain.ts): a retry takes its earlier attempt's lease over, joins its still-running work, or records the
+ * result that attempt could not record, instead of running the work again or waiting on itself.
+ */
 async function runClaimed<T>(
   key: string,
   operation: string,
@@ -143,28 +172,82 @@ async function runClaimed<T>(
 ): Promise<T> {
   const store = o.store ?? getDefaultIdempotencyStore();
   const signal = config?.signal;
+  const chain = chainEntry(config, key);
   const started = o.clock.now();
   let pollMs = 10;
   const report = (result: "hit" | "miss" | "conflict"): void => {
     if (hasSubscribers(CHANNELS.idempotency)) publish(CHANNELS.idempotency, { ...labelsOf(config), config, result, key, operation });
   };
+  const release = (token: string): void => {
+    store.release(key, token).then(ignore, ignore);
+  };
+  /** Under a granted lease: records the result this chain already has, or runs the work and records its result. */
+  const runHeld = async (token: string): Promise<T> => {
+    const done = chain.done;
+    if (done !== undefined) {
+      // This chain already ran the work; only the record is missing.
+      report("hit");
+      await store.complete(key, token, done.text, o.ttlMs);
+      chain.done = undefined;
+      return done.value as T;
+    }
+    report("miss");
+    const running = work();
+    chain.running = running;
+    let value: T;
+    try {
+      value = await running;
+    } catch (error) {
+      // Not awaited: a frozen store must not hold the error back, and this chain's retry supersedes the lease anyway.
+      release(token);
+      throw error;
+    } finally {
+      chain.running = undefined;
+    }
+    const text = encode(value, where);
+    chain.done = { value, text };
+    await store.complete(key, token, text, o.ttlMs);
+    chain.done = undefined;
+    return value;
+  };
   for (;;) {
-    const claim = await store.claim(key, o.leaseMs);
+    if (signal?.aborted) throw signal.reason;
+    // An earlier attempt of this chain is still running the work (its attempt timed out): never run it twice at once.
+    if (chain.running !== undefined) await abortable(chain.running.then(ignore, ignore), signal);
+    const token = randomUUID();
+    const supersedes = nextClaim(chain, token);
+    const claimedAt = o.clock.now();
+    const pending = Promise.resolve(store.claim(key, o.leaseMs, { token, supersedes }));
+    let claim: ClaimResult;
+    try {
+      claim = await abortable(pending, signal);
+    } catch (error) {
+      if (signal?.aborted) {
+        // The store may still grant the claim: give a lease nobody will use back.
+        pending.then((late) => late.status === "acquired" && release(late.token), ignore);
+      }
+      throw error;
+    }
     if (claim.status === "completed") {
+      chain.done = undefined;
       report("hit");
       return decode<T>(claim.value);
     }
     if (claim.status === "acquired") {
-      report("miss");
-      let value: T;
-      try {
-        value = await work();
-      } catch (error) {
-        await store.release(key, claim.token).catch(() => undefined);
-        throw error;
+      if (signal?.aborted) {
+        release(claim.token);
+        throw signal.reason;
       }
-      await store.complete(key, claim.token, encode(value, where), o.ttlMs);
-      return value;
+      if (claim.token !== token) chain.tokens.push(claim.token);
+      if (o.clock.now() - claimedAt < o.leaseMs) return runHeld(claim.token);
+      // The answer took longer than the lease: someone else may hold the key by now. Give it back, ask again later.
+      release(claim.token);
+    } else if (chain.done !== undefined) {
+      // The work ran in this chain but another caller took the key over after the lease lapsed: the result is ours.
+      const { value } = chain.done;
+      chain.done = undefined;
+      report("hit");
+      return value as T;
     }
     const waited = o.clock.now() - started;
     if (waited + pollMs > o.waitMs) {

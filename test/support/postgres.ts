@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -15,6 +15,10 @@ export interface PostgresServer {
   urlFor(database: string): string;
   /** Creates a fresh database and returns its connection string. */
   createDatabase(name: string): Promise<string>;
+  /** Freezes the postmaster and every backend (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT to the same processes); harmless when it is not paused. */
+  resume(): void;
   /** Stops the server (SIGKILL-free fast shutdown) and removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -45,6 +49,23 @@ function serverUser(): { uid: number; gid: number } | undefined {
     }
   }
   throw new Error("running as root and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as");
+}
+
+/** Direct children of `pid`, from /proc (the postmaster forks one backend per connection plus its workers). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the parenthesised command name: state, ppid, ...
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return children;
 }
 
 /** Starts PostgreSQL (initdb + postgres) on a free 127.0.0.1 port. */
@@ -93,7 +114,25 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
   });
   const urlFor = (database: string): string => `postgres://postgres@127.0.0.1:${port}/${database}`;
   const url = urlFor("postgres");
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  // Each connection has its own backend process: freezing only the postmaster would leave open sessions answering.
+  const signalAll = (signal: NodeJS.Signals): void => {
+    if (!alive() || child.pid === undefined) return;
+    // The postmaster first, so it forks no backend after the list of its children was read.
+    child.kill(signal);
+    for (const pid of childrenOf(child.pid)) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  };
+  const pause = (): void => signalAll("SIGSTOP");
+  const resume = (): void => signalAll("SIGCONT");
   const stop = async (): Promise<void> => {
+    // A stopped process would hold SIGINT until continued.
+    resume();
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
       // SIGINT = fast shutdown: disconnects clients and exits without waiting for them.
@@ -127,6 +166,8 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
     url,
     port,
     urlFor,
+    pause,
+    resume,
     async createDatabase(name) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();

@@ -11,6 +11,10 @@ export interface RedisServer {
   /** `redis://127.0.0.1:PORT`. */
   url: string;
   port: number;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT); harmless when it is not paused. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -62,7 +66,16 @@ export async function startRedis(): Promise<RedisServer> {
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  const pause = (): void => {
+    if (alive()) child.kill("SIGSTOP");
+  };
+  const resume = (): void => {
+    if (alive()) child.kill("SIGCONT");
+  };
   const stop = async (): Promise<void> => {
+    // A stopped process would hold SIGTERM until continued.
+    resume();
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
@@ -84,5 +97,5 @@ export async function startRedis(): Promise<RedisServer> {
     await stop();
     throw error;
   }
-  return { url: `redis://127.0.0.1:${port}`, port, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, pause, resume, stop };
 }
