@@ -30,7 +30,16 @@ const cases: Case[] = [
   ["non-function node", () => withRetry("node" as never), /withRetry\(node\) must be a function, got "node"/],
   ["timeout 0", () => withTimeout(node, 0), /withTimeout\(ms\) must be a number >= 1/],
   ["timeout NaN", () => withTimeout(node, Number.NaN), /withTimeout\(ms\) must be a number/],
-  ["timeout missing", () => withTimeout(node, undefined as never), /withTimeout\(ms\) must be a number of milliseconds/],
+  [
+    "timeout missing",
+    () => withTimeout(node, undefined as never),
+    /withTimeout\(ms\) must be a number >= 1 .* or an options object, got undefined/,
+  ],
+  [
+    "timeout empty object",
+    () => withTimeout(node, {} as never),
+    /withTimeout\(ms\)\.ms must be a number >= 1 .*got undefined \(it is required\)/,
+  ],
   ["timeout unknown key", () => withTimeout(node, { ms: 5, seconds: 1 } as never), /unknown option "seconds"/],
   [
     "breaker threshold",
@@ -45,7 +54,7 @@ const cases: Case[] = [
   ],
   ["breaker unknown key", () => withCircuitBreaker(node, { name: "x", timeout: 5 } as never), /unknown option "timeout"/],
   ["bulkhead limit 0", () => withBulkhead(node, { limit: 0 }), /limit must be an integer >= 1/],
-  ["bulkhead without limit", () => withBulkhead(node, {} as never), /limit is required/],
+  ["bulkhead without limit", () => withBulkhead(node, {} as never), /limit must be an integer >= 1, got undefined \(it is required\)/],
   ["fallback not a function", () => withFallback(node, "x" as never), /withFallback\(fallback\) must be a function/],
   ["idempotency ttl", () => withIdempotency(node, { ttlMs: -5 }), /ttlMs must be an integer >= 1/],
   ["idempotency store", () => withIdempotency(node, { store: {} as never }), /store.claim must be a function/],
