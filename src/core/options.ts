@@ -48,6 +48,8 @@ export interface MethodsRule extends RuleBase {
 export interface NestedRule extends RuleBase {
   readonly kind: "options";
   readonly spec: OptionSpec;
+  /** What the object is, for messages when it is one of several shapes: "{ bearer }". Default "an options object". */
+  readonly label?: string;
 }
 
 /** A value checked by a predicate (an instance of a class, a URL, an array of strings). */
@@ -98,7 +100,7 @@ export const rule = {
   boolean: (): SimpleRule => ({ kind: "boolean" }),
   function: (): SimpleRule => ({ kind: "function" }),
   methods: (label: string, ...methods: string[]): MethodsRule => ({ kind: "methods", label, methods }),
-  options: (spec: OptionSpec, extra: { required?: boolean } = {}): NestedRule => ({ kind: "options", spec, ...extra }),
+  options: (spec: OptionSpec, extra: { required?: boolean; label?: string } = {}): NestedRule => ({ kind: "options", spec, ...extra }),
   check: (expected: string, test: (value: unknown) => boolean, bad?: readonly unknown[]): CheckRule => ({
     kind: "check",
     expected,
@@ -145,7 +147,17 @@ export function describe(value: unknown): string {
   if (typeof value === "number" || typeof value === "boolean" || value === undefined || value === null) return String(value);
   if (typeof value === "function") return "a function";
   if (typeof value === "bigint") return `${value}n`;
-  return Array.isArray(value) ? "an array" : typeof value;
+  if (Array.isArray(value)) return "an array";
+  if (isPlainObject(value) && Object.getPrototypeOf(value) === Object.prototype) {
+    const keys = Object.keys(value);
+    return keys.length === 0
+      ? "an empty object"
+      : `an object with ${keys
+          .slice(0, 5)
+          .map((k) => k.slice(0, 40))
+          .join(", ")}${keys.length > 5 ? ", …" : ""}`;
+  }
+  return typeof value;
 }
 
 /** What `rule` accepts, as the words after "must be". */
@@ -166,7 +178,7 @@ export function expected(r: OptionRule): string {
     case "methods":
       return `${r.label} (an object with ${r.methods.join(", ")})`;
     case "options":
-      return "an options object";
+      return r.label ?? "an options object";
     case "check":
       return r.expected;
     case "literal":
@@ -237,9 +249,14 @@ export function checkValue(value: unknown, r: OptionRule, path: string): void {
       return;
     case "union": {
       if (r.of.some((alt) => passes(alt, value))) return;
-      // An object meant for the nested-options alternative gets that alternative's precise message.
-      const nested = r.of.find((alt) => alt.kind === "options");
-      if (nested !== undefined && isPlainObject(value)) checkValue(value, nested, path);
+      // An object that only one options shape can be meant as gets that shape's precise message.
+      if (isPlainObject(value)) {
+        const shapes = r.of.filter((alt): alt is NestedRule => alt.kind === "options");
+        const keys = Object.keys(value);
+        const fitting = shapes.filter((shape) => keys.every((k) => Object.hasOwn(shape.spec, k)));
+        const meant = fitting.length === 1 ? fitting[0] : fitting.length === 0 && shapes.length === 1 ? shapes[0] : undefined;
+        if (meant !== undefined) checkValue(value, meant, path);
+      }
       fail();
     }
   }

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
 import type { ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
-import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
+import { checkOptions, describe, numberOption, type OptionSpec, rule } from "../core/options.js";
 
 /** The part of a `pg` pool client the store uses (for `setup()`'s migration transaction). */
 export interface PgPoolClientLike {
@@ -42,7 +42,24 @@ export interface PostgresIdempotencyStoreOptions {
   prepared?: boolean;
 }
 
-const OPTION_KEYS = ["pool", "connectionString", "max", "table", "sweepIntervalMs", "sweepBatch", "prepared"] as const;
+/**
+ * @internal The accepted keys of {@link PostgresIdempotencyStoreOptions}: validation and the bad-input sweep read it.
+ * `operationTimeoutMs` bounds each store operation.
+ */
+export const POSTGRES_IDEMPOTENCY_STORE_OPTIONS = {
+  pool: rule.methods("a pg.Pool", "query", "connect"),
+  connectionString: rule.string({ nonEmpty: true }),
+  max: rule.integer(1, 10_000),
+  table: rule.check(
+    "an identifier or schema.identifier (letters, digits, _)",
+    (v) => typeof v === "string" && v.split(".").length <= 2 && v.split(".").every((p) => IDENTIFIER.test(p)),
+    ["", "a-b", "a.b.c", "1x", 'x"; drop table y'],
+  ),
+  sweepIntervalMs: rule.integer(0, 2_147_483_647),
+  sweepBatch: rule.integer(1, 1_000_000),
+  prepared: rule.boolean(),
+  operationTimeoutMs: rule.integer(1, 2_147_483_647),
+} as const satisfies OptionSpec<keyof PostgresIdempotencyStoreOptions | "operationTimeoutMs">;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** Longest key stored verbatim; longer ones are hashed so they fit a btree index entry (~2.7 kB). */
 const MAX_PLAIN_KEY = 512;
@@ -94,8 +111,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
 
   constructor(options: PostgresIdempotencyStoreOptions) {
     const where = "PostgresIdempotencyStore(options)";
-    assertObject(options, where);
-    assertKnownKeys(options as unknown as Record<string, unknown>, OPTION_KEYS, where);
+    checkOptions(options, POSTGRES_IDEMPOTENCY_STORE_OPTIONS, where);
     const { pool, connectionString } = options;
     if ((pool === undefined) === (connectionString === undefined)) {
       throw new TypeError(`${where}: pass exactly one of \`pool\` (a pg.Pool) and \`connectionString\``);

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { Redis, type Cluster, type RedisOptions } from "ioredis";
 import type { ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
-import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
+import { assertObject, checkOptions, describe, type OptionSpec, rule } from "../core/options.js";
 
 /** Options of `RedisIdempotencyStore`: exactly one of `client` and `url`. */
 export interface RedisIdempotencyStoreOptions {
@@ -20,7 +20,21 @@ export interface RedisIdempotencyStoreOptions {
   keyPrefix?: string;
 }
 
-const OPTION_KEYS = ["client", "url", "redisOptions", "keyPrefix"] as const;
+/**
+ * @internal The accepted keys of {@link RedisIdempotencyStoreOptions}: validation and the bad-input sweep read it.
+ * `operationTimeoutMs` bounds each store operation.
+ */
+export const REDIS_IDEMPOTENCY_STORE_OPTIONS = {
+  client: rule.methods("an ioredis client", "evalsha"),
+  url: rule.check("a redis:// or rediss:// URL", (v) => typeof v === "string" && /^rediss?:\/\/./.test(v), [
+    "",
+    "http://x",
+    "localhost:6379",
+  ]),
+  redisOptions: rule.check("an ioredis options object", (v) => typeof v === "object" && v !== null && !Array.isArray(v), [[]]),
+  keyPrefix: rule.string(),
+  operationTimeoutMs: rule.integer(1, 2_147_483_647),
+} as const satisfies OptionSpec<keyof RedisIdempotencyStoreOptions | "operationTimeoutMs">;
 
 // Sets the lease only when the key is absent (SET NX PX), else reports what is there, in one round trip.
 const CLAIM = `local ok = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
@@ -82,8 +96,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   constructor(options: RedisIdempotencyStoreOptions) {
     const where = "RedisIdempotencyStore(options)";
-    assertObject(options, where);
-    assertKnownKeys(options as unknown as Record<string, unknown>, OPTION_KEYS, where);
+    checkOptions(options, REDIS_IDEMPOTENCY_STORE_OPTIONS, where);
     const { client, url } = options;
     if ((client === undefined) === (url === undefined)) {
       throw new TypeError(`${where}: pass exactly one of \`client\` (an ioredis client) and \`url\``);

@@ -8,12 +8,13 @@
  */
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Logger } from "pino";
-import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
+import { checkOptions, describe, type OptionSpec, rule } from "../core/options.js";
+import { TRACING_OPTIONS } from "./tracing/options.js";
 import { handlersOf } from "./events.js";
 import { InstrumentCallbackHandler } from "./instrument-handler.js";
 import { createLoggingHandler } from "./logging.js";
 import { MetricsCallbackHandler } from "./metrics-handler.js";
-import { coreOf, type Metrics } from "./metrics.js";
+import { coreOf, isMetrics, type Metrics } from "./metrics.js";
 import { uuidv7 } from "./run-id.js";
 import { createTracingHandler, type TracingOptions } from "./tracing/handler.js";
 
@@ -44,7 +45,13 @@ interface AbandonAware {
 type StreamOptions = Record<string, unknown> & { runId?: string };
 type GraphClass = new (fields: Record<string, unknown>) => InstrumentableGraph & { config?: { callbacks?: unknown } };
 
-const OPTION_KEYS = ["metrics", "tracing", "logger", "name"] as const;
+/** @internal The accepted keys of {@link InstrumentOptions}: validation and the bad-input sweep read it. */
+export const INSTRUMENT_OPTIONS = {
+  metrics: rule.check("the result of createMetrics()", isMetrics),
+  tracing: rule.union(rule.boolean(), rule.options(TRACING_OPTIONS)),
+  logger: rule.methods("a pino logger", "info", "warn", "error", "child"),
+  name: rule.string({ nonEmpty: true }),
+} as const satisfies OptionSpec<keyof InstrumentOptions>;
 const INSTRUMENTED = Symbol.for("langgraph-ops.instrumented");
 const subclasses = new WeakMap<GraphClass, GraphClass>();
 
@@ -167,8 +174,7 @@ export function instrument<G extends InstrumentableGraph>(graph: G, options: Ins
   if (typeof graph !== "object" || graph === null || typeof graph.withConfig !== "function" || typeof graph.stream !== "function") {
     throw new TypeError(`instrument(graph) must be a compiled LangGraph graph (with withConfig and stream), got ${describe(graph)}`);
   }
-  assertObject(options, where);
-  assertKnownKeys(options, OPTION_KEYS, where);
+  checkOptions(options, INSTRUMENT_OPTIONS, where);
   const name = resolveName(graph, options.name);
   const callbacks: BaseCallbackHandler[] = [];
   if (options.metrics !== undefined) callbacks.push(new MetricsCallbackHandler(coreOf(options.metrics, `${where}.metrics`), name));

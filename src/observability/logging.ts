@@ -9,7 +9,9 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { type DestinationStream, type Level, type Logger, type LoggerOptions, pino } from "pino";
+import { checkOptions } from "../core/options.js";
 import { CHANNELS, subscribe } from "./events.js";
+import { CREATE_LOGGER_OPTIONS, resolveDestination } from "./logger-options.js";
 import { errorType, isAbort } from "./tracing/attributes.js";
 import { classifyChainRun } from "./tracing/classify.js";
 import { getRun, type RunRecord, runOfConfig } from "./tracing/registry.js";
@@ -50,8 +52,12 @@ export interface CreateLoggerOptions {
   replaceDefaultRedact?: boolean;
   /** Fields on every line (e.g. `{ service: "support-agent" }`). */
   base?: Record<string, unknown>;
-  /** Where lines go. Default: stdout. */
-  destination?: DestinationStream;
+  /**
+   * Where lines go: a stream, an open file descriptor (`2` for stderr) or a file path (appended, opened when the
+   * logger is created). A string of digits only is refused: pass a number for a descriptor, `"./5"` for a file.
+   * Default: stdout.
+   */
+  destination?: DestinationStream | number | string;
   /** Any other pino option; wins over the ones above. */
   pino?: LoggerOptions;
 }
@@ -75,12 +81,10 @@ function traceMixin(): Record<string, string> {
  * const graph = instrument(compiled, { tracing: true, logger });
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
-  if (options === null || typeof options !== "object") throw new TypeError("createLogger(options) must be an object");
+  checkOptions(options, CREATE_LOGGER_OPTIONS, "createLogger(options)");
+  const destination = resolveDestination(options.destination, "createLogger(options)");
   const level = options.level ?? process.env.LOG_LEVEL ?? "info";
   if (!LEVELS.has(level)) throw new TypeError(`createLogger(options).level must be one of ${[...LEVELS].join(", ")}, got ${String(level)}`);
-  if (options.redact !== undefined && (!Array.isArray(options.redact) || options.redact.some((p) => typeof p !== "string"))) {
-    throw new TypeError("createLogger(options).redact must be an array of pino redaction paths");
-  }
   const paths = [...(options.replaceDefaultRedact === true ? [] : DEFAULT_REDACT_PATHS), ...(options.redact ?? [])];
   const config: LoggerOptions = {
     level,
@@ -90,7 +94,8 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     mixin: traceMixin,
     ...options.pino,
   };
-  return options.destination === undefined ? pino(config) : pino(config, options.destination);
+  if (destination === undefined) return pino(config);
+  return pino(config, typeof destination === "number" ? pino.destination({ fd: destination }) : destination);
 }
 
 type Metadata = Record<string, unknown>;

@@ -6,7 +6,16 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { liveCircuitBreakers } from "../resilience/circuit-breaker.js";
-import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
+import {
+  assertKnownKeys,
+  assertObject,
+  checkOptions,
+  describe,
+  numberOption,
+  type OptionSpec,
+  rule,
+  stringArray,
+} from "../core/options.js";
 import { coreOf, type Metrics } from "../observability/metrics.js";
 import { sendText, writeMetrics } from "./http.js";
 
@@ -52,7 +61,46 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-const OPTION_KEYS = ["port", "host", "path", "auth", "readiness", "maxConnections", "requestTimeoutMs"] as const;
+/** @internal The accepted keys of {@link ReadinessOptions}: validation and the bad-input sweep read it. */
+export const READINESS_OPTIONS = {
+  check: rule.function(),
+  noOpenBreakers: rule.union(rule.boolean(), stringArray),
+} as const satisfies OptionSpec<keyof ReadinessOptions>;
+
+/** @internal The two shapes of {@link MetricsAuth}: one or the other, never both. */
+export const METRICS_AUTH = rule.union(
+  rule.options({ bearer: rule.required(rule.string({ nonEmpty: true })) }, { label: "{ bearer: string }" }),
+  rule.options(
+    {
+      basic: rule.required(
+        rule.options(
+          { username: rule.required(rule.string()), password: rule.required(rule.string()) },
+          { label: "{ username, password }" },
+        ),
+      ),
+    },
+    { label: "{ basic: { username, password } }" },
+  ),
+);
+
+/**
+ * @internal The accepted keys of {@link ServeMetricsOptions}: validation and the bad-input sweep read it.
+ * `readinessTimeoutMs` bounds the readiness check.
+ */
+export const SERVE_METRICS_OPTIONS = {
+  port: rule.integer(0, 65_535),
+  host: rule.string({ nonEmpty: true }),
+  path: rule.check('a path starting with "/" and without a query', (v) => typeof v === "string" && v.startsWith("/") && !v.includes("?"), [
+    "metrics",
+    "/m?x",
+    "",
+  ]),
+  auth: METRICS_AUTH,
+  readiness: rule.union(rule.function(), rule.options(READINESS_OPTIONS)),
+  maxConnections: rule.integer(1, 1_000_000),
+  requestTimeoutMs: rule.integer(100, 3_600_000),
+  readinessTimeoutMs: rule.integer(1, 3_600_000),
+} as const satisfies OptionSpec<keyof ServeMetricsOptions | "readinessTimeoutMs">;
 
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -116,8 +164,7 @@ function resolveReadiness(readiness: unknown, where: string): () => Promise<stri
 export async function serveMetrics(metrics: Metrics, options: ServeMetricsOptions = {}): Promise<MetricsServer> {
   const where = "serveMetrics(metrics, options)";
   coreOf(metrics, "serveMetrics(metrics)");
-  assertObject(options, where);
-  assertKnownKeys(options as Record<string, unknown>, OPTION_KEYS, where);
+  checkOptions(options, SERVE_METRICS_OPTIONS, where);
   const port = numberOption(options.port, `${where}.port`, 9464, { min: 0, max: 65_535, integer: true });
   const host = options.host ?? "127.0.0.1";
   if (typeof host !== "string" || host === "") throw new TypeError(`${where}.host must be a non-empty string, got ${describe(host)}`);
