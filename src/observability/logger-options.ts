@@ -3,7 +3,7 @@
  * logger is created, so a bad one fails there with a `TypeError` instead of crashing the process on its first write.
  */
 import { fstatSync, openSync } from "node:fs";
-import { checkOptions, type OptionSpec, rule, stringArray } from "../core/options.js";
+import { type OptionSpec, rule, stringArray } from "../core/options.js";
 import type { CreateLoggerOptions } from "./logging.js";
 
 /** Log levels `level` accepts. */
