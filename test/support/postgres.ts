@@ -15,6 +15,8 @@ export interface PostgresServer {
   urlFor(database: string): string;
   /** Creates a fresh database and returns its connection string. */
   createDatabase(name: string): Promise<string>;
+  /** Stops the server (fast shutdown: clients are disconnected) and starts it again on the same port and data. */
+  restart(): Promise<void>;
   /** Stops the server (SIGKILL-free fast shutdown) and removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -64,36 +66,41 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
     stdio: ["ignore", "ignore", "pipe"],
   });
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    postgres,
-    [
-      "-D",
-      data,
-      "-p",
-      String(port),
-      "-h",
-      "127.0.0.1",
-      "-k",
-      dir,
-      "-c",
-      `max_connections=${options.maxConnections ?? 200}`,
-      // A throwaway server: durability off keeps commits cheap on a shared CI box.
-      "-c",
-      "fsync=off",
-      "-c",
-      "synchronous_commit=off",
-      "-c",
-      "full_page_writes=off",
-    ],
-    { ...asUser, stdio: ["ignore", "ignore", "pipe"] },
-  );
+  const launch = (): ChildProcess =>
+    spawn(
+      postgres,
+      [
+        "-D",
+        data,
+        "-p",
+        String(port),
+        "-h",
+        "127.0.0.1",
+        "-k",
+        dir,
+        "-c",
+        `max_connections=${options.maxConnections ?? 200}`,
+        // A throwaway server: durability off keeps commits cheap on a shared CI box.
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
+      ],
+      { ...asUser, stdio: ["ignore", "ignore", "pipe"] },
+    );
   let log = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-20_000);
-  });
+  const keepLog = (c: ChildProcess): ChildProcess => {
+    c.stderr?.on("data", (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-20_000);
+    });
+    return c;
+  };
+  let child = keepLog(launch());
   const urlFor = (database: string): string => `postgres://postgres@127.0.0.1:${port}/${database}`;
   const url = urlFor("postgres");
-  const stop = async (): Promise<void> => {
+  const halt = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
       // SIGINT = fast shutdown: disconnects clients and exits without waiting for them.
@@ -101,10 +108,13 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     }
+  };
+  const stop = async (): Promise<void> => {
+    await halt();
     rmSync(dir, { recursive: true, force: true });
   };
-  try {
-    await waitFor(
+  const ready = () =>
+    waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`postgres exited: ${log}`);
         const client = new pg.Client({ connectionString: url });
@@ -119,6 +129,8 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
       30_000,
       `postgres on port ${port}\n${log}`,
     );
+  try {
+    await ready();
   } catch (error) {
     await stop();
     throw error;
@@ -127,6 +139,11 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
     url,
     port,
     urlFor,
+    async restart() {
+      await halt();
+      child = keepLog(launch());
+      await ready();
+    },
     async createDatabase(name) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
