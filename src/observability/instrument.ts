@@ -49,7 +49,7 @@ type GraphClass = new (fields: Record<string, unknown>) => InstrumentableGraph &
 export const INSTRUMENT_OPTIONS = {
   metrics: rule.check("the result of createMetrics()", isMetrics),
   tracing: rule.union(rule.boolean(), rule.options(TRACING_OPTIONS)),
-  logger: rule.methods("a pino logger", "info", "warn", "error", "child"),
+  logger: rule.methods("a pino logger", "isLevelEnabled", "debug", "info", "warn", "error"),
   name: rule.string({ nonEmpty: true }),
 } as const satisfies OptionSpec<keyof InstrumentOptions>;
 const INSTRUMENTED = Symbol.for("langgraph-ops.instrumented");

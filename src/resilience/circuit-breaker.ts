@@ -217,7 +217,9 @@ export function toBreaker(breakerOrOptions: unknown, nodeName: string, where: st
   if (isBreaker(breakerOrOptions)) return breakerOrOptions;
   assertObject(breakerOrOptions, where);
   const withName = breakerOrOptions.name === undefined && nodeName !== "" ? { ...breakerOrOptions, name: nodeName } : breakerOrOptions;
-  if (withName.name === undefined) throw new TypeError(`${where}.name is required when the node function has no name`);
+  if (withName.name === undefined) {
+    throw new TypeError(`${where}.name must be a non-empty string, got undefined (it is required when the node function has no name)`);
+  }
   resolveOptions(withName, where);
   return createCircuitBreaker(withName as unknown as CircuitBreakerOptions);
 }
