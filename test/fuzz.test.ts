@@ -10,6 +10,8 @@ import { trace } from "@opentelemetry/api";
 import fc from "fast-check";
 import type { Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alertFiles, type MixinConfig, resolveConfig } from "../alerts/src/index.js";
+import { MIXIN_CONFIG_OPTIONS } from "../alerts/src/config.js";
 import type { OptionSpec } from "../src/core/options.js";
 import {
   type CircuitBreaker,
@@ -367,6 +369,15 @@ function entries(pg: PostgresServer, redis: RedisServer): Entry[] {
         await (made as Telemetry).shutdown();
       },
       dispose: (made) => (made as Telemetry).shutdown(),
+    },
+    {
+      where: "resolveConfig(config)",
+      spec: MIXIN_CONFIG_OPTIONS,
+      build: (o) => resolveConfig(o as never),
+      exercise: async (config) => {
+        const files = alertFiles(config as MixinConfig);
+        expect(Object.values(files).join("")).toContain("LangGraphRunErrorBudgetBurn");
+      },
     },
     {
       where: "PostgresIdempotencyStore(options)",
