@@ -6,16 +6,7 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { liveCircuitBreakers } from "../resilience/circuit-breaker.js";
-import {
-  assertKnownKeys,
-  assertObject,
-  checkOptions,
-  describe,
-  numberOption,
-  type OptionSpec,
-  rule,
-  stringArray,
-} from "../core/options.js";
+import { checkOptions, type OptionSpec, rule, stringArray } from "../core/options.js";
 import { coreOf, type Metrics } from "../observability/metrics.js";
 import { sendText, writeMetrics } from "./http.js";
 
@@ -108,33 +99,18 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function resolveAuth(auth: unknown, where: string): ((header: string | undefined) => boolean) | undefined {
+/** The header check for validated `auth` (see {@link METRICS_AUTH}). */
+function resolveAuth(auth: MetricsAuth | undefined): ((header: string | undefined) => boolean) | undefined {
   if (auth === undefined) return undefined;
-  assertObject(auth, where);
-  if (typeof auth.bearer === "string" && auth.bearer !== "") {
-    const expected = `Bearer ${auth.bearer}`;
-    return (header) => header !== undefined && safeEqual(header, expected);
-  }
-  const basic = auth.basic as { username?: unknown; password?: unknown } | undefined;
-  if (typeof basic === "object" && basic !== null && typeof basic.username === "string" && typeof basic.password === "string") {
-    const expected = `Basic ${Buffer.from(`${basic.username}:${basic.password}`).toString("base64")}`;
-    return (header) => header !== undefined && safeEqual(header, expected);
-  }
-  throw new TypeError(`${where} must be { bearer: string } or { basic: { username, password } }`);
+  const expected =
+    "bearer" in auth ? `Bearer ${auth.bearer}` : `Basic ${Buffer.from(`${auth.basic.username}:${auth.basic.password}`).toString("base64")}`;
+  return (header) => header !== undefined && safeEqual(header, expected);
 }
 
-function resolveReadiness(readiness: unknown, where: string): () => Promise<string | undefined> {
+/** The readiness check for validated `readiness` (see {@link READINESS_OPTIONS}). */
+function resolveReadiness(readiness: ReadinessCheck | ReadinessOptions | undefined): () => Promise<string | undefined> {
   if (readiness === undefined) return async () => undefined;
-  const options: ReadinessOptions =
-    typeof readiness === "function" ? { check: readiness as ReadinessCheck } : (readiness as ReadinessOptions);
-  assertObject(options, where);
-  assertKnownKeys(options as Record<string, unknown>, ["check", "noOpenBreakers"], where);
-  const { check, noOpenBreakers } = options;
-  if (check !== undefined && typeof check !== "function") throw new TypeError(`${where}.check must be a function, got ${describe(check)}`);
-  const watched = noOpenBreakers;
-  if (watched !== undefined && typeof watched !== "boolean" && !(Array.isArray(watched) && watched.every((n) => typeof n === "string"))) {
-    throw new TypeError(`${where}.noOpenBreakers must be a boolean or an array of breaker names, got ${describe(watched)}`);
-  }
+  const { check, noOpenBreakers: watched } = typeof readiness === "function" ? { check: readiness, noOpenBreakers: undefined } : readiness;
   // Returns why the app is not ready, or undefined when it is.
   return async () => {
     if (watched !== undefined && watched !== false) {
@@ -165,24 +141,16 @@ export async function serveMetrics(metrics: Metrics, options: ServeMetricsOption
   const where = "serveMetrics(metrics, options)";
   coreOf(metrics, "serveMetrics(metrics)");
   checkOptions(options, SERVE_METRICS_OPTIONS, where);
-  const port = numberOption(options.port, `${where}.port`, 9464, { min: 0, max: 65_535, integer: true });
+  const port = options.port ?? 9464;
   const host = options.host ?? "127.0.0.1";
-  if (typeof host !== "string" || host === "") throw new TypeError(`${where}.host must be a non-empty string, got ${describe(host)}`);
   const path = options.path ?? "/metrics";
-  if (typeof path !== "string" || !path.startsWith("/") || path.includes("?")) {
-    throw new TypeError(`${where}.path must start with "/" and have no query, got ${describe(path)}`);
-  }
-  const authorized = resolveAuth(options.auth, `${where}.auth`);
+  const authorized = resolveAuth(options.auth);
   const auth = options.auth as unknown;
   const challenge = typeof auth === "object" && auth !== null && "basic" in auth ? 'Basic realm="metrics"' : "Bearer";
-  const notReadyBecause = resolveReadiness(options.readiness, `${where}.readiness`);
-  const maxConnections = numberOption(options.maxConnections, `${where}.maxConnections`, 64, { min: 1, max: 1_000_000, integer: true });
+  const notReadyBecause = resolveReadiness(options.readiness);
+  const maxConnections = options.maxConnections ?? 64;
   // A client that trickles its request in (slowloris) holds a connection; the cap and the timeout bound what it can hold.
-  const requestTimeoutMs = numberOption(options.requestTimeoutMs, `${where}.requestTimeoutMs`, 10_000, {
-    min: 100,
-    max: 3_600_000,
-    integer: true,
-  });
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? "/";
