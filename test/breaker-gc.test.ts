@@ -14,6 +14,8 @@ interface Report {
   after: number;
   gauge: string[];
   droppedSeries: number;
+  wrappedGauge: number;
+  wrappedStillWorks: boolean;
   liveState: string;
 }
 
@@ -33,6 +35,9 @@ describe("breaker lifetime", () => {
     expect(retained).toBeLessThan(grown / 10);
     expect(report.droppedSeries).toBe(0);
     expect(report.liveState).toBe("open");
+    // Held only through the node it wraps: still exported (three states) and still working.
+    expect(report.wrappedGauge).toBe(3);
+    expect(report.wrappedStillWorks).toBe(true);
     expect(report.gauge).toEqual(
       expect.arrayContaining([
         'langgraph_circuit_breaker_state{breaker="live_breaker",state="open"} 1',
