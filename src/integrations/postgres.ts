@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
 import type { ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
-import { checkOptions, describe, numberOption, type OptionSpec, rule } from "../core/options.js";
+import { checkOptions, type OptionSpec, rule } from "../core/options.js";
 
 /** The part of a `pg` pool client the store uses (for `setup()`'s migration transaction). */
 export interface PgPoolClientLike {
@@ -117,39 +117,23 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       throw new TypeError(`${where}: pass exactly one of \`pool\` (a pg.Pool) and \`connectionString\``);
     }
     if (pool !== undefined) {
-      const candidate = pool as unknown as Record<string, unknown> | null;
-      if (
-        typeof candidate !== "object" ||
-        candidate === null ||
-        typeof candidate.query !== "function" ||
-        typeof candidate.connect !== "function"
-      ) {
-        throw new TypeError(`${where}.pool must be a pg.Pool, got ${describe(pool)}`);
-      }
       if (options.max !== undefined) throw new TypeError(`${where}.max only applies with \`connectionString\`; size your own pool instead`);
-      this.#pool = pool as PgPoolLike;
+      this.#pool = pool;
       this.#ownsPool = false;
     } else {
-      if (typeof connectionString !== "string" || connectionString === "") {
-        throw new TypeError(`${where}.connectionString must be a non-empty string, got ${describe(connectionString)}`);
-      }
-      const max = numberOption(options.max, `${where}.max`, 10, { min: 1, integer: true });
-      const created = new pg.Pool({ connectionString, max });
+      const created = new pg.Pool({ connectionString: connectionString as string, max: options.max ?? 10 });
       // An idle client losing its server emits "error" on the pool; unheard, that would crash the process.
       created.on("error", () => undefined);
       this.#pool = created as unknown as PgPoolLike;
       this.#ownsPool = true;
     }
-    const table = options.table ?? "langgraph_ops_idempotency";
-    const parts = typeof table === "string" ? table.split(".") : [];
-    if (parts.length < 1 || parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p))) {
-      throw new TypeError(`${where}.table must be an identifier or schema.identifier (letters, digits, _), got ${describe(table)}`);
-    }
-    this.#table = parts.map((p) => `"${p}"`).join(".");
-    this.#sweepIntervalMs = numberOption(options.sweepIntervalMs, `${where}.sweepIntervalMs`, 60_000, { min: 0, integer: true });
-    this.#sweepBatch = numberOption(options.sweepBatch, `${where}.sweepBatch`, 1000, { min: 1, integer: true });
+    this.#table = (options.table ?? "langgraph_ops_idempotency")
+      .split(".")
+      .map((p) => `"${p}"`)
+      .join(".");
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    this.#sweepBatch = options.sweepBatch ?? 1000;
     const prepared = options.prepared ?? true;
-    if (typeof prepared !== "boolean") throw new TypeError(`${where}.prepared must be a boolean, got ${describe(prepared)}`);
     // Named statements are parsed once per connection; the name carries the table so two stores never clash.
     const tag = createHash("sha1").update(this.#table).digest("hex").slice(0, 12);
     this.#lockId = `x'${tag}'`;
