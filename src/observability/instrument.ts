@@ -179,19 +179,8 @@ export function instrument<G extends InstrumentableGraph>(graph: G, options: Ins
   const callbacks: BaseCallbackHandler[] = [];
   if (options.metrics !== undefined) callbacks.push(new MetricsCallbackHandler(coreOf(options.metrics, `${where}.metrics`), name));
   const tracing = options.tracing;
-  if (tracing !== undefined && tracing !== false) {
-    if (tracing !== true && (typeof tracing !== "object" || tracing === null)) {
-      throw new TypeError(`${where}.tracing must be a boolean or tracing options, got ${describe(tracing)}`);
-    }
-    callbacks.push(createTracingHandler(name, tracing));
-  }
-  if (options.logger !== undefined) {
-    const logger = options.logger as unknown;
-    if (typeof logger !== "object" || logger === null || typeof (logger as Logger).info !== "function") {
-      throw new TypeError(`${where}.logger must be a pino logger, got ${describe(logger)}`);
-    }
-    callbacks.push(createLoggingHandler(logger as Logger, name));
-  }
+  if (tracing !== undefined && tracing !== false) callbacks.push(createTracingHandler(name, tracing));
+  if (options.logger !== undefined) callbacks.push(createLoggingHandler(options.logger, name));
   // One handler forwarding to all signals: LangChain's per-handler dispatch cost is paid once. It also carries the
   // graph name to the resilience wrappers (through each node's config.callbacks), which costs nothing per run,
   // where a metadata entry would be copied into every child callback manager.
