@@ -361,7 +361,7 @@ function entries(pg: PostgresServer, redis: RedisServer): Entry[] {
     {
       where: "startTelemetry(options)",
       spec: TELEMETRY_OPTIONS,
-      // No exporter unless a probe configures one; the collector URL below refuses connections (nothing listens).
+      // No exporter unless a probe configures one; then it sends to the default loopback endpoint, where nothing listens.
       base: { otlp: false, langfuse: false },
       build: (o) => startTelemetry(o),
       exercise: async (made) => {
