@@ -89,7 +89,7 @@ export {
   type Metrics,
   type CreateMetricsOptions,
 } from "./observability/metrics.js";
-export { OTHER_LABEL } from "./observability/label-guard.js";
+export { MAX_LABEL_LENGTH, OTHER_LABEL, TRUNCATED_MARKER } from "./observability/label-guard.js";
 export { MetricsCallbackHandler, type GraphRunStatus, type NodeStatus } from "./observability/metrics-handler.js";
 export { InstrumentCallbackHandler } from "./observability/instrument-handler.js";
 export { instrument, type InstrumentOptions, type InstrumentableGraph } from "./observability/instrument.js";

@@ -4,13 +4,27 @@
  * each gets a 4xx or a closed connection, and the server keeps serving `/metrics` afterwards.
  */
 import { connect, type Socket } from "node:net";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { MemorySaver, StateGraph } from "@langchain/langgraph";
+import { trace } from "@opentelemetry/api";
 import fc from "fast-check";
+import type { Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alertFiles, type MixinConfig, resolveConfig } from "../alerts/src/index.js";
+import { MIXIN_CONFIG_OPTIONS } from "../alerts/src/config.js";
+import type { OptionSpec } from "../src/core/options.js";
 import {
+  type CircuitBreaker,
   createCircuitBreaker,
+  createLogger,
   createMetrics,
+  InMemoryIdempotencyStore,
+  instrument,
+  instrumentCheckpointer,
+  type Metrics,
   type MetricsServer,
   resilient,
+  runOnce,
   serveMetrics,
   withBulkhead,
   withCircuitBreaker,
@@ -18,6 +32,26 @@ import {
   withRetry,
   withTimeout,
 } from "../src/index.js";
+import { startTelemetry, type Telemetry } from "../src/integrations/otel.js";
+import { POSTGRES_IDEMPOTENCY_STORE_OPTIONS, PostgresIdempotencyStore } from "../src/integrations/postgres.js";
+import { REDIS_IDEMPOTENCY_STORE_OPTIONS, RedisIdempotencyStore } from "../src/integrations/redis.js";
+import { TELEMETRY_OPTIONS } from "../src/integrations/telemetry-options.js";
+import { INSTRUMENT_CHECKPOINTER_OPTIONS } from "../src/observability/checkpointer.js";
+import { INSTRUMENT_OPTIONS } from "../src/observability/instrument.js";
+import { CREATE_LOGGER_OPTIONS } from "../src/observability/logger-options.js";
+import { RESILIENT_OPTIONS } from "../src/resilience/compose.js";
+import { IN_MEMORY_IDEMPOTENCY_STORE_OPTIONS } from "../src/resilience/idempotency-store.js";
+import { SERVE_METRICS_OPTIONS } from "../src/server/serve.js";
+import { oneNodeGraph, type TestNode, TestState, type TestStateType, threadConfig } from "./support/graph.js";
+import { probes } from "./support/option-sweep.js";
+import { type PostgresServer, startPostgres } from "./support/postgres.js";
+import { type RedisServer, startRedis } from "./support/redis.js";
+import { BULKHEAD_OPTIONS } from "../src/resilience/bulkhead.js";
+import { CIRCUIT_BREAKER_OPTIONS } from "../src/resilience/circuit-breaker.js";
+import { IDEMPOTENCY_OPTIONS, RUN_ONCE_OPTIONS } from "../src/resilience/idempotency.js";
+import { RETRY_OPTIONS } from "../src/resilience/retry.js";
+import { TIMEOUT_OPTIONS } from "../src/resilience/timeout.js";
+import { CREATE_METRICS_OPTIONS } from "../src/observability/metrics.js";
 
 const node = async (s: { n: number }) => ({ n: s.n + 1 });
 
@@ -72,17 +106,8 @@ afterAll(() => {
   for (const b of created.splice(0)) b.shutdown();
 });
 
-const RETRY = ["retries", "minDelayMs", "maxDelayMs", "factor", "jitter", "maxElapsedMs", "maxRetryAfterMs", "retryOn", "clock", "random"];
-const BREAKER = [
-  "name",
-  "errorThresholdPercentage",
-  "volumeThreshold",
-  "rollingCountTimeout",
-  "rollingCountBuckets",
-  "resetTimeout",
-  "isFailure",
-  "now",
-];
+const RETRY = Object.keys(RETRY_OPTIONS);
+const BREAKER = Object.keys(CIRCUIT_BREAKER_OPTIONS);
 const RUNS = { numRuns: 300 };
 
 describe("option sweep: accepted, or a TypeError naming the option", () => {
@@ -95,7 +120,9 @@ describe("option sweep: accepted, or a TypeError naming the option", () => {
 
   it("withTimeout", () => {
     fc.assert(
-      fc.property(fc.oneof(junk, optionsOf(["ms"])), (o) => acceptsOrNames(() => withTimeout(node, o as never), ["withTimeout(ms)"])),
+      fc.property(fc.oneof(junk, optionsOf(Object.keys(TIMEOUT_OPTIONS))), (o) =>
+        acceptsOrNames(() => withTimeout(node, o as never), ["withTimeout(ms)"]),
+      ),
       RUNS,
     );
   });
@@ -114,7 +141,7 @@ describe("option sweep: accepted, or a TypeError naming the option", () => {
 
   it("withBulkhead and withIdempotency", () => {
     fc.assert(
-      fc.property(optionsOf(["limit", "queue"]), optionsOf(["store", "key", "ttlMs", "leaseMs", "waitMs", "clock"]), (b, i) => {
+      fc.property(optionsOf(Object.keys(BULKHEAD_OPTIONS)), optionsOf(Object.keys(IDEMPOTENCY_OPTIONS)), (b, i) => {
         acceptsOrNames(() => withBulkhead(node, b as never), ["withBulkhead(options)"]);
         acceptsOrNames(() => withIdempotency(node, i as never), ["withIdempotency(options)"]);
       }),
@@ -126,10 +153,10 @@ describe("option sweep: accepted, or a TypeError naming the option", () => {
     const policies = fc.record(
       {
         retry: optionsOf(RETRY),
-        timeout: fc.oneof(junk, optionsOf(["ms"])),
+        timeout: fc.oneof(junk, optionsOf(Object.keys(TIMEOUT_OPTIONS))),
         circuitBreaker: optionsOf(BREAKER),
-        bulkhead: optionsOf(["limit", "queue"]),
-        idempotency: fc.oneof(fc.constant(true), optionsOf(["ttlMs", "leaseMs"])),
+        bulkhead: optionsOf(Object.keys(BULKHEAD_OPTIONS)),
+        idempotency: fc.oneof(fc.constant(true), optionsOf(Object.keys(IDEMPOTENCY_OPTIONS))),
         fallback: junk,
       },
       { requiredKeys: [] },
@@ -149,7 +176,7 @@ describe("option sweep: accepted, or a TypeError naming the option", () => {
 
   it("createMetrics", () => {
     fc.assert(
-      fc.property(optionsOf(["registry", "prefix", "defaultMetrics", "exemplars", "maxLabelValues"]), (o) => {
+      fc.property(optionsOf(Object.keys(CREATE_METRICS_OPTIONS)), (o) => {
         acceptsOrNames(() => {
           const m = createMetrics(o as never);
           m.close();
@@ -195,6 +222,254 @@ describe("option sweep: accepted, or a TypeError naming the option", () => {
     metrics.close();
   });
 });
+
+/**
+ * Every public option of every entry point, probed from its spec (test/support/option-sweep.ts): each probe is
+ * either refused at construction with a TypeError naming the entry point and the key, or accepted, and then a real
+ * call through it must work. Misspelt and unknown keys must always be refused.
+ */
+interface Entry {
+  /** The entry point as messages name it. */
+  where: string;
+  spec: OptionSpec;
+  /** Valid options the entry point needs (required keys). */
+  base?: Record<string, unknown>;
+  /** Constructs; a TypeError here is a refusal. */
+  build(options: Record<string, unknown>): unknown;
+  /** A real call through what `build` returned; must not throw for accepted options. */
+  exercise(made: unknown, options: Record<string, unknown>): Promise<void>;
+  dispose?(made: unknown): Promise<void> | void;
+}
+
+const sweepNode = async (s: TestStateType) => ({ result: `${s.requestId}!` });
+
+/** Runs `wrapped` as the node of a real one-node graph with a checkpointer and a thread. */
+async function runNode(wrapped: unknown): Promise<void> {
+  const graph = oneNodeGraph(wrapped as TestNode);
+  const out = await graph.invoke({ requestId: "r" }, threadConfig());
+  expect(out.result).toBe("r!");
+}
+
+let sweepSeq = 0;
+const uniqueName = () => `sweep_${process.pid}_${++sweepSeq}`;
+const wrapper = (
+  where: string,
+  spec: OptionSpec,
+  wrap: (o: Record<string, unknown>) => unknown,
+  base?: Record<string, unknown>,
+): Entry => ({
+  where,
+  spec,
+  ...(base === undefined ? {} : { base }),
+  build: wrap,
+  exercise: (made) => runNode(made),
+});
+const collect: Array<{ shutdown(): void }> = [];
+const lines: string[] = [];
+const sink = { write: (line: string) => void lines.push(line) };
+
+function entries(pg: PostgresServer, redis: RedisServer): Entry[] {
+  return [
+    wrapper("withRetry(options)", RETRY_OPTIONS, (o) => withRetry(sweepNode, o)),
+    wrapper("withTimeout(ms)", TIMEOUT_OPTIONS, (o) => withTimeout(sweepNode, o as never), { ms: 5000 }),
+    wrapper("withBulkhead(options)", BULKHEAD_OPTIONS, (o) => withBulkhead(sweepNode, o as never), { limit: 2 }),
+    wrapper("withIdempotency(options)", IDEMPOTENCY_OPTIONS, (o) => withIdempotency(sweepNode, o)),
+    wrapper("withCircuitBreaker(options)", CIRCUIT_BREAKER_OPTIONS, (o) => {
+      const named = Object.defineProperty(async (s: TestStateType) => sweepNode(s), "name", { value: uniqueName() });
+      return withCircuitBreaker(named, o as never);
+    }),
+    wrapper("resilient(options)", RESILIENT_OPTIONS, (o) => {
+      const named = Object.defineProperty(async (s: TestStateType) => sweepNode(s), "name", { value: uniqueName() });
+      return resilient(named, o as never);
+    }),
+    {
+      where: "createCircuitBreaker(options)",
+      spec: CIRCUIT_BREAKER_OPTIONS,
+      base: { name: "sweep" },
+      build: (o) =>
+        createCircuitBreaker({ ...o, name: typeof o.name === "string" && o.name.trim() !== "" ? uniqueName() : o.name } as never),
+      exercise: async (made) => expect(await (made as CircuitBreaker).execute(() => 7)).toBe(7),
+      dispose: (made) => (made as CircuitBreaker).shutdown(),
+    },
+    {
+      where: "runOnce(options)",
+      spec: RUN_ONCE_OPTIONS,
+      // runOnce is called inside a node, so its options meet their check at that call: the run is the construction.
+      build: (o) => runOnceCall(o),
+      exercise: async () => undefined,
+    },
+    {
+      where: "InMemoryIdempotencyStore(options)",
+      spec: IN_MEMORY_IDEMPOTENCY_STORE_OPTIONS,
+      build: (o) => new InMemoryIdempotencyStore(o),
+      exercise: (store) => runNode(withIdempotency(sweepNode, { store: store as InMemoryIdempotencyStore })),
+    },
+    {
+      where: "createMetrics(options)",
+      spec: CREATE_METRICS_OPTIONS,
+      build: (o) => createMetrics(o),
+      exercise: async (made) => {
+        const metrics = made as Metrics;
+        await instrument(oneNodeGraph(sweepNode), { metrics }).invoke({ requestId: "r" }, threadConfig());
+        expect(await metrics.text()).toContain("graph_runs_total");
+      },
+      dispose: (made) => (made as Metrics).close(),
+    },
+    {
+      where: "instrument(graph, options)",
+      spec: INSTRUMENT_OPTIONS,
+      build: (o) => instrument(oneNodeGraph(sweepNode), o),
+      exercise: async (graph) => {
+        const out = await (graph as ReturnType<typeof oneNodeGraph>).invoke({ requestId: "r" }, threadConfig());
+        expect(out.result).toBe("r!");
+      },
+    },
+    {
+      where: "instrumentCheckpointer(saver, options)",
+      spec: INSTRUMENT_CHECKPOINTER_OPTIONS,
+      build: (o) => instrumentCheckpointer(new MemorySaver(), o),
+      exercise: async (saver) => {
+        const graph = new StateGraph(TestState)
+          .addNode("work", sweepNode)
+          .addEdge("__start__", "work")
+          .compile({ checkpointer: saver as MemorySaver });
+        expect((await graph.invoke({ requestId: "r" }, threadConfig())).result).toBe("r!");
+      },
+    },
+    {
+      where: "serveMetrics(metrics, options)",
+      spec: SERVE_METRICS_OPTIONS,
+      base: { port: 0 },
+      build: (o) => serveMetrics(sweepMetrics, o),
+      exercise: async (made) => {
+        const server = made as MetricsServer;
+        expect((await fetch(new URL("/healthz", server.url))).status).toBe(200);
+      },
+      dispose: (made) => (made as MetricsServer).close(),
+    },
+    {
+      where: "createLogger(options)",
+      spec: CREATE_LOGGER_OPTIONS,
+      base: { destination: sink },
+      build: (o) => createLogger(o),
+      exercise: async (made) => {
+        const logger = made as Logger;
+        logger.fatal({ probe: true }, "sweep");
+        logger.flush();
+      },
+    },
+    {
+      where: "startTelemetry(options)",
+      spec: TELEMETRY_OPTIONS,
+      // No exporter unless a probe configures one; then it sends to the default loopback endpoint, where nothing listens.
+      base: { otlp: false, langfuse: false },
+      build: (o) => startTelemetry(o),
+      exercise: async (made) => {
+        trace.getTracer("sweep").startSpan("probe").end();
+        await (made as Telemetry).shutdown();
+      },
+      dispose: (made) => (made as Telemetry).shutdown(),
+    },
+    {
+      where: "resolveConfig(config)",
+      spec: MIXIN_CONFIG_OPTIONS,
+      build: (o) => resolveConfig(o as never),
+      exercise: async (config) => {
+        const files = alertFiles(config as MixinConfig);
+        expect(Object.values(files).join("")).toContain("LangGraphRunErrorBudgetBurn");
+      },
+    },
+    {
+      where: "PostgresIdempotencyStore(options)",
+      spec: POSTGRES_IDEMPOTENCY_STORE_OPTIONS,
+      base: { connectionString: pg.url },
+      build: (o) => new PostgresIdempotencyStore(o as never),
+      exercise: async (made) => {
+        const store = made as PostgresIdempotencyStore;
+        await store.setup();
+        await runNode(withIdempotency(sweepNode, { store }));
+      },
+      dispose: (made) => (made as PostgresIdempotencyStore).close(),
+    },
+    {
+      where: "RedisIdempotencyStore(options)",
+      spec: REDIS_IDEMPOTENCY_STORE_OPTIONS,
+      base: { url: redis.url },
+      build: (o) => new RedisIdempotencyStore(o as never),
+      exercise: async (made) => {
+        const store = made as RedisIdempotencyStore;
+        await store.setup();
+        await runNode(withIdempotency(sweepNode, { store }));
+      },
+      dispose: (made) => (made as RedisIdempotencyStore).close(),
+    },
+  ];
+}
+
+const sweepMetrics = createMetrics();
+
+describe("option sweep generated from the option specs", () => {
+  let pg: PostgresServer;
+  let redis: RedisServer;
+  beforeAll(async () => {
+    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+  }, 60_000);
+  afterAll(async () => {
+    for (const b of collect.splice(0)) b.shutdown();
+    sweepMetrics.close();
+    await Promise.all([pg?.stop(), redis?.stop()]);
+  });
+
+  it("refuses every misspelt key and never accepts a value that then fails", { timeout: 240_000 }, async () => {
+    const counts = { calls: 0, refused: 0, acceptedWorking: 0 };
+    const failures: string[] = [];
+    const accepted: string[] = [];
+    for (const entry of entries(pg, redis)) {
+      const list = probes(entry.spec, entry.base ?? {});
+      for (const probe of list) {
+        counts.calls += 1;
+        const at = `${entry.where} ${probe.label}`;
+        let made: unknown;
+        try {
+          made = await entry.build(probe.options);
+        } catch (error) {
+          const message = (error as Error).message ?? "";
+          const top = probe.path.split(".")[0] as string;
+          if (!(error instanceof TypeError)) failures.push(`${at}: threw ${String(error)}, not a TypeError`);
+          else if (!message.includes(entry.where.replace(/\(.*$/, "")) || !message.includes(top)) {
+            failures.push(`${at}: "${message}" names neither the entry point nor ${top}`);
+          } else counts.refused += 1;
+          continue;
+        }
+        try {
+          if (probe.kind === "typo") failures.push(`${at}: misspelt key accepted`);
+          else await entry.exercise(made, probe.options);
+          if (probe.kind !== "typo") {
+            counts.acceptedWorking += 1;
+            accepted.push(at);
+          }
+        } catch (error) {
+          failures.push(`${at}: accepted, then the call failed: ${String(error)}`);
+        } finally {
+          await entry.dispose?.(made);
+        }
+      }
+    }
+    console.log(
+      `option sweep: ${counts.calls} calls, ${counts.refused} clear TypeErrors, ${counts.acceptedWorking} accepted and working, ${failures.length} failures`,
+    );
+    console.log(`accepted (and working):\n  ${accepted.join("\n  ")}`);
+    expect(failures).toEqual([]);
+    expect(counts.refused + counts.acceptedWorking).toBe(counts.calls);
+  });
+});
+
+/** runOnce checks its options at the call, inside the node: a refusal surfaces from the run. */
+async function runOnceCall(options: Record<string, unknown>): Promise<void> {
+  await runNode(async (_s: TestStateType, config: RunnableConfig) => ({
+    result: `${await runOnce(config, "x", () => "r", options as never)}!`,
+  }));
+}
 
 /** Sends raw bytes; resolves with the status code of the first response line, or "closed" if none came. */
 function raw(port: number, chunks: Array<string | Buffer>, settleMs = 3000): Promise<number | "closed"> {

@@ -1,5 +1,15 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MemorySaver } from "@langchain/langgraph";
 import { describe, expect, it } from "vitest";
+import { startTelemetry } from "../src/integrations/otel.js";
 import {
+  createLogger,
+  createMetrics,
+  instrument,
+  instrumentCheckpointer,
+  serveMetrics,
   InMemoryIdempotencyStore,
   createCircuitBreaker,
   resilient,
@@ -13,6 +23,9 @@ import {
   withTimeout,
 } from "../src/index.js";
 import { liveCircuitBreakers } from "../src/resilience/circuit-breaker.js";
+import { oneNodeGraph } from "./support/graph.js";
+
+const graph = () => oneNodeGraph(async () => ({}));
 
 const node = async () => ({});
 type Case = [string, () => unknown, RegExp];
@@ -30,7 +43,16 @@ const cases: Case[] = [
   ["non-function node", () => withRetry("node" as never), /withRetry\(node\) must be a function, got "node"/],
   ["timeout 0", () => withTimeout(node, 0), /withTimeout\(ms\) must be a number >= 1/],
   ["timeout NaN", () => withTimeout(node, Number.NaN), /withTimeout\(ms\) must be a number/],
-  ["timeout missing", () => withTimeout(node, undefined as never), /withTimeout\(ms\) must be a number of milliseconds/],
+  [
+    "timeout missing",
+    () => withTimeout(node, undefined as never),
+    /withTimeout\(ms\) must be a number >= 1 .* or an options object, got undefined/,
+  ],
+  [
+    "timeout empty object",
+    () => withTimeout(node, {} as never),
+    /withTimeout\(ms\)\.ms must be a number >= 1 .*got undefined \(it is required\)/,
+  ],
   ["timeout unknown key", () => withTimeout(node, { ms: 5, seconds: 1 } as never), /unknown option "seconds"/],
   [
     "breaker threshold",
@@ -45,7 +67,7 @@ const cases: Case[] = [
   ],
   ["breaker unknown key", () => withCircuitBreaker(node, { name: "x", timeout: 5 } as never), /unknown option "timeout"/],
   ["bulkhead limit 0", () => withBulkhead(node, { limit: 0 }), /limit must be an integer >= 1/],
-  ["bulkhead without limit", () => withBulkhead(node, {} as never), /limit is required/],
+  ["bulkhead without limit", () => withBulkhead(node, {} as never), /limit must be an integer >= 1, got undefined \(it is required\)/],
   ["fallback not a function", () => withFallback(node, "x" as never), /withFallback\(fallback\) must be a function/],
   ["idempotency ttl", () => withIdempotency(node, { ttlMs: -5 }), /ttlMs must be an integer >= 1/],
   ["idempotency store", () => withIdempotency(node, { store: {} as never }), /store.claim must be a function/],
@@ -82,5 +104,104 @@ describe("bad options fail at wrap time with a TypeError naming the option", () 
   it("a rejected resilient() leaves no breaker behind", () => {
     expect(() => resilient(node, { circuitBreaker: { name: "half-built" }, retry: { retries: -1 } })).toThrow(TypeError);
     expect(liveCircuitBreakers().map((b) => b.name)).not.toContain("half-built");
+  });
+});
+
+describe("the options that used to be accepted and fail later, or be ignored", () => {
+  const later: Case[] = [
+    ["withTimeout {}", () => withTimeout(node, {} as never), /withTimeout\(ms\)\.ms must be a number >= 1/],
+    [
+      "withIdempotency clock {}",
+      () => withIdempotency(node, { clock: {} as never }),
+      /withIdempotency\(options\)\.clock\.now must be a function/,
+    ],
+    [
+      "logger fd 2 ** 53",
+      () => createLogger({ destination: 2 ** 53 }),
+      /createLogger\(options\)\.destination must be .*open file descriptor.*got 9007199254740992/,
+    ],
+    [
+      "logger fd not open",
+      () => createLogger({ destination: 2_000_000 }),
+      /createLogger\(options\)\.destination must be .*open file descriptor/,
+    ],
+    ['logger destination "5"', () => createLogger({ destination: "5" }), /destination must be .*a string of digits is refused.*got "5"/],
+    [
+      "logger missing directory",
+      () => createLogger({ destination: "/nonexistent-lgops/x.log" }),
+      /destination must be a writable file path/,
+    ],
+    [
+      "logger levl",
+      () => createLogger({ levl: "info" } as never),
+      /createLogger\(options\): unknown option "levl" \(did you mean "level"\?\)/,
+    ],
+    [
+      "tracing captureContents",
+      () => instrument(graph(), { tracing: { captureContents: true } as never }),
+      /instrument\(graph, options\)\.tracing: unknown option "captureContents" \(did you mean "captureContent"\?\)/,
+    ],
+    [
+      "tracing maxContentLenght",
+      () => instrument(graph(), { tracing: { maxContentLenght: 10 } as never }),
+      /unknown option "maxContentLenght" \(did you mean "maxContentLength"\?\)/,
+    ],
+    [
+      "telemetry servicename",
+      () => startTelemetry({ servicename: "x" } as never),
+      /startTelemetry\(options\): unknown option "servicename" \(did you mean "serviceName"\?\)/,
+    ],
+    [
+      "telemetry sampleRate",
+      () => startTelemetry({ sampleRate: 0.1 } as never),
+      /unknown option "sampleRate" \(did you mean "sampleRatio"\?\)/,
+    ],
+    [
+      "telemetry otlp.URL",
+      () => startTelemetry({ otlp: { URL: "http://x" } } as never),
+      /startTelemetry\(options\)\.otlp: unknown option "URL" \(did you mean "url"\?\)/,
+    ],
+    [
+      "telemetry langfuse.publickey",
+      () => startTelemetry({ langfuse: { publickey: "pk" } } as never),
+      /startTelemetry\(options\)\.langfuse: unknown option "publickey" \(did you mean "publicKey"\?\)/,
+    ],
+    [
+      "telemetry otlp.url",
+      () => startTelemetry({ otlp: { url: "localhost:4318" } }),
+      /startTelemetry\(options\)\.otlp\.url must be an absolute http\(s\) URL, got "localhost:4318"/,
+    ],
+    ["metrics typo", () => createMetrics({ maxLabelValue: 5 } as never), /did you mean "maxLabelValues"/],
+    [
+      "checkpointer typo",
+      () => instrumentCheckpointer(new MemorySaver(), { checkpointsize: false } as never),
+      /did you mean "checkpointSize"/,
+    ],
+  ];
+  it.each(later)("%s", (_name, make, message) => {
+    expect(make).toThrow(TypeError);
+    expect(make).toThrow(message);
+  });
+
+  it("serveMetrics refuses auth with both bearer and basic, before binding a port", async () => {
+    const metrics = createMetrics();
+    await expect(serveMetrics(metrics, { auth: { bearer: "t", basic: { username: "u", password: "p" } } as never })).rejects.toThrow(
+      /serveMetrics\(metrics, options\)\.auth must be \{ bearer: string \} or \{ basic: \{ username, password \} \}, got an object with bearer, basic/,
+    );
+    await expect(serveMetrics(metrics, { auth: { basic: { username: "u" } } as never })).rejects.toThrow(
+      /auth\.basic\.password must be a string, got undefined \(it is required\)/,
+    );
+    metrics.close();
+  });
+
+  it("a file path destination is opened when the logger is created and receives the lines", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lgops-log-"));
+    const file = join(dir, "5");
+    const logger = createLogger({ destination: file });
+    logger.info({ probe: 1 }, "to a file");
+    logger.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(JSON.parse(readFileSync(file, "utf8").trim())).toMatchObject({ msg: "to a file", probe: 1 });
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -76,4 +76,42 @@ describe("instrumentCheckpointer(PostgresSaver)", () => {
     const errors = after.filter((s) => s.metricName?.endsWith("_count") && s.labels.status === "error").reduce((n, s) => n + s.value, 0);
     expect(errors).toBeGreaterThan(0);
   });
+
+  it("counts the pool errors a server restart emits as checkpoint errors instead of crashing, and runs go on", {
+    timeout: 60_000,
+  }, async () => {
+    const saver = PostgresSaver.fromConnString(postgres.url);
+    await saver.setup();
+    const pool = (saver as unknown as { pool: { listenerCount(event: string): number; totalCount: number } }).pool;
+    const before = pool.listenerCount("error");
+    const metrics = createMetrics();
+    // No listener of our own on the pool: instrumentCheckpointer attaches it (once, however often it wraps the saver).
+    const checkpointer = instrumentCheckpointer(saver, { metrics });
+    instrumentCheckpointer(saver, { metrics });
+    expect(pool.listenerCount("error")).toBe(before + 1);
+    const graph = new StateGraph(State)
+      .addNode("a", async () => ({ log: ["a"] }))
+      .addEdge("__start__", "a")
+      .compile({ checkpointer });
+    // Parallel threads leave several idle clients in the pool: each is dropped by the restart.
+    await Promise.all(Array.from({ length: 4 }, () => graph.invoke({ log: [] }, { configurable: { thread_id: randomUUID() } })));
+    expect(pool.totalCount).toBeGreaterThan(0);
+
+    await postgres.restart();
+    const poolErrors = async () =>
+      (await samples(metrics, "langgraph_checkpoint_operation_duration_seconds"))
+        .filter((s) => s.metricName?.endsWith("_count") && s.labels.operation === "pool" && s.labels.status === "error")
+        .reduce((n, s) => n + s.value, 0);
+    const deadline = Date.now() + 20_000;
+    while ((await poolErrors()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await poolErrors()).toBeGreaterThan(0);
+    expect(await metrics.text()).toMatch(
+      /langgraph_checkpoint_operation_duration_seconds_count\{saver="PostgresSaver",operation="pool",status="error"\} [1-9]/,
+    );
+
+    // The pool replaced its broken clients: the next run checkpoints normally.
+    const out = await graph.invoke({ log: [] }, { configurable: { thread_id: randomUUID() } });
+    expect(out.log).toEqual(["a"]);
+    await saver.end();
+  });
 });

@@ -3,7 +3,7 @@
  * tune lives here, so the shipped files and a customised build come from the same source.
  */
 
-import { assertKnownKeys, assertObject, describe } from "../../src/resilience/options.js";
+import { checkOptions, type OptionSpec, rule } from "../../src/core/options.js";
 
 /** Alerts whose `for:` can be overridden through {@link MixinConfig.for}. */
 export type AlertKey =
@@ -141,50 +141,54 @@ export function durationSeconds(value: string, option = "duration"): number {
   return total;
 }
 
-function positive(value: number, option: string): void {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`${option} must be a finite number > 0, got ${describe(value)}`);
-  }
-}
+/** Thresholds that are shares of events: strictly between 0 and 1. */
+const RATIO_THRESHOLDS: ReadonlySet<string> = new Set<keyof Thresholds>([
+  "runErrorRatio",
+  "nodeErrorRatio",
+  "retryRatio",
+  "timeoutRatio",
+  "idempotencyConflictRatio",
+  "llmErrorRatio",
+  "traceExportFailureRatio",
+]);
 
-/** What the top-level keys of a config hold, for the shape check of input that arrives as JSON. */
-const KEY_KINDS: Record<keyof MixinConfig, "string" | "number" | "object"> = {
-  selector: "string",
-  sloTarget: "number",
-  sloPeriod: "string",
-  minEvents: "number",
-  thresholds: "object",
-  for: "object",
-  runbookUrl: "string",
-  dashboardTag: "string",
-  uidPrefix: "string",
-};
+const positive = rule.check("a finite number > 0", (v) => typeof v === "number" && Number.isFinite(v) && v > 0, [0, -1]);
+const ratio = rule.check("a ratio > 0 and < 1", (v) => typeof v === "number" && v > 0 && v < 1, [0, 1, 2, -0.5]);
+const duration = rule.check('a Prometheus duration like "5m" or "1h30m"', (v) => typeof v === "string" && DURATION.test(v), [
+  "",
+  "5",
+  "ten minutes",
+  "5 m",
+]);
+
+/** @internal The accepted keys of {@link MixinConfigInput} (the threshold and `for:` keys from the defaults). */
+export const MIXIN_CONFIG_OPTIONS = {
+  selector: rule.check('label matchers without braces, e.g. job=~"agents-.*"', (v) => typeof v === "string" && !/[{}]/.test(v), [
+    "{job='x'}",
+    "}",
+  ]),
+  sloTarget: ratio,
+  sloPeriod: rule.check(
+    "a Prometheus duration longer than the 3d burn-rate window",
+    (v) => typeof v === "string" && DURATION.test(v) && durationSeconds(v) > 3 * 86_400,
+    ["1d", "3d", "30 days"],
+  ),
+  minEvents: positive,
+  thresholds: rule.options(
+    Object.fromEntries(Object.keys(defaultConfig.thresholds).map((key) => [key, RATIO_THRESHOLDS.has(key) ? ratio : positive])),
+  ),
+  for: rule.options(Object.fromEntries(Object.keys(defaultConfig.for).map((key) => [key, duration]))),
+  runbookUrl: rule.check("an http(s) URL", (v) => typeof v === "string" && /^https?:\/\/./.test(v), ["RUNBOOK.md", ""]),
+  dashboardTag: rule.string({ nonEmpty: true }),
+  uidPrefix: rule.check("1-20 chars of [a-z0-9-]", (v) => typeof v === "string" && /^[a-z0-9-]{1,20}$/.test(v), ["", "A", "a".repeat(21)]),
+} as const satisfies OptionSpec<keyof MixinConfigInput>;
 
 /**
- * Checks the shape of `input` (a parsed JSON file, say): an object with only known keys, at every level, each of the
- * right type. Ranges are checked by {@link resolveConfig}.
+ * Checks `input` (a parsed JSON file, say) against {@link MIXIN_CONFIG_OPTIONS}: an object with only known keys, at
+ * every level, each of the right type and range; a TypeError names the key path.
  */
 export function assertConfigInput(input: unknown, name = "mixin config"): asserts input is MixinConfigInput {
-  assertObject(input, name);
-  assertKnownKeys(input, Object.keys(KEY_KINDS), name);
-  for (const [key, value] of Object.entries(input)) {
-    const kind = KEY_KINDS[key as keyof MixinConfig];
-    if (kind === "object") assertObject(value, key);
-    else if (typeof value !== kind) throw new TypeError(`${key} must be a ${kind}, got ${describe(value)}`);
-  }
-  if (input.thresholds !== undefined) {
-    const thresholds = input.thresholds as Record<string, unknown>;
-    assertKnownKeys(thresholds, Object.keys(defaultConfig.thresholds), "thresholds");
-    for (const [key, value] of Object.entries(thresholds)) positive(value as number, `thresholds.${key}`);
-  }
-  if (input.for !== undefined) {
-    const durations = input.for as Record<string, unknown>;
-    assertKnownKeys(durations, Object.keys(defaultConfig.for), "for");
-    for (const [key, value] of Object.entries(durations)) {
-      if (typeof value !== "string")
-        throw new TypeError(`for.${key} must be a Prometheus duration string like "5m", got ${describe(value)}`);
-    }
-  }
+  checkOptions(input, MIXIN_CONFIG_OPTIONS, name);
 }
 
 /**
@@ -192,41 +196,13 @@ export function assertConfigInput(input: unknown, name = "mixin config"): assert
  * and values out of range are a TypeError that names the key path.
  */
 export function resolveConfig(input: MixinConfigInput = {}): MixinConfig {
-  assertConfigInput(input);
-  const config: MixinConfig = {
+  checkOptions(input, MIXIN_CONFIG_OPTIONS, "resolveConfig(config)");
+  return {
     ...defaultConfig,
     ...input,
     thresholds: { ...defaultConfig.thresholds, ...input.thresholds },
     for: { ...defaultConfig.for, ...input.for },
   };
-  if (!(config.sloTarget > 0 && config.sloTarget < 1))
-    throw new TypeError(`sloTarget must be in (0, 1), e.g. 0.995, got ${config.sloTarget}`);
-  if (durationSeconds(config.sloPeriod, "sloPeriod") <= 3 * 86_400) {
-    throw new TypeError(`sloPeriod must be longer than the 3d burn-rate window, got ${JSON.stringify(config.sloPeriod)}`);
-  }
-  positive(config.minEvents, "minEvents");
-  for (const [key, value] of Object.entries(config.thresholds)) positive(value, `thresholds.${key}`);
-  for (const key of [
-    "runErrorRatio",
-    "nodeErrorRatio",
-    "retryRatio",
-    "timeoutRatio",
-    "idempotencyConflictRatio",
-    "llmErrorRatio",
-    "traceExportFailureRatio",
-  ] as const) {
-    if (config.thresholds[key] >= 1) throw new TypeError(`thresholds.${key} is a ratio and must be < 1, got ${config.thresholds[key]}`);
-  }
-  for (const [key, value] of Object.entries(config.for)) durationSeconds(value, `for.${key}`);
-  if (typeof config.selector !== "string" || /[{}]/.test(config.selector)) {
-    throw new TypeError(`selector must be label matchers without braces, e.g. job=~"agents-.*", got ${JSON.stringify(config.selector)}`);
-  }
-  if (config.dashboardTag === "") throw new TypeError('dashboardTag must be a non-empty string, got ""');
-  if (!/^https?:\/\//.test(config.runbookUrl))
-    throw new TypeError(`runbookUrl must be an http(s) URL, got ${JSON.stringify(config.runbookUrl)}`);
-  if (!/^[a-z0-9-]{1,20}$/.test(config.uidPrefix))
-    throw new TypeError(`uidPrefix must be 1-20 chars of [a-z0-9-], got ${JSON.stringify(config.uidPrefix)}`);
-  return config;
 }
 
 /** A label-matcher list: `{a="1",b=~"x"}` with the configured selector appended; `{}` collapses to nothing. */

@@ -19,6 +19,7 @@ import { reportExports } from "../observability/tracing/export-reporting.js";
 import { TRACER_NAME } from "../observability/tracing/options.js";
 import { boundedShutdown, type ExportTransport, exportDeadlines, exportTransport } from "./export-deadline.js";
 import { langfuseOtel } from "./langfuse-module.js";
+import { checkTelemetryOptions } from "./telemetry-options.js";
 
 export { reportExports, type ReportExportsOptions } from "../observability/tracing/export-reporting.js";
 export { DEFAULT_EXPORT_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from "./export-deadline.js";
@@ -94,10 +95,6 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-function fail(option: string, expected: string): never {
-  throw new TypeError(`startTelemetry: ${option} must be ${expected}`);
-}
-
 function envRatio(): number | undefined {
   const raw = process.env.OTEL_TRACES_SAMPLER_ARG;
   if (raw === undefined || raw.trim() === "") return undefined;
@@ -115,35 +112,6 @@ function otlpFromEnv(): boolean {
  */
 export function isKitOrDefaultExportSpan({ otelSpan }: { otelSpan: ReadableSpan }): boolean {
   return otelSpan.instrumentationScope.name === TRACER_NAME || langfuseOtel().isDefaultExportSpan(otelSpan);
-}
-
-function isHttpUrl(value: unknown): boolean {
-  if (typeof value !== "string") return false;
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:";
-  } catch {
-    return false;
-  }
-}
-
-function validate(o: TelemetryOptions): void {
-  if (o === null || typeof o !== "object") fail("options", "an object");
-  if (o.serviceName !== undefined && (typeof o.serviceName !== "string" || o.serviceName === "")) fail("serviceName", "a non-empty string");
-  if (o.sampleRatio !== undefined && (typeof o.sampleRatio !== "number" || !(o.sampleRatio >= 0 && o.sampleRatio <= 1))) {
-    fail("sampleRatio", "a number between 0 and 1");
-  }
-  if (o.otlp !== undefined && o.otlp !== false) {
-    if (typeof o.otlp !== "object" || o.otlp === null) fail("otlp", "an object or false");
-    if (o.otlp.url !== undefined && !isHttpUrl(o.otlp.url)) fail("otlp.url", "an absolute http(s) URL (the full traces endpoint)");
-    if (o.otlp.timeoutMillis !== undefined && !(Number.isInteger(o.otlp.timeoutMillis) && o.otlp.timeoutMillis > 0)) {
-      fail("otlp.timeoutMillis", "a positive integer");
-    }
-  }
-  if (o.langfuse !== undefined && o.langfuse !== false) {
-    if (typeof o.langfuse !== "object" || o.langfuse === null) fail("langfuse", "an object or false");
-    if (o.langfuse.baseUrl !== undefined && !isHttpUrl(o.langfuse.baseUrl)) fail("langfuse.baseUrl", "an absolute http(s) URL");
-  }
 }
 
 interface LangfuseDestination {
@@ -198,7 +166,7 @@ function langfuseExporter(d: LangfuseDestination, transport: ExportTransport): O
  * process.on("SIGTERM", () => telemetry.shutdown());
  */
 export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
-  validate(options);
+  checkTelemetryOptions(options);
   const { exportTimeoutMs, shutdownTimeoutMs } = exportDeadlines(options);
   const transport = exportTransport(exportTimeoutMs);
   const reporting = { timeoutMs: exportTimeoutMs, signal: transport.signal };

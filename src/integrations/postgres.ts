@@ -5,9 +5,9 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
+import { checkOptions, type OptionSpec, rule } from "../core/options.js";
 import { IdempotencyStoreError } from "../resilience/errors.js";
 import type { ClaimOptions, ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
-import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
 import { type OperationDeadline, operationTimeoutOption, startDeadline, storeTimeoutError } from "../resilience/store-deadline.js";
 
 /** The part of a `pg` pool client the store uses; `release(error)` must drop the connection (as `pg.Pool`'s does). */
@@ -51,16 +51,24 @@ export interface PostgresIdempotencyStoreOptions {
 }
 
 const STORE = "PostgresIdempotencyStore";
-const OPTION_KEYS = [
-  "pool",
-  "connectionString",
-  "max",
-  "table",
-  "sweepIntervalMs",
-  "sweepBatch",
-  "prepared",
-  "operationTimeoutMs",
-] as const;
+/**
+ * @internal The accepted keys of {@link PostgresIdempotencyStoreOptions}: validation and the bad-input sweep read it.
+ * `operationTimeoutMs` bounds each store operation.
+ */
+export const POSTGRES_IDEMPOTENCY_STORE_OPTIONS = {
+  pool: rule.methods("a pg.Pool", "connect"),
+  connectionString: rule.string({ nonEmpty: true }),
+  max: rule.integer(1, 10_000),
+  table: rule.check(
+    "an identifier or schema.identifier (letters, digits, _)",
+    (v) => typeof v === "string" && v.split(".").length <= 2 && v.split(".").every((p) => IDENTIFIER.test(p)),
+    ["", "a-b", "a.b.c", "1x", 'x"; drop table y'],
+  ),
+  sweepIntervalMs: rule.integer(0, 2_147_483_647),
+  sweepBatch: rule.integer(1, 1_000_000),
+  prepared: rule.boolean(),
+  operationTimeoutMs: rule.integer(1, 2_147_483_647),
+} as const satisfies OptionSpec<keyof PostgresIdempotencyStoreOptions>;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** Longest key stored verbatim; longer ones are hashed so they fit a btree index entry (~2.7 kB). */
 const MAX_PLAIN_KEY = 512;
@@ -117,44 +125,37 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
 
   constructor(options: PostgresIdempotencyStoreOptions) {
     const where = "PostgresIdempotencyStore(options)";
-    assertObject(options, where);
-    assertKnownKeys(options as unknown as Record<string, unknown>, OPTION_KEYS, where);
+    checkOptions(options, POSTGRES_IDEMPOTENCY_STORE_OPTIONS, where);
     const { pool, connectionString } = options;
     this.#timeoutMs = operationTimeoutOption(options.operationTimeoutMs, where);
     if ((pool === undefined) === (connectionString === undefined)) {
       throw new TypeError(`${where}: pass exactly one of \`pool\` (a pg.Pool) and \`connectionString\``);
     }
     if (pool !== undefined) {
-      const candidate = pool as unknown as Record<string, unknown> | null;
-      if (typeof candidate !== "object" || candidate === null || typeof candidate.connect !== "function") {
-        throw new TypeError(`${where}.pool must be a pg.Pool, got ${describe(pool)}`);
-      }
       if (options.max !== undefined) throw new TypeError(`${where}.max only applies with \`connectionString\`; size your own pool instead`);
-      this.#pool = pool as PgPoolLike;
+      this.#pool = pool;
       this.#ownsPool = false;
     } else {
-      if (typeof connectionString !== "string" || connectionString === "") {
-        throw new TypeError(`${where}.connectionString must be a non-empty string, got ${describe(connectionString)}`);
-      }
-      const max = numberOption(options.max, `${where}.max`, 10, { min: 1, integer: true });
       // The driver's own limits back the store's deadline: a connect that never completes is torn down, and a
       // statement the store gave up on stops on the server instead of holding its row locks.
-      const created = new pg.Pool({ connectionString, max, connectionTimeoutMillis: this.#timeoutMs, statement_timeout: this.#timeoutMs });
+      const created = new pg.Pool({
+        connectionString: connectionString as string,
+        max: options.max ?? 10,
+        connectionTimeoutMillis: this.#timeoutMs,
+        statement_timeout: this.#timeoutMs,
+      });
       // An idle client losing its server emits "error" on the pool; unheard, that would crash the process.
       created.on("error", () => undefined);
       this.#pool = created as unknown as PgPoolLike;
       this.#ownsPool = true;
     }
-    const table = options.table ?? "langgraph_ops_idempotency";
-    const parts = typeof table === "string" ? table.split(".") : [];
-    if (parts.length < 1 || parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p))) {
-      throw new TypeError(`${where}.table must be an identifier or schema.identifier (letters, digits, _), got ${describe(table)}`);
-    }
-    this.#table = parts.map((p) => `"${p}"`).join(".");
-    this.#sweepIntervalMs = numberOption(options.sweepIntervalMs, `${where}.sweepIntervalMs`, 60_000, { min: 0, integer: true });
-    this.#sweepBatch = numberOption(options.sweepBatch, `${where}.sweepBatch`, 1000, { min: 1, integer: true });
+    this.#table = (options.table ?? "langgraph_ops_idempotency")
+      .split(".")
+      .map((p) => `"${p}"`)
+      .join(".");
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    this.#sweepBatch = options.sweepBatch ?? 1000;
     const prepared = options.prepared ?? true;
-    if (typeof prepared !== "boolean") throw new TypeError(`${where}.prepared must be a boolean, got ${describe(prepared)}`);
     // Named statements are parsed once per connection; the name carries the table so two stores never clash.
     const tag = createHash("sha1").update(this.#table).digest("hex").slice(0, 12);
     this.#lockId = `x'${tag}'`;

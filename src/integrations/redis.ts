@@ -5,9 +5,9 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { Redis, type Cluster, type RedisOptions } from "ioredis";
+import { checkOptions, type OptionSpec, rule } from "../core/options.js";
 import { IdempotencyStoreError } from "../resilience/errors.js";
 import type { ClaimOptions, ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
-import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
 import { operationTimeoutOption, startDeadline, storeTimeoutError } from "../resilience/store-deadline.js";
 
 /** Options of `RedisIdempotencyStore`: exactly one of `client` and `url`. */
@@ -29,7 +29,21 @@ export interface RedisIdempotencyStoreOptions {
 }
 
 const STORE = "RedisIdempotencyStore";
-const OPTION_KEYS = ["client", "url", "redisOptions", "keyPrefix", "operationTimeoutMs"] as const;
+/**
+ * @internal The accepted keys of {@link RedisIdempotencyStoreOptions}: validation and the bad-input sweep read it.
+ * `operationTimeoutMs` bounds each store operation.
+ */
+export const REDIS_IDEMPOTENCY_STORE_OPTIONS = {
+  client: rule.methods("an ioredis client", "evalsha"),
+  url: rule.check("a redis:// or rediss:// URL", (v) => typeof v === "string" && /^rediss?:\/\/./.test(v), [
+    "",
+    "http://x",
+    "localhost:6379",
+  ]),
+  redisOptions: rule.check("an ioredis options object", (v) => typeof v === "object" && v !== null && !Array.isArray(v), [[]]),
+  keyPrefix: rule.string(),
+  operationTimeoutMs: rule.integer(1, 2_147_483_647),
+} as const satisfies OptionSpec<keyof RedisIdempotencyStoreOptions>;
 
 // Sets the lease only when the key is absent (SET NX PX) or leased under one of the caller's earlier tokens (ARGV[3..]),
 // else reports what is there, in one round trip.
@@ -100,33 +114,23 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   constructor(options: RedisIdempotencyStoreOptions) {
     const where = "RedisIdempotencyStore(options)";
-    assertObject(options, where);
-    assertKnownKeys(options as unknown as Record<string, unknown>, OPTION_KEYS, where);
+    checkOptions(options, REDIS_IDEMPOTENCY_STORE_OPTIONS, where);
     const { client, url } = options;
     if ((client === undefined) === (url === undefined)) {
       throw new TypeError(`${where}: pass exactly one of \`client\` (an ioredis client) and \`url\``);
     }
-    if (options.redisOptions !== undefined) {
-      assertObject(options.redisOptions, `${where}.redisOptions`);
-      if (client !== undefined) throw new TypeError(`${where}.redisOptions only applies with \`url\`; configure your own client instead`);
+    if (options.redisOptions !== undefined && client !== undefined) {
+      throw new TypeError(`${where}.redisOptions only applies with \`url\`; configure your own client instead`);
     }
     // Every option is checked before a client is created: a rejected call must not leave a connection behind.
     const prefix = options.keyPrefix ?? "langgraph-ops:idem:";
-    if (typeof prefix !== "string") throw new TypeError(`${where}.keyPrefix must be a string, got ${describe(prefix)}`);
     this.#prefix = prefix;
     this.#timeoutMs = operationTimeoutOption(options.operationTimeoutMs, where);
     if (client !== undefined) {
-      const candidate = client as unknown as Record<string, unknown> | null;
-      if (typeof candidate !== "object" || candidate === null || typeof candidate.evalsha !== "function") {
-        throw new TypeError(`${where}.client must be an ioredis client, got ${describe(client)}`);
-      }
       this.#client = client as Redis | Cluster;
       this.#ownsClient = false;
     } else {
-      if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
-        throw new TypeError(`${where}.url must be a redis:// or rediss:// URL, got ${describe(url)}`);
-      }
-      const created = new Redis(url, { ...CREATED_CLIENT_DEFAULTS, ...options.redisOptions });
+      const created = new Redis(url as string, { ...CREATED_CLIENT_DEFAULTS, ...options.redisOptions });
       // Connection errors surface on each command (as "max retries per request"); keep the last one so the command's
       // error can say why the server is unreachable.
       created.on("error", (error: Error) => {

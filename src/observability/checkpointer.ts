@@ -5,8 +5,8 @@
  */
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { type Span, SpanStatusCode, trace } from "@opentelemetry/api";
-import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
-import { coreOf, type Metrics, type MetricsCore, observe } from "./metrics.js";
+import { checkOptions, describe, type OptionSpec, rule } from "../core/options.js";
+import { coreOf, isMetrics, type Metrics, type MetricsCore, observe } from "./metrics.js";
 
 /** Options of {@link instrumentCheckpointer}. */
 export interface InstrumentCheckpointerOptions {
@@ -18,12 +18,55 @@ export interface InstrumentCheckpointerOptions {
   name?: string;
   /** Observe the serialized size of saved checkpoints (one extra serialization per `put`). Default true. */
   checkpointSize?: boolean;
+  /**
+   * Listen for `error` events on the saver's `pool` (LangGraph's `PostgresSaver` exposes its `pg.Pool` there) and
+   * count each as a checkpoint error (`operation="pool"`, `status="error"`). A pool emits one for every idle client
+   * the server drops (a restart or failover); with no listener, Node ends the process. Default true.
+   */
+  poolErrors?: boolean;
 }
 
 /** The operations measured, by method name, with their `operation` label. */
 const OPERATIONS = { getTuple: "get", put: "put", putWrites: "put_writes", list: "list" } as const;
 type Method = keyof typeof OPERATIONS;
-const OPTION_KEYS = ["metrics", "tracing", "name", "checkpointSize"] as const;
+/** @internal The accepted keys of {@link InstrumentCheckpointerOptions}: validation and the bad-input sweep read it. */
+export const INSTRUMENT_CHECKPOINTER_OPTIONS = {
+  metrics: rule.check("the result of createMetrics()", isMetrics),
+  tracing: rule.boolean(),
+  name: rule.string({ nonEmpty: true }),
+  checkpointSize: rule.boolean(),
+  poolErrors: rule.boolean(),
+} as const satisfies OptionSpec<keyof InstrumentCheckpointerOptions>;
+
+/** The `operation` label of errors the saver's connection pool reports outside any operation. */
+export const POOL_OPERATION = "pool";
+
+/** The part of a `pg.Pool` the listener needs. */
+interface EventSource {
+  on(event: "error", listener: (error: Error) => void): unknown;
+}
+
+/** Pools already listened to, per metrics (or none): instrumenting a saver twice must not count twice. */
+const listened = new WeakMap<object, Set<MetricsCore | undefined>>();
+
+function poolOf(saver: unknown): EventSource | undefined {
+  const pool = (saver as { pool?: unknown }).pool as Partial<EventSource & { connect: unknown }> | null | undefined;
+  return typeof pool === "object" && pool !== null && typeof pool.on === "function" && typeof pool.connect === "function"
+    ? (pool as EventSource)
+    : undefined;
+}
+
+/** Counts the pool's `error` events as checkpoint errors; the pool itself drops the broken client and reconnects. */
+function listenToPool(pool: EventSource, r: Recorder): void {
+  let seen = listened.get(pool);
+  if (seen === undefined) {
+    seen = new Set();
+    listened.set(pool, seen);
+  }
+  if (seen.has(r.core)) return;
+  seen.add(r.core);
+  pool.on("error", () => record(r, POOL_OPERATION, performance.now(), "error"));
+}
 
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -123,14 +166,7 @@ export function instrumentCheckpointer<T extends BaseCheckpointSaver>(saver: T, 
   if (typeof saver !== "object" || saver === null || typeof (saver as BaseCheckpointSaver).getTuple !== "function") {
     throw new TypeError(`instrumentCheckpointer(saver) must be a LangGraph checkpointer (BaseCheckpointSaver), got ${describe(saver)}`);
   }
-  assertObject(options, where);
-  assertKnownKeys(options as Record<string, unknown>, OPTION_KEYS, where);
-  if (options.tracing !== undefined && typeof options.tracing !== "boolean") {
-    throw new TypeError(`${where}.tracing must be a boolean, got ${describe(options.tracing)}`);
-  }
-  if (options.checkpointSize !== undefined && typeof options.checkpointSize !== "boolean") {
-    throw new TypeError(`${where}.checkpointSize must be a boolean, got ${describe(options.checkpointSize)}`);
-  }
+  checkOptions(options, INSTRUMENT_CHECKPOINTER_OPTIONS, where);
   const name = options.name ?? saver.constructor.name;
   if (typeof name !== "string" || name === "") throw new TypeError(`${where}.name must be a non-empty string, got ${describe(name)}`);
   const core = options.metrics === undefined ? undefined : coreOf(options.metrics, `${where}.metrics`);
@@ -140,6 +176,8 @@ export function instrumentCheckpointer<T extends BaseCheckpointSaver>(saver: T, 
     tracing: options.tracing === true,
     size: options.checkpointSize !== false,
   };
+  const pool = options.poolErrors === false ? undefined : poolOf(saver);
+  if (pool !== undefined) listenToPool(pool, recorder);
   const wrappers = new Map<PropertyKey, AnyMethod>();
   const proxy: T = new Proxy(saver, {
     get(target, prop, receiver) {

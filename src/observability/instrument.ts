@@ -8,12 +8,13 @@
  */
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Logger } from "pino";
-import { assertKnownKeys, assertObject, describe } from "../resilience/options.js";
+import { checkOptions, describe, type OptionSpec, rule } from "../core/options.js";
+import { TRACING_OPTIONS } from "./tracing/options.js";
 import { handlersOf } from "./events.js";
 import { InstrumentCallbackHandler } from "./instrument-handler.js";
 import { createLoggingHandler } from "./logging.js";
 import { MetricsCallbackHandler } from "./metrics-handler.js";
-import { coreOf, type Metrics } from "./metrics.js";
+import { coreOf, isMetrics, type Metrics } from "./metrics.js";
 import { uuidv7 } from "./run-id.js";
 import { createTracingHandler, type TracingOptions } from "./tracing/handler.js";
 
@@ -44,7 +45,13 @@ interface AbandonAware {
 type StreamOptions = Record<string, unknown> & { runId?: string };
 type GraphClass = new (fields: Record<string, unknown>) => InstrumentableGraph & { config?: { callbacks?: unknown } };
 
-const OPTION_KEYS = ["metrics", "tracing", "logger", "name"] as const;
+/** @internal The accepted keys of {@link InstrumentOptions}: validation and the bad-input sweep read it. */
+export const INSTRUMENT_OPTIONS = {
+  metrics: rule.check("the result of createMetrics()", isMetrics),
+  tracing: rule.union(rule.boolean(), rule.options(TRACING_OPTIONS)),
+  logger: rule.methods("a pino logger", "isLevelEnabled", "debug", "info", "warn", "error"),
+  name: rule.string({ nonEmpty: true }),
+} as const satisfies OptionSpec<keyof InstrumentOptions>;
 const INSTRUMENTED = Symbol.for("langgraph-ops.instrumented");
 const subclasses = new WeakMap<GraphClass, GraphClass>();
 
@@ -167,25 +174,13 @@ export function instrument<G extends InstrumentableGraph>(graph: G, options: Ins
   if (typeof graph !== "object" || graph === null || typeof graph.withConfig !== "function" || typeof graph.stream !== "function") {
     throw new TypeError(`instrument(graph) must be a compiled LangGraph graph (with withConfig and stream), got ${describe(graph)}`);
   }
-  assertObject(options, where);
-  assertKnownKeys(options, OPTION_KEYS, where);
+  checkOptions(options, INSTRUMENT_OPTIONS, where);
   const name = resolveName(graph, options.name);
   const callbacks: BaseCallbackHandler[] = [];
   if (options.metrics !== undefined) callbacks.push(new MetricsCallbackHandler(coreOf(options.metrics, `${where}.metrics`), name));
   const tracing = options.tracing;
-  if (tracing !== undefined && tracing !== false) {
-    if (tracing !== true && (typeof tracing !== "object" || tracing === null)) {
-      throw new TypeError(`${where}.tracing must be a boolean or tracing options, got ${describe(tracing)}`);
-    }
-    callbacks.push(createTracingHandler(name, tracing));
-  }
-  if (options.logger !== undefined) {
-    const logger = options.logger as unknown;
-    if (typeof logger !== "object" || logger === null || typeof (logger as Logger).info !== "function") {
-      throw new TypeError(`${where}.logger must be a pino logger, got ${describe(logger)}`);
-    }
-    callbacks.push(createLoggingHandler(logger as Logger, name));
-  }
+  if (tracing !== undefined && tracing !== false) callbacks.push(createTracingHandler(name, tracing));
+  if (options.logger !== undefined) callbacks.push(createLoggingHandler(options.logger, name));
   // One handler forwarding to all signals: LangChain's per-handler dispatch cost is paid once. It also carries the
   // graph name to the resilience wrappers (through each node's config.callbacks), which costs nothing per run,
   // where a metadata entry would be copied into every child callback manager.

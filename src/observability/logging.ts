@@ -10,9 +10,10 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { type DestinationStream, type Level, type Logger, type LoggerOptions, pino } from "pino";
-import { describe } from "../resilience/options.js";
-import { CHANNELS, subscribe } from "./events.js";
+import { checkOptions } from "../core/options.js";
 import { type ErrorTextPolicy, errorFacts, maskedMessage } from "./error-export.js";
+import { CHANNELS, subscribe } from "./events.js";
+import { CREATE_LOGGER_OPTIONS, resolveDestination } from "./logger-options.js";
 import { isAbort } from "./tracing/attributes.js";
 import { DEFAULT_MAX_CONTENT_LENGTH, defaultMask, type MaskFn, withDefaultMask } from "./tracing/content.js";
 import { classifyChainRun } from "./tracing/classify.js";
@@ -54,8 +55,12 @@ export interface CreateLoggerOptions {
   replaceDefaultRedact?: boolean;
   /** Fields on every line (e.g. `{ service: "support-agent" }`). */
   base?: Record<string, unknown>;
-  /** Where lines go. Default: stdout. */
-  destination?: DestinationStream;
+  /**
+   * Where lines go: a stream, an open file descriptor (`2` for stderr) or a file path (appended, opened when the
+   * logger is created). A string of digits only is refused: pass a number for a descriptor, `"./5"` for a file.
+   * Default: stdout.
+   */
+  destination?: DestinationStream | number | string;
   /**
    * Add the error's message (`error_message`) to the kit's error lines, masked and capped at 4096 characters.
    * Default false: lines carry `error_type`, `error_reason`, `error_status` and `error_code` only, since provider and
@@ -107,18 +112,10 @@ function traceMixin(): Record<string, string> {
  * const graph = instrument(compiled, { tracing: true, logger });
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
-  if (options === null || typeof options !== "object") throw new TypeError("createLogger(options) must be an object");
+  checkOptions(options, CREATE_LOGGER_OPTIONS, "createLogger(options)");
+  const destination = resolveDestination(options.destination, "createLogger(options)");
   const level = options.level ?? process.env.LOG_LEVEL ?? "info";
   if (!LEVELS.has(level)) throw new TypeError(`createLogger(options).level must be one of ${[...LEVELS].join(", ")}, got ${String(level)}`);
-  if (options.redact !== undefined && (!Array.isArray(options.redact) || options.redact.some((p) => typeof p !== "string"))) {
-    throw new TypeError("createLogger(options).redact must be an array of pino redaction paths");
-  }
-  if (options.errorMessages !== undefined && typeof options.errorMessages !== "boolean") {
-    throw new TypeError(`createLogger(options).errorMessages must be a boolean, got ${describe(options.errorMessages)}`);
-  }
-  if (options.mask !== undefined && typeof options.mask !== "function") {
-    throw new TypeError(`createLogger(options).mask must be a function (value, attribute) => string, got ${describe(options.mask)}`);
-  }
   const paths = [...(options.replaceDefaultRedact === true ? [] : DEFAULT_REDACT_PATHS), ...(options.redact ?? [])];
   const config: LoggerOptions = {
     level,
@@ -128,7 +125,8 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     mixin: traceMixin,
     ...options.pino,
   };
-  const logger = options.destination === undefined ? pino(config) : pino(config, options.destination);
+  const logger =
+    destination === undefined ? pino(config) : pino(config, typeof destination === "number" ? pino.destination({ fd: destination }) : destination);
   const policy: ErrorTextPolicy = {
     errorMessages: options.errorMessages ?? false,
     mask: withDefaultMask(options.mask),

@@ -7,11 +7,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { Counter, Gauge, Histogram, Registry, type RegistryContentType, collectDefaultMetrics } from "prom-client";
 import { liveCircuitBreakers } from "../resilience/circuit-breaker.js";
-import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
+import { checkOptions, describe, type OptionSpec, rule } from "../core/options.js";
 import { joinCluster } from "../server/cluster-worker.js";
 import { writeMetrics } from "../server/http.js";
 import { type BreakerState, CHANNELS, handlerMark, type NodeEventBase, subscribe } from "./events.js";
-import { LabelGuards } from "./label-guard.js";
+import { LabelGuards, MAX_LABEL_LENGTH, MIN_LABEL_LENGTH } from "./label-guard.js";
 import { reportedExporters } from "./tracing/export-reporting.js";
 
 /** Options of {@link createMetrics}. */
@@ -31,6 +31,8 @@ export interface CreateMetricsOptions {
    * all workers. Ignored outside a cluster worker. Default false.
    */
   cluster?: boolean;
+  /** Longest label value, in characters; longer values are cut and end in `…[truncated]`. Default 128. */
+  maxLabelLength?: number;
 }
 
 /** A set of langgraph-ops series on one registry. */
@@ -68,8 +70,23 @@ export const GEN_AI_TOKEN_BUCKETS: readonly number[] = [
 ];
 
 const BREAKER_STATES: readonly BreakerState[] = ["closed", "open", "half_open"];
-const OPTION_KEYS = ["registry", "prefix", "defaultMetrics", "exemplars", "maxLabelValues", "cluster"] as const;
 const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
+
+/** @internal The accepted keys of {@link CreateMetricsOptions}: validation and the bad-input sweep read it. */
+export const CREATE_METRICS_OPTIONS = {
+  registry: rule.check("a prom-client Registry", (v) => v instanceof Registry),
+  prefix: rule.check('a metric name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]* (or "")', (v) => typeof v === "string" && PREFIX_RE.test(v), [
+    "1x",
+    "a-b",
+    "a b",
+    "ü",
+  ]),
+  defaultMetrics: rule.boolean(),
+  exemplars: rule.boolean(),
+  maxLabelValues: rule.integer(1, 1_000_000),
+  maxLabelLength: rule.integer(MIN_LABEL_LENGTH, 65_536),
+  cluster: rule.boolean(),
+} as const satisfies OptionSpec<keyof CreateMetricsOptions>;
 
 /** @internal Every series, plus what the handler and checkpointer wrapper need to write them. */
 export interface MetricsCore {
@@ -114,6 +131,11 @@ export function coreOf(metrics: unknown, where: string): MetricsCore {
   return core;
 }
 
+/** @internal Whether `value` came from `createMetrics`. */
+export function isMetrics(value: unknown): value is Metrics {
+  return typeof value === "object" && value !== null && cores.has(value as Metrics);
+}
+
 /**
  * Which metrics a wrapper event belongs to: the core of the metrics handler among the run's callbacks, or undefined
  * when the run was not instrumented with any metrics (such events count in every `Metrics`).
@@ -138,20 +160,8 @@ export function observe<L extends string>(
 
 function resolveOptions(options: unknown) {
   const where = "createMetrics(options)";
-  const o = options === undefined ? {} : options;
-  assertObject(o, where);
-  assertKnownKeys(o, OPTION_KEYS, where);
-  if (o.registry !== undefined && !(o.registry instanceof Registry)) {
-    throw new TypeError(`${where}.registry must be a prom-client Registry, got ${describe(o.registry)}`);
-  }
+  const o = checkOptions<CreateMetricsOptions>(options, CREATE_METRICS_OPTIONS, where);
   const prefix = o.prefix ?? "langgraph_";
-  if (typeof prefix !== "string" || !PREFIX_RE.test(prefix)) {
-    throw new TypeError(`${where}.prefix must match [a-zA-Z_:][a-zA-Z0-9_:]* (or be ""), got ${describe(prefix)}`);
-  }
-  for (const key of ["defaultMetrics", "exemplars", "cluster"] as const) {
-    if (o[key] !== undefined && typeof o[key] !== "boolean")
-      throw new TypeError(`${where}.${key} must be a boolean, got ${describe(o[key])}`);
-  }
   const exemplars = o.exemplars === true;
   const registry = (o.registry as Registry<RegistryContentType> | undefined) ?? new Registry<RegistryContentType>();
   if (exemplars) {
@@ -168,18 +178,25 @@ function resolveOptions(options: unknown) {
     defaultMetrics: o.defaultMetrics === true,
     cluster: o.cluster === true,
     exemplars,
-    maxLabelValues: numberOption(o.maxLabelValues, `${where}.maxLabelValues`, 500, { min: 1, integer: true }),
+    maxLabelValues: o.maxLabelValues ?? 500,
+    maxLabelLength: o.maxLabelLength ?? MAX_LABEL_LENGTH,
   };
 }
 
-function createCore(registry: Registry<RegistryContentType>, prefix: string, exemplars: boolean, maxLabelValues: number): MetricsCore {
+function createCore(
+  registry: Registry<RegistryContentType>,
+  prefix: string,
+  exemplars: boolean,
+  maxLabelValues: number,
+  maxLabelLength: number,
+): MetricsCore {
   const registers = [registry];
   const p = (name: string) => `${prefix}${name}`;
   const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
     new Counter<L>({ name: p(name), help, labelNames, registers });
   const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: readonly number[], full = p(name)) =>
     new Histogram<L>({ name: full, help, labelNames, buckets: [...buckets], registers, enableExemplars: exemplars });
-  const guards = new LabelGuards(maxLabelValues);
+  const guards = new LabelGuards(maxLabelValues, maxLabelLength);
   const seeded = new Set<string>();
   // Counters of a live breaker exist at 0, so rate() and alerts see them before the first transition. They are
   // registered (and so collected) before the state gauge, hence the seeding in the first one's collect.
@@ -355,7 +372,7 @@ export function createMetrics(options?: CreateMetricsOptions): Metrics {
       `createMetrics(options).registry already holds ${o.prefix}graph_runs_total; use one Metrics per registry or another prefix`,
     );
   }
-  const core = createCore(o.registry, o.prefix, o.exemplars, o.maxLabelValues);
+  const core = createCore(o.registry, o.prefix, o.exemplars, o.maxLabelValues, o.maxLabelLength);
   if (o.defaultMetrics) collectDefaultMetrics({ register: o.registry });
   let unsubscribe: Array<() => void> | undefined = subscribeWrapperEvents(core);
   if (o.cluster) unsubscribe.push(joinCluster(o.registry));

@@ -4,7 +4,7 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { BulkheadRejectedError } from "./errors.js";
-import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
+import { assertFunction, checkOptions, type OptionSpec, rule } from "../core/options.js";
 import type { NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
@@ -17,15 +17,16 @@ export interface BulkheadOptions {
   queue?: number;
 }
 
+/** @internal The accepted keys of {@link BulkheadOptions}: validation and the bad-input sweep read it. */
+export const BULKHEAD_OPTIONS = {
+  limit: rule.required(rule.integer(1)),
+  queue: rule.integer(0, undefined, { allowInfinity: true }),
+} as const satisfies OptionSpec<keyof BulkheadOptions>;
+
 /** @internal */
 export function resolveBulkheadOptions(options: unknown, where: string): Required<BulkheadOptions> {
-  assertObject(options, where);
-  assertKnownKeys(options, ["limit", "queue"], where);
-  if (options.limit === undefined) throw new TypeError(`${where}.limit is required (an integer >= 1)`);
-  return {
-    limit: numberOption(options.limit, `${where}.limit`, 1, { min: 1, integer: true }),
-    queue: numberOption(options.queue, `${where}.queue`, 0, { min: 0, integer: true, allowInfinity: true }),
-  };
+  const o = checkOptions<BulkheadOptions>(options, BULKHEAD_OPTIONS, where);
+  return { limit: o.limit, queue: o.queue ?? 0 };
 }
 
 interface Waiter {

@@ -11,7 +11,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { classifyError } from "./classify.js";
 import { CircuitOpenError, toError } from "./errors.js";
-import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
+import { assertFunction, assertObject, checkOptions, type OptionSpec, rule } from "../core/options.js";
 import type { NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
 import { type BreakerState, CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
@@ -53,18 +53,35 @@ export interface CircuitBreaker {
   shutdown(): void;
 }
 
-const BREAKER_KEYS = [
-  "name",
-  "errorThresholdPercentage",
-  "volumeThreshold",
-  "rollingCountTimeout",
-  "rollingCountBuckets",
-  "resetTimeout",
-  "isFailure",
-  "now",
-] as const;
+/** @internal The accepted keys of {@link CircuitBreakerOptions}: validation and the bad-input sweep read it. */
+export const CIRCUIT_BREAKER_OPTIONS = {
+  name: rule.required(rule.string({ nonEmpty: true })),
+  errorThresholdPercentage: rule.number(0, 100),
+  volumeThreshold: rule.integer(0),
+  rollingCountTimeout: rule.integer(1),
+  rollingCountBuckets: rule.integer(1),
+  resetTimeout: rule.integer(1, 2_147_483_647),
+  isFailure: rule.function(),
+  now: rule.function(),
+} as const satisfies OptionSpec<keyof CircuitBreakerOptions>;
 
+/**
+ * The newest breaker per name, held weakly: a breaker nothing else references is collected (and its opossum timers
+ * stopped by {@link reaper}), while every live one stays visible to the state gauge and `/readyz`.
+ */
 const live = new Map<string, WeakRef<CircuitBreaker>>();
+
+interface Reaped {
+  readonly name: string;
+  readonly ref: WeakRef<CircuitBreaker>;
+  readonly opossum: OpossumBreaker;
+}
+
+/** Stops the timers of a breaker dropped without `shutdown()`; they are all that kept its opossum instance alive. */
+const reaper = new FinalizationRegistry<Reaped>(({ name, ref, opossum }) => {
+  opossum.shutdown();
+  if (live.get(name) === ref) live.delete(name);
+});
 
 /** @internal The newest live breaker per name, for scrape-time state gauges and readiness checks. */
 export function liveCircuitBreakers(): CircuitBreaker[] {
@@ -83,44 +100,31 @@ const runThunk = (fn: () => unknown): Promise<unknown> => {
   return result instanceof Promise ? result : Promise.resolve(result);
 };
 
+type ResolvedBreakerOptions = Required<CircuitBreakerOptions>;
+
 /** Validates options and returns them with defaults filled in. */
-function resolveOptions(options: unknown, where: string): Required<Omit<CircuitBreakerOptions, "now">> & { now: () => number } {
-  assertObject(options, where);
-  assertKnownKeys(options, BREAKER_KEYS, where);
-  const name = options.name;
-  if (typeof name !== "string" || name.trim() === "") throw new TypeError(`${where}.name must be a non-empty string`);
-  const isFailure = options.isFailure ?? defaultIsFailure;
-  assertFunction(isFailure, `${where}.isFailure`);
-  const now = options.now ?? Date.now;
-  assertFunction(now, `${where}.now`);
-  const rollingCountTimeout = numberOption(options.rollingCountTimeout, `${where}.rollingCountTimeout`, 10_000, { min: 1, integer: true });
-  const rollingCountBuckets = numberOption(options.rollingCountBuckets, `${where}.rollingCountBuckets`, 10, { min: 1, integer: true });
+function resolveOptions(options: unknown, where: string): ResolvedBreakerOptions {
+  const o = checkOptions<CircuitBreakerOptions>(options, CIRCUIT_BREAKER_OPTIONS, where);
+  const rollingCountTimeout = o.rollingCountTimeout ?? 10_000;
+  const rollingCountBuckets = o.rollingCountBuckets ?? 10;
   if (rollingCountTimeout % rollingCountBuckets !== 0) {
     throw new TypeError(`${where}.rollingCountBuckets (${rollingCountBuckets}) must divide rollingCountTimeout (${rollingCountTimeout})`);
   }
   return {
-    name,
-    errorThresholdPercentage: numberOption(options.errorThresholdPercentage, `${where}.errorThresholdPercentage`, 50, { min: 0, max: 100 }),
-    volumeThreshold: numberOption(options.volumeThreshold, `${where}.volumeThreshold`, 10, { min: 0, integer: true }),
+    name: o.name,
+    errorThresholdPercentage: o.errorThresholdPercentage ?? 50,
+    volumeThreshold: o.volumeThreshold ?? 10,
     rollingCountTimeout,
     rollingCountBuckets,
-    resetTimeout: numberOption(options.resetTimeout, `${where}.resetTimeout`, 30_000, { min: 1, integer: true }),
-    isFailure: isFailure as (error: Error) => boolean,
-    now: now as () => number,
+    resetTimeout: o.resetTimeout ?? 30_000,
+    isFailure: o.isFailure ?? defaultIsFailure,
+    now: o.now ?? Date.now,
   };
 }
 
-const OPOSSUM_STATE: Record<string, BreakerState> = { open: "open", close: "closed", halfOpen: "half_open" };
-
-/**
- * Creates a circuit breaker that several nodes can share (for example one per LLM provider).
- * @example
- * const openai = createCircuitBreaker({ name: "openai", volumeThreshold: 20, resetTimeout: 15_000 });
- * builder.addNode("plan", withCircuitBreaker(plan, openai)).addNode("answer", withCircuitBreaker(answer, openai));
- */
-export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
-  const o = resolveOptions(options, "createCircuitBreaker(options)");
-  const opossum = new OpossumBreaker(runThunk, {
+/** Opossum configured as the module comment says; its `errorFilter` closes over the options only (see trackStatus). */
+function createOpossum(o: ResolvedBreakerOptions): OpossumBreaker {
+  return new OpossumBreaker(runThunk, {
     name: o.name,
     timeout: false,
     errorThresholdPercentage: o.errorThresholdPercentage,
@@ -133,24 +137,49 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     // opossum's errorFilter: true means "not a failure"; bubble-ups (interrupts) never are.
     errorFilter: (error: unknown) => isGraphBubbleUp(error) || !o.isFailure(toError(error)),
   } as OpossumBreaker.Options);
+}
 
-  let state: BreakerState = "closed";
-  let openedAt = 0;
+/** What opossum's listeners update. Kept apart from the breaker object so that opossum's timers never reach it. */
+interface BreakerStatus {
+  state: BreakerState;
+  openedAt: number;
+}
+
+/**
+ * Follows opossum's state events. Built in its own function: closures share their function's scope, and listeners
+ * created next to the breaker object would keep it alive through opossum's interval timer.
+ */
+function trackStatus(opossum: OpossumBreaker, o: ResolvedBreakerOptions): BreakerStatus {
+  const status: BreakerStatus = { state: "closed", openedAt: 0 };
   for (const event of ["open", "close", "halfOpen"] as const) {
     (opossum as unknown as NodeJS.EventEmitter).on(event, () => {
-      const from = state;
-      state = OPOSSUM_STATE[event] as BreakerState;
-      if (state === "open") openedAt = o.now();
-      if (from !== state) publish(CHANNELS.breakerStateChange, { breaker: o.name, from, to: state });
+      const from = status.state;
+      status.state = OPOSSUM_STATE[event] as BreakerState;
+      if (status.state === "open") status.openedAt = o.now();
+      if (from !== status.state) publish(CHANNELS.breakerStateChange, { breaker: o.name, from, to: status.state });
     });
   }
+  return status;
+}
 
-  const retryAfterMs = (): number => (state === "open" ? Math.max(0, openedAt + o.resetTimeout - o.now()) : 0);
+const OPOSSUM_STATE: Record<string, BreakerState> = { open: "open", close: "closed", halfOpen: "half_open" };
+
+/**
+ * Creates a circuit breaker that several nodes can share (for example one per LLM provider).
+ * @example
+ * const openai = createCircuitBreaker({ name: "openai", volumeThreshold: 20, resetTimeout: 15_000 });
+ * builder.addNode("plan", withCircuitBreaker(plan, openai)).addNode("answer", withCircuitBreaker(answer, openai));
+ */
+export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
+  const o = resolveOptions(options, "createCircuitBreaker(options)");
+  const opossum = createOpossum(o);
+  const status = trackStatus(opossum, o);
+  const retryAfterMs = (): number => (status.state === "open" ? Math.max(0, status.openedAt + o.resetTimeout - o.now()) : 0);
 
   const breaker: CircuitBreaker = {
     name: o.name,
     get state() {
-      return state;
+      return status.state;
     },
     retryAfterMs,
     execute<T>(fn: () => T | Promise<T>, config?: RunnableConfig): Promise<T> {
@@ -168,11 +197,14 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     },
     shutdown() {
       opossum.shutdown();
+      reaper.unregister(breaker);
       if (live.get(o.name)?.deref() === breaker) live.delete(o.name);
     },
   };
-  live.set(o.name, new WeakRef(breaker));
-  publish(CHANNELS.breakerCreated, { breaker: o.name, state });
+  const ref = new WeakRef(breaker);
+  live.set(o.name, ref);
+  reaper.register(breaker, { name: o.name, ref, opossum }, breaker);
+  publish(CHANNELS.breakerCreated, { breaker: o.name, state: status.state });
   return breaker;
 }
 
@@ -185,7 +217,9 @@ export function toBreaker(breakerOrOptions: unknown, nodeName: string, where: st
   if (isBreaker(breakerOrOptions)) return breakerOrOptions;
   assertObject(breakerOrOptions, where);
   const withName = breakerOrOptions.name === undefined && nodeName !== "" ? { ...breakerOrOptions, name: nodeName } : breakerOrOptions;
-  if (withName.name === undefined) throw new TypeError(`${where}.name is required when the node function has no name`);
+  if (withName.name === undefined) {
+    throw new TypeError(`${where}.name must be a non-empty string, got undefined (it is required when the node function has no name)`);
+  }
   resolveOptions(withName, where);
   return createCircuitBreaker(withName as unknown as CircuitBreakerOptions);
 }

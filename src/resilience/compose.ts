@@ -4,13 +4,13 @@
  * Idempotency sits outside retry so that all attempts share one key; the breaker sits inside retry so each attempt
  * is counted and an open breaker is seen (and not hammered) by the retry loop; the timeout is per attempt.
  */
-import { type BulkheadOptions, bulkheadNode, resolveBulkheadOptions } from "./bulkhead.js";
-import { type CircuitBreaker, type CircuitBreakerOptions, breakerNode, toBreaker } from "./circuit-breaker.js";
+import { assertFunction, checkOptions, type OptionSpec, rule } from "../core/options.js";
+import { BULKHEAD_OPTIONS, type BulkheadOptions, bulkheadNode, resolveBulkheadOptions } from "./bulkhead.js";
+import { CIRCUIT_BREAKER_OPTIONS, type CircuitBreaker, type CircuitBreakerOptions, breakerNode, toBreaker } from "./circuit-breaker.js";
 import { type FallbackFn, fallbackNode } from "./fallback.js";
-import { type IdempotencyOptions, idempotentNode, resolveIdempotencyOptions } from "./idempotency.js";
-import { assertFunction, assertKnownKeys, assertObject } from "./options.js";
-import { type RetryOptions, resolveRetryOptions, retryNode } from "./retry.js";
-import { type TimeoutOptions, resolveTimeoutMs, timeoutNode } from "./timeout.js";
+import { IDEMPOTENCY_OPTIONS, type IdempotencyOptions, idempotentNode, resolveIdempotencyOptions } from "./idempotency.js";
+import { RETRY_OPTIONS, type RetryOptions, resolveRetryOptions, retryNode } from "./retry.js";
+import { TIMEOUT_ARGUMENT, type TimeoutOptions, resolveTimeoutMs, timeoutNode } from "./timeout.js";
 import type { ConfigOf, FallbackUpdateOf, NodeBound, NodeFn, StateOf, WrappedNode, WrappedWithFallback } from "./types.js";
 
 /** Options of `resilient`; every key is optional and switches its policy on. */
@@ -29,7 +29,19 @@ export interface ResilientOptions<S, U, C> {
   timeout?: number | TimeoutOptions;
 }
 
-const RESILIENT_KEYS = ["fallback", "idempotency", "retry", "circuitBreaker", "bulkhead", "timeout"] as const;
+/** @internal The accepted keys of {@link ResilientOptions}: validation and the bad-input sweep read it. */
+export const RESILIENT_OPTIONS = {
+  fallback: rule.function(),
+  idempotency: rule.union(rule.literal(true), rule.options(IDEMPOTENCY_OPTIONS)),
+  retry: rule.options(RETRY_OPTIONS),
+  // Unnamed breaker options take the node function's name.
+  circuitBreaker: rule.union(
+    rule.methods("a CircuitBreaker", "execute"),
+    rule.options({ ...CIRCUIT_BREAKER_OPTIONS, name: rule.string({ nonEmpty: true }) }),
+  ),
+  bulkhead: rule.options(BULKHEAD_OPTIONS),
+  timeout: { ...TIMEOUT_ARGUMENT, required: false },
+} as const satisfies OptionSpec<keyof ResilientOptions<unknown, unknown, unknown>>;
 
 /**
  * Wraps a node with the policies named in `options`, composed in the documented order.
@@ -53,13 +65,11 @@ export function resilient<F extends NodeBound>(
 
 function resilientNode<S, U, C>(node: NodeFn<S, U, C>, options: ResilientOptions<S, U, C> = {}): WrappedNode<S, U, C> {
   assertFunction(node, "resilient(node)");
-  assertObject(options as unknown, "resilient(options)");
-  assertKnownKeys(options as unknown as Record<string, unknown>, RESILIENT_KEYS, "resilient(options)");
+  checkOptions(options, RESILIENT_OPTIONS, "resilient(options)");
   // Validate everything before building anything, so a bad option never leaves a half-registered breaker behind.
   if (options.retry !== undefined) resolveRetryOptions(options.retry, "resilient(options).retry");
   if (options.timeout !== undefined) resolveTimeoutMs(options.timeout, "resilient(options).timeout");
   if (options.bulkhead !== undefined) resolveBulkheadOptions(options.bulkhead, "resilient(options).bulkhead");
-  if (options.fallback !== undefined) assertFunction(options.fallback as unknown, "resilient(options).fallback");
   if (options.idempotency !== undefined && options.idempotency !== true)
     resolveIdempotencyOptions(options.idempotency, "resilient(options).idempotency");
 

@@ -3,7 +3,7 @@
  * is running the work) or the JSON text of the finished result.
  */
 import { randomUUID } from "node:crypto";
-import { numberOption, assertKnownKeys, assertObject, assertFunction } from "./options.js";
+import { checkOptions, type OptionSpec, rule } from "../core/options.js";
 
 /** The answer to a claim. */
 export type ClaimResult =
@@ -52,6 +52,12 @@ export interface InMemoryIdempotencyStoreOptions {
   now?: () => number;
 }
 
+/** @internal The accepted keys of {@link InMemoryIdempotencyStoreOptions}: validation and the bad-input sweep read it. */
+export const IN_MEMORY_IDEMPOTENCY_STORE_OPTIONS = {
+  maxEntries: rule.integer(1),
+  now: rule.function(),
+} as const satisfies OptionSpec<keyof InMemoryIdempotencyStoreOptions>;
+
 type MemoryRecord = { token: string; expiresAt: number; value?: string };
 
 /**
@@ -64,12 +70,13 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
   readonly #now: () => number;
 
   constructor(options: InMemoryIdempotencyStoreOptions = {}) {
-    assertObject(options, "InMemoryIdempotencyStore(options)");
-    assertKnownKeys(options, ["maxEntries", "now"], "InMemoryIdempotencyStore(options)");
-    this.#maxEntries = numberOption(options.maxEntries, "InMemoryIdempotencyStore(options).maxEntries", 10_000, { min: 1, integer: true });
-    const now = options.now ?? Date.now;
-    assertFunction(now, "InMemoryIdempotencyStore(options).now");
-    this.#now = now as () => number;
+    const o = checkOptions<InMemoryIdempotencyStoreOptions>(
+      options,
+      IN_MEMORY_IDEMPOTENCY_STORE_OPTIONS,
+      "InMemoryIdempotencyStore(options)",
+    );
+    this.#maxEntries = o.maxEntries ?? 10_000;
+    this.#now = o.now ?? Date.now;
   }
 
   /** Number of records held, expired ones included until touched. */

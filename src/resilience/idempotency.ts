@@ -13,9 +13,9 @@ import { load } from "@langchain/core/load";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { systemClock } from "./clock.js";
 import { IdempotencyConflictError, toError } from "./errors.js";
+import { assertFunction, checkOptions, type OptionSpec, rule } from "../core/options.js";
 import { chainEntry, nextClaim } from "./idempotency-chain.js";
 import { type ClaimResult, type IdempotencyStore, getDefaultIdempotencyStore } from "./idempotency-store.js";
-import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
 import type { Clock, ConfigOf, NodeBound, NodeFn, NodeOf, StateOf, Wrapped, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
@@ -43,7 +43,19 @@ export interface IdempotencyOptions<S = unknown, C = RunnableConfig> extends Ide
 /** Options of `runOnce`. */
 export type RunOnceOptions = IdempotencyBaseOptions;
 
-const BASE_KEYS = ["store", "ttlMs", "leaseMs", "waitMs", "clock"] as const;
+const BASE_OPTIONS = {
+  store: rule.methods("an IdempotencyStore", "claim", "complete", "release"),
+  ttlMs: rule.integer(1),
+  leaseMs: rule.integer(1, 2_147_483_647),
+  waitMs: rule.integer(0, 2_147_483_647),
+  clock: rule.methods("a Clock", "now", "sleep"),
+} as const satisfies OptionSpec<keyof IdempotencyBaseOptions>;
+
+/** @internal The accepted keys of {@link RunOnceOptions}: validation and the bad-input sweep read it. */
+export const RUN_ONCE_OPTIONS = BASE_OPTIONS satisfies OptionSpec<keyof RunOnceOptions>;
+
+/** @internal The accepted keys of {@link IdempotencyOptions}: validation and the bad-input sweep read it. */
+export const IDEMPOTENCY_OPTIONS = { ...BASE_OPTIONS, key: rule.function() } as const satisfies OptionSpec<keyof IdempotencyOptions>;
 
 interface ResolvedIdempotency {
   store: IdempotencyStore | undefined;
@@ -53,20 +65,13 @@ interface ResolvedIdempotency {
   clock: Clock;
 }
 
-function resolveBase(options: Record<string, unknown>, where: string): ResolvedIdempotency {
-  const store = options.store;
-  if (store !== undefined) {
-    assertObject(store, `${where}.store`);
-    for (const method of ["claim", "complete", "release"]) assertFunction(store[method], `${where}.store.${method}`);
-  }
-  const clock = options.clock ?? systemClock;
-  assertObject(clock, `${where}.clock`);
+function resolveBase(o: IdempotencyBaseOptions): ResolvedIdempotency {
   return {
-    store: store as IdempotencyStore | undefined,
-    ttlMs: numberOption(options.ttlMs, `${where}.ttlMs`, 86_400_000, { min: 1, integer: true }),
-    leaseMs: numberOption(options.leaseMs, `${where}.leaseMs`, 300_000, { min: 1, integer: true }),
-    waitMs: numberOption(options.waitMs, `${where}.waitMs`, 30_000, { min: 0, integer: true }),
-    clock: clock as unknown as Clock,
+    store: o.store,
+    ttlMs: o.ttlMs ?? 86_400_000,
+    leaseMs: o.leaseMs ?? 300_000,
+    waitMs: o.waitMs ?? 30_000,
+    clock: o.clock ?? systemClock,
   };
 }
 
@@ -284,20 +289,14 @@ function occurrence(config: RunnableConfig, name: string): number {
 export async function runOnce<T>(config: RunnableConfig, name: string, fn: () => T | Promise<T>, options: RunOnceOptions = {}): Promise<T> {
   if (typeof name !== "string" || name === "") throw new TypeError("runOnce(config, name, fn): name must be a non-empty string");
   assertFunction(fn, "runOnce(config, name, fn): fn");
-  assertObject(options as unknown, "runOnce(options)");
-  assertKnownKeys(options as unknown as Record<string, unknown>, BASE_KEYS, "runOnce(options)");
-  const o = resolveBase(options as unknown as Record<string, unknown>, "runOnce(options)");
+  const o = resolveBase(checkOptions<RunOnceOptions>(options, RUN_ONCE_OPTIONS, "runOnce(options)"));
   const key = `${idempotencyKey(config)}:run:${name}:${occurrence(config, name)}`;
   return runClaimed(key, name, o, config, async () => fn(), `runOnce(config, ${JSON.stringify(name)})`);
 }
 
 /** @internal Validates `withIdempotency` options (`where` names them in errors) and fills in defaults. */
 export function resolveIdempotencyOptions(options: unknown, where = "withIdempotency(options)"): ResolvedIdempotency {
-  assertObject(options, where);
-  assertKnownKeys(options, [...BASE_KEYS, "key"], where);
-  const resolved = resolveBase(options, where);
-  if (options.key !== undefined) assertFunction(options.key, `${where}.key`);
-  return resolved;
+  return resolveBase(checkOptions<IdempotencyOptions>(options, IDEMPOTENCY_OPTIONS, where));
 }
 
 /**

@@ -11,7 +11,7 @@ import { type BackoffPolicy, type Jitter, backoffDelay } from "./backoff.js";
 import { classifyError, markHandled } from "./classify.js";
 import { systemClock } from "./clock.js";
 import { CircuitOpenError, RetriesExhaustedError, toError } from "./errors.js";
-import { assertFunction, assertKnownKeys, assertObject, numberOption } from "./options.js";
+import { assertFunction, checkOptions, type OptionSpec, rule } from "../core/options.js";
 import { retryAfterFromHeaders } from "./retry-after.js";
 import { isThenable } from "./thenable.js";
 import type { Clock, NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
@@ -42,19 +42,19 @@ export interface RetryOptions {
   random?: () => number;
 }
 
-const RETRY_KEYS = [
-  "retries",
-  "minDelayMs",
-  "maxDelayMs",
-  "factor",
-  "jitter",
-  "maxElapsedMs",
-  "maxRetryAfterMs",
-  "retryOn",
-  "clock",
-  "random",
-] as const;
-const JITTERS: readonly Jitter[] = ["decorrelated", "full", "none"];
+/** @internal The accepted keys of {@link RetryOptions} and their rules: validation and the bad-input sweep read it. */
+export const RETRY_OPTIONS = {
+  retries: rule.integer(0, 1000),
+  minDelayMs: rule.number(0),
+  maxDelayMs: rule.number(0),
+  factor: rule.number(1, 100),
+  jitter: rule.oneOf("decorrelated", "full", "none"),
+  maxElapsedMs: rule.number(0, undefined, { allowInfinity: true }),
+  maxRetryAfterMs: rule.number(0),
+  retryOn: rule.function(),
+  clock: rule.methods("a Clock", "now", "sleep"),
+  random: rule.function(),
+} as const satisfies OptionSpec<keyof RetryOptions>;
 
 /** A validated retry policy. */
 export interface RetryPolicyResolved extends BackoffPolicy {
@@ -70,34 +70,21 @@ const defaultRetryOn = (error: Error): boolean => classifyError(error).retryable
 
 /** @internal Validates `withRetry` options and fills in defaults. */
 export function resolveRetryOptions(options: unknown, where = "withRetry(options)"): RetryPolicyResolved {
-  const o = options === undefined ? {} : options;
-  assertObject(o, where);
-  assertKnownKeys(o, RETRY_KEYS, where);
-  const minDelayMs = numberOption(o.minDelayMs, `${where}.minDelayMs`, 200, { min: 0 });
-  const maxDelayMs = numberOption(o.maxDelayMs, `${where}.maxDelayMs`, Math.max(30_000, minDelayMs), { min: 0 });
+  const o = checkOptions<RetryOptions>(options, RETRY_OPTIONS, where);
+  const minDelayMs = o.minDelayMs ?? 200;
+  const maxDelayMs = o.maxDelayMs ?? Math.max(30_000, minDelayMs);
   if (maxDelayMs < minDelayMs) throw new TypeError(`${where}.maxDelayMs (${maxDelayMs}) must be >= minDelayMs (${minDelayMs})`);
-  const jitter = o.jitter ?? "decorrelated";
-  if (!JITTERS.includes(jitter as Jitter))
-    throw new TypeError(`${where}.jitter must be one of ${JITTERS.join(", ")}, got ${String(jitter)}`);
-  const retryOn = o.retryOn ?? defaultRetryOn;
-  assertFunction(retryOn, `${where}.retryOn`);
-  const random = o.random ?? Math.random;
-  assertFunction(random, `${where}.random`);
-  const clock = o.clock ?? systemClock;
-  assertObject(clock, `${where}.clock`);
-  assertFunction(clock.now, `${where}.clock.now`);
-  assertFunction(clock.sleep, `${where}.clock.sleep`);
   return {
-    retries: numberOption(o.retries, `${where}.retries`, 3, { min: 0, max: 1000, integer: true }),
+    retries: o.retries ?? 3,
     minDelayMs,
     maxDelayMs,
-    factor: numberOption(o.factor, `${where}.factor`, 2, { min: 1, max: 100 }),
-    jitter: jitter as Jitter,
-    maxElapsedMs: numberOption(o.maxElapsedMs, `${where}.maxElapsedMs`, Number.POSITIVE_INFINITY, { min: 0, allowInfinity: true }),
-    maxRetryAfterMs: numberOption(o.maxRetryAfterMs, `${where}.maxRetryAfterMs`, 60_000, { min: 0 }),
-    retryOn: retryOn as (error: Error) => boolean,
-    clock: clock as unknown as Clock,
-    random: random as () => number,
+    factor: o.factor ?? 2,
+    jitter: o.jitter ?? "decorrelated",
+    maxElapsedMs: o.maxElapsedMs ?? Number.POSITIVE_INFINITY,
+    maxRetryAfterMs: o.maxRetryAfterMs ?? 60_000,
+    retryOn: o.retryOn ?? defaultRetryOn,
+    clock: o.clock ?? systemClock,
+    random: o.random ?? Math.random,
   };
 }
 

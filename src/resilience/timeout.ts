@@ -8,7 +8,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { type Deadline, DeadlineQueue } from "./deadline-queue.js";
 import { TimeoutError } from "./errors.js";
-import { assertFunction, numberOption } from "./options.js";
+import { assertFunction, checkValue, type OptionSpec, rule } from "../core/options.js";
 import type { NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../observability/node-context.js";
 import { isThenable } from "./thenable.js";
@@ -21,17 +21,19 @@ export interface TimeoutOptions {
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
+/** A deadline Node's timers can keep (longer ones fire at once). */
+const TIMER_MS = rule.number(1, MAX_TIMER_MS);
+
+/** @internal The accepted keys of {@link TimeoutOptions}: validation and the bad-input sweep read it. */
+export const TIMEOUT_OPTIONS = { ms: rule.required(TIMER_MS) } as const satisfies OptionSpec<keyof TimeoutOptions>;
+
+/** @internal `withTimeout(node, ms | { ms })` and `resilient({ timeout })`. */
+export const TIMEOUT_ARGUMENT = rule.required(rule.union(TIMER_MS, rule.options(TIMEOUT_OPTIONS)));
 
 /** @internal Validates `ms | { ms }`. */
 export function resolveTimeoutMs(msOrOptions: unknown, where: string): number {
-  if (typeof msOrOptions === "object" && msOrOptions !== null && !Array.isArray(msOrOptions)) {
-    const keys = Object.keys(msOrOptions);
-    const unknown = keys.find((k) => k !== "ms");
-    if (unknown !== undefined) throw new TypeError(`${where}: unknown option "${unknown}"; accepted options are ms`);
-    return numberOption((msOrOptions as { ms?: unknown }).ms, `${where}.ms`, Number.NaN, { min: 1, max: MAX_TIMER_MS });
-  }
-  if (msOrOptions === undefined) throw new TypeError(`${where} must be a number of milliseconds or { ms }`);
-  return numberOption(msOrOptions, where, Number.NaN, { min: 1, max: MAX_TIMER_MS });
+  checkValue(msOrOptions, TIMEOUT_ARGUMENT, where);
+  return typeof msOrOptions === "number" ? msOrOptions : (msOrOptions as TimeoutOptions).ms;
 }
 
 type ConfigRecord = Record<string | symbol, unknown>;

@@ -9,7 +9,7 @@
  */
 import cluster from "node:cluster";
 import { AggregatorRegistry, type RegistryContentType } from "prom-client";
-import { type MetricsServer, SERVE_OPTION_KEYS, type ServeMetricsOptions, serveExposition } from "./serve.js";
+import { type MetricsServer, type ServeMetricsOptions, serveExposition } from "./serve.js";
 
 /** Options of {@link serveClusterMetrics}: those of `serveMetrics`. */
 export type ServeClusterMetricsOptions = ServeMetricsOptions;
@@ -38,6 +38,5 @@ export async function serveClusterMetrics(options: ServeClusterMetricsOptions = 
     { contentType: aggregator.contentType, text: () => aggregator.clusterMetrics() },
     options,
     "serveClusterMetrics(options)",
-    SERVE_OPTION_KEYS,
   );
 }

@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { assertKnownKeys, assertObject, describe, numberOption } from "../resilience/options.js";
+import { checkOptions, type OptionSpec, rule, stringArray } from "../core/options.js";
 import { coreOf, type Metrics } from "../observability/metrics.js";
 import { type MetricsAuth, resolveAuth } from "./auth.js";
 import { budgetConnections } from "./connections.js";
@@ -57,18 +57,44 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** @internal The option names of {@link ServeMetricsOptions}, for servers built on the same options. */
-export const SERVE_OPTION_KEYS = [
-  "port",
-  "host",
-  "path",
-  "auth",
-  "readiness",
-  "readinessTimeoutMs",
-  "maxConnections",
-  "headersTimeoutMs",
-  "requestTimeoutMs",
-] as const;
+/** @internal The accepted keys of {@link ReadinessOptions}: validation and the bad-input sweep read it. */
+export const READINESS_OPTIONS = {
+  check: rule.function(),
+  noOpenBreakers: rule.union(rule.boolean(), stringArray),
+} as const satisfies OptionSpec<keyof ReadinessOptions>;
+
+/** @internal The two shapes of {@link MetricsAuth}: one or the other, never both. */
+export const METRICS_AUTH = rule.union(
+  rule.options({ bearer: rule.required(rule.string({ nonEmpty: true })) }, { label: "{ bearer: string }" }),
+  rule.options(
+    {
+      basic: rule.required(
+        rule.options(
+          { username: rule.required(rule.string()), password: rule.required(rule.string()) },
+          { label: "{ username, password }" },
+        ),
+      ),
+    },
+    { label: "{ basic: { username, password } }" },
+  ),
+);
+
+/** @internal The accepted keys of {@link ServeMetricsOptions}, for every server built on them: validation and the bad-input sweep read it. */
+export const SERVE_METRICS_OPTIONS = {
+  port: rule.integer(0, 65_535),
+  host: rule.string({ nonEmpty: true }),
+  path: rule.check('a path starting with "/" and without a query', (v) => typeof v === "string" && v.startsWith("/") && !v.includes("?"), [
+    "metrics",
+    "/m?x",
+    "",
+  ]),
+  auth: METRICS_AUTH,
+  readiness: rule.union(rule.function(), rule.options(READINESS_OPTIONS)),
+  readinessTimeoutMs: rule.integer(1, 2_147_483_647),
+  maxConnections: rule.integer(1, 1_000_000),
+  headersTimeoutMs: rule.integer(100, 3_600_000),
+  requestTimeoutMs: rule.integer(100, 3_600_000),
+} as const satisfies OptionSpec<keyof ServeMetricsOptions>;
 
 /** Default time a client has to send its request headers: well below a probe's period (10 s by default). */
 export const DEFAULT_HEADERS_TIMEOUT_MS = 2_000;
@@ -83,7 +109,7 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 2_000;
  */
 export async function serveMetrics(metrics: Metrics, options: ServeMetricsOptions = {}): Promise<MetricsServer> {
   coreOf(metrics, "serveMetrics(metrics)");
-  return serveExposition(metrics, options, "serveMetrics(metrics, options)", SERVE_OPTION_KEYS);
+  return serveExposition(metrics, options, "serveMetrics(metrics, options)");
 }
 
 /** @internal The server behind {@link serveMetrics}, for any exposition (a `Metrics`, a cluster's aggregate). */
@@ -91,31 +117,17 @@ export async function serveExposition(
   exposition: Exposition,
   options: ServeMetricsOptions,
   where: string,
-  knownKeys: readonly string[],
 ): Promise<MetricsServer> {
-  assertObject(options, where);
-  assertKnownKeys(options as Record<string, unknown>, knownKeys, where);
-  const port = numberOption(options.port, `${where}.port`, 9464, { min: 0, max: 65_535, integer: true });
+  checkOptions(options, SERVE_METRICS_OPTIONS, where);
+  const port = options.port ?? 9464;
   const host = options.host ?? "127.0.0.1";
-  if (typeof host !== "string" || host === "") throw new TypeError(`${where}.host must be a non-empty string, got ${describe(host)}`);
   const path = options.path ?? "/metrics";
-  if (typeof path !== "string" || !path.startsWith("/") || path.includes("?")) {
-    throw new TypeError(`${where}.path must start with "/" and have no query, got ${describe(path)}`);
-  }
   const auth = resolveAuth(options.auth, `${where}.auth`);
-  const readinessTimeoutMs = numberOption(options.readinessTimeoutMs, `${where}.readinessTimeoutMs`, DEFAULT_READINESS_TIMEOUT_MS, {
-    min: 1,
-    max: 2_147_483_647,
-    integer: true,
-  });
+  const readinessTimeoutMs = options.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS;
   const notReadyBecause = resolveReadiness(options.readiness, `${where}.readiness`, readinessTimeoutMs);
-  const maxConnections = numberOption(options.maxConnections, `${where}.maxConnections`, 64, { min: 1, max: 1_000_000, integer: true });
-  const timeouts = { min: 100, max: 3_600_000, integer: true };
-  const requestTimeoutMs = numberOption(options.requestTimeoutMs, `${where}.requestTimeoutMs`, 10_000, timeouts);
-  const headersTimeoutMs = Math.min(
-    requestTimeoutMs,
-    numberOption(options.headersTimeoutMs, `${where}.headersTimeoutMs`, DEFAULT_HEADERS_TIMEOUT_MS, timeouts),
-  );
+  const maxConnections = options.maxConnections ?? 64;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const headersTimeoutMs = Math.min(requestTimeoutMs, options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS);
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? "/";

@@ -19,6 +19,8 @@ export interface PostgresServer {
   pause(): void;
   /** Lets a paused server run again (SIGCONT to the same processes); harmless when it is not paused. */
   resume(): void;
+  /** Stops the server (fast shutdown: clients are disconnected) and starts it again on the same port and data. */
+  restart(): Promise<void>;
   /** Stops the server (SIGKILL-free fast shutdown) and removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -85,33 +87,38 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
     stdio: ["ignore", "ignore", "pipe"],
   });
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    postgres,
-    [
-      "-D",
-      data,
-      "-p",
-      String(port),
-      "-h",
-      "127.0.0.1",
-      "-k",
-      dir,
-      "-c",
-      `max_connections=${options.maxConnections ?? 200}`,
-      // A throwaway server: durability off keeps commits cheap on a shared CI box.
-      "-c",
-      "fsync=off",
-      "-c",
-      "synchronous_commit=off",
-      "-c",
-      "full_page_writes=off",
-    ],
-    { ...asUser, stdio: ["ignore", "ignore", "pipe"] },
-  );
+  const launch = (): ChildProcess =>
+    spawn(
+      postgres,
+      [
+        "-D",
+        data,
+        "-p",
+        String(port),
+        "-h",
+        "127.0.0.1",
+        "-k",
+        dir,
+        "-c",
+        `max_connections=${options.maxConnections ?? 200}`,
+        // A throwaway server: durability off keeps commits cheap on a shared CI box.
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
+      ],
+      { ...asUser, stdio: ["ignore", "ignore", "pipe"] },
+    );
   let log = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-20_000);
-  });
+  const keepLog = (c: ChildProcess): ChildProcess => {
+    c.stderr?.on("data", (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-20_000);
+    });
+    return c;
+  };
+  let child = keepLog(launch());
   const urlFor = (database: string): string => `postgres://postgres@127.0.0.1:${port}/${database}`;
   const url = urlFor("postgres");
   const alive = (): boolean => child.exitCode === null && child.signalCode === null;
@@ -130,7 +137,7 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
   };
   const pause = (): void => signalAll("SIGSTOP");
   const resume = (): void => signalAll("SIGCONT");
-  const stop = async (): Promise<void> => {
+  const halt = async (): Promise<void> => {
     // A stopped process would hold SIGINT until continued.
     resume();
     if (child.exitCode === null && child.signalCode === null) {
@@ -140,10 +147,13 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     }
+  };
+  const stop = async (): Promise<void> => {
+    await halt();
     rmSync(dir, { recursive: true, force: true });
   };
-  try {
-    await waitFor(
+  const ready = () =>
+    waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`postgres exited: ${log}`);
         const client = new pg.Client({ connectionString: url });
@@ -158,6 +168,8 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
       30_000,
       `postgres on port ${port}\n${log}`,
     );
+  try {
+    await ready();
   } catch (error) {
     await stop();
     throw error;
@@ -168,6 +180,11 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
     urlFor,
     pause,
     resume,
+    async restart() {
+      await halt();
+      child = keepLog(launch());
+      await ready();
+    },
     async createDatabase(name) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();

@@ -3,6 +3,7 @@
  * the hot path only read plain fields.
  */
 import { type Tracer, trace } from "@opentelemetry/api";
+import { checkOptions, type OptionSpec, rule, stringArray } from "../../core/options.js";
 import { DEFAULT_MAX_CONTENT_LENGTH, type MaskFn, withDefaultMask } from "./content.js";
 
 export type { MaskFn } from "./content.js";
@@ -64,27 +65,27 @@ function envCapture(): boolean {
   return process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === "true";
 }
 
-function fail(option: string, expected: string): never {
-  throw new TypeError(`tracing.${option} must be ${expected}`);
-}
+/** @internal The accepted keys of {@link TracingOptions}: validation and the bad-input sweep read it. */
+export const TRACING_OPTIONS = {
+  tracer: rule.methods("an OpenTelemetry Tracer", "startSpan"),
+  captureContent: rule.boolean(),
+  mask: rule.function(),
+  maxContentLength: rule.integer(0, 1_000_000_000),
+  userId: rule.union(rule.string(), rule.function()),
+  tags: stringArray,
+  kind: rule.oneOf("workflow", "agent"),
+  abandonAfterMs: rule.integer(1000, 2_147_483_647),
+  errorMessages: rule.boolean(),
+} as const satisfies OptionSpec<keyof TracingOptions>;
 
 /** @internal Validates `options` and fills in defaults; throws a TypeError that names the bad option. */
-export function resolveTracingOptions(options: TracingOptions | true): ResolvedTracingOptions {
-  const o: TracingOptions = options === true ? {} : options;
-  if (o === null || typeof o !== "object") fail("options", "true or an object");
-  if (o.tracer !== undefined && typeof o.tracer?.startSpan !== "function") fail("tracer", "an OpenTelemetry Tracer");
-  if (o.captureContent !== undefined && typeof o.captureContent !== "boolean") fail("captureContent", "a boolean");
-  if (o.mask !== undefined && typeof o.mask !== "function") fail("mask", "a function (value, attribute) => string");
-  if (o.errorMessages !== undefined && typeof o.errorMessages !== "boolean") fail("errorMessages", "a boolean");
+export function resolveTracingOptions(
+  options: TracingOptions | true,
+  where = "instrument(graph, options).tracing",
+): ResolvedTracingOptions {
+  const o = checkOptions<TracingOptions>(options === true ? {} : options, TRACING_OPTIONS, where);
   const max = o.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
-  if (!Number.isInteger(max) || max < 0) fail("maxContentLength", "an integer >= 0");
-  if (o.userId !== undefined && typeof o.userId !== "string" && typeof o.userId !== "function") {
-    fail("userId", "a string or a function (metadata) => string | undefined");
-  }
-  if (o.tags !== undefined && (!Array.isArray(o.tags) || o.tags.some((t) => typeof t !== "string"))) fail("tags", "an array of strings");
-  if (o.kind !== undefined && o.kind !== "workflow" && o.kind !== "agent") fail("kind", `"workflow" or "agent"`);
   const abandon = o.abandonAfterMs ?? 3_600_000;
-  if (!Number.isFinite(abandon) || abandon < 1000) fail("abandonAfterMs", "a number of milliseconds >= 1000");
   const user = o.userId;
   return {
     tracer: o.tracer ?? trace.getTracer(TRACER_NAME),
