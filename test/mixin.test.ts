@@ -145,15 +145,24 @@ describe("npx langgraph-ops", () => {
   });
 
   it.each([
-    [{ sloTarget: 0.99, sloTraget: 0.999 }, 'mixin config: unknown option "sloTraget"; accepted options are selector, sloTarget'],
-    [{ thresholds: { retryRatoi: 0.5 } }, 'thresholds: unknown option "retryRatoi"; accepted options are runErrorRatio'],
-    [{ for: { runsStuck: 10 } }, 'for.runsStuck must be a Prometheus duration string like "5m", got 10'],
-    [{ for: { runsStuck: "ten minutes" } }, 'for.runsStuck must be a Prometheus duration like "5m" or "1h30m", got "ten minutes"'],
-    [{ sloTarget: "0.99" }, 'sloTarget must be a number, got "0.99"'],
-    [{ sloTarget: 1.5 }, "sloTarget must be in (0, 1), e.g. 0.995, got 1.5"],
-    [{ thresholds: { nodeErrorRatio: 2 } }, "thresholds.nodeErrorRatio is a ratio and must be < 1, got 2"],
-    [{ thresholds: "high" }, 'thresholds must be an options object, got "high"'],
-    [{ selector: "{job='x'}" }, "selector must be label matchers without braces"],
+    [
+      { sloTarget: 0.99, sloTraget: 0.999 },
+      'mixin config: unknown option "sloTraget" (did you mean "sloTarget"?); accepted options are selector, sloTarget',
+    ],
+    [
+      { thresholds: { retryRatoi: 0.5 } },
+      'mixin config.thresholds: unknown option "retryRatoi" (did you mean "retryRatio"?); accepted options are runErrorRatio',
+    ],
+    [{ for: { runsStuck: 10 } }, 'mixin config.for.runsStuck must be a Prometheus duration like "5m" or "1h30m", got 10'],
+    [
+      { for: { runsStuck: "ten minutes" } },
+      'mixin config.for.runsStuck must be a Prometheus duration like "5m" or "1h30m", got "ten minutes"',
+    ],
+    [{ sloTarget: "0.99" }, 'mixin config.sloTarget must be a ratio > 0 and < 1, got "0.99"'],
+    [{ sloTarget: 1.5 }, "mixin config.sloTarget must be a ratio > 0 and < 1, got 1.5"],
+    [{ thresholds: { nodeErrorRatio: 2 } }, "mixin config.thresholds.nodeErrorRatio must be a ratio > 0 and < 1, got 2"],
+    [{ thresholds: "high" }, 'mixin config.thresholds must be an options object, got "high"'],
+    [{ selector: "{job='x'}" }, "mixin config.selector must be label matchers without braces"],
     [[], "mixin config must be an options object, got an array"],
   ])("rejects the config %j: exit 1, the key path named, nothing written", (body, message) => {
     const path = writeConfig("bad.json", body);

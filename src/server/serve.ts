@@ -113,11 +113,7 @@ export async function serveMetrics(metrics: Metrics, options: ServeMetricsOption
 }
 
 /** @internal The server behind {@link serveMetrics}, for any exposition (a `Metrics`, a cluster's aggregate). */
-export async function serveExposition(
-  exposition: Exposition,
-  options: ServeMetricsOptions,
-  where: string,
-): Promise<MetricsServer> {
+export async function serveExposition(exposition: Exposition, options: ServeMetricsOptions, where: string): Promise<MetricsServer> {
   checkOptions(options, SERVE_METRICS_OPTIONS, where);
   const port = options.port ?? 9464;
   const host = options.host ?? "127.0.0.1";
