@@ -30,6 +30,8 @@ export {
 export { withFallback, type FallbackFn } from "./resilience/fallback.js";
 export { withBulkhead, type BulkheadOptions } from "./resilience/bulkhead.js";
 export { resilient, type ResilientOptions } from "./resilience/compose.js";
+export { resilientModel, type ResilientModelOptions } from "./agents/resilient-model.js";
+export type { CallPolicyOptions } from "./agents/call-policy.js";
 export { classifyError, langGraphRetryOn, type ErrorClassification, type ErrorReason } from "./resilience/classify.js";
 export { retryAfterFromHeaders } from "./resilience/retry-after.js";
 export {
@@ -45,6 +47,7 @@ export type { Clock, NodeFn, WrappedNode } from "./resilience/types.js";
 export {
   CHANNELS,
   GRAPH_NAME_METADATA_KEY,
+  TOOL_NAME_METADATA_KEY,
   subscribe,
   labelsOf,
   type ChannelName,

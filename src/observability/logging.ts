@@ -9,7 +9,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { type DestinationStream, type Level, type Logger, type LoggerOptions, pino } from "pino";
-import { CHANNELS, subscribe } from "./events.js";
+import { CHANNELS, TOOL_NAME_METADATA_KEY, subscribe } from "./events.js";
 import { errorType, isAbort } from "./tracing/attributes.js";
 import { classifyChainRun } from "./tracing/classify.js";
 import { getRun, type RunRecord, runOfConfig } from "./tracing/registry.js";
@@ -302,6 +302,8 @@ type EventConfig = RunnableConfig | undefined;
 /** Correlation fields for a wrapper event: the node span's ids when tracing is on. */
 function eventFields(graph: string, node: string, config: EventConfig): Record<string, unknown> {
   const fields: Record<string, unknown> = { graph, node };
+  const tool = config?.metadata?.[TOOL_NAME_METADATA_KEY];
+  if (typeof tool === "string") fields.tool = tool;
   const found = runOfConfig(config);
   const sc = found?.record.span.spanContext();
   if (sc !== undefined && isSpanContextValid(sc)) {

@@ -110,6 +110,11 @@ function resolveOptions(options: unknown, where: string): Required<Omit<CircuitB
   };
 }
 
+/** @internal Validates breaker options (throws the `TypeError` `createCircuitBreaker` would) without creating one. */
+export function validateBreakerOptions(options: unknown, where: string): void {
+  resolveOptions(options, where);
+}
+
 const OPOSSUM_STATE: Record<string, BreakerState> = { open: "open", close: "closed", halfOpen: "half_open" };
 
 /**
