@@ -31,7 +31,7 @@ export { withFallback, type FallbackFn } from "./resilience/fallback.js";
 export { withBulkhead, type BulkheadOptions } from "./resilience/bulkhead.js";
 export { resilient, type ResilientOptions } from "./resilience/compose.js";
 export { resilientModel, type ResilientModelOptions } from "./agents/resilient-model.js";
-export type { CallPolicyOptions } from "./agents/call-policy.js";
+export type { CallPolicyOptions, CallBreakerOptions } from "./agents/call-policy.js";
 export { classifyError, langGraphRetryOn, type ErrorClassification, type ErrorReason } from "./resilience/classify.js";
 export { retryAfterFromHeaders } from "./resilience/retry-after.js";
 export {

@@ -10,7 +10,7 @@
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { getConfig, isGraphBubbleUp } from "@langchain/langgraph";
-import { type CircuitBreaker, type CircuitBreakerOptions, toBreaker, validateBreakerOptions } from "../resilience/circuit-breaker.js";
+import { type CircuitBreaker, toBreaker, validateBreakerOptions } from "../resilience/circuit-breaker.js";
 import { classifyError } from "../resilience/classify.js";
 import type { IdempotencyStore } from "../resilience/idempotency-store.js";
 import { resolveIdempotencyOptions } from "../resilience/idempotency.js";
@@ -19,6 +19,7 @@ import { TOOL_NAME_METADATA_KEY } from "../observability/events.js";
 import { modelForAttempt } from "./attempt-model.js";
 import {
   CALL_POLICY_KEYS,
+  type CallBreakerOptions,
   type CallPolicy,
   type CallPolicyOptions,
   assertOptions,
@@ -195,7 +196,7 @@ function toolPolicies(options: AgentToolOptions): (tool: string) => CallPolicy {
     if (sharedPolicy !== undefined) return sharedPolicy;
     let policy = byTool.get(tool);
     if (policy === undefined) {
-      const given = options.circuitBreaker as CircuitBreakerOptions | undefined;
+      const given = options.circuitBreaker as CallBreakerOptions | undefined;
       const breaker =
         given === undefined
           ? undefined

@@ -20,14 +20,17 @@ import { type TimeoutOptions, resolveTimeoutMs } from "../resilience/timeout.js"
 import { markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
+/** Breaker options whose `name` may be left out (a default name is derived from the model or tool). */
+export type CallBreakerOptions = Omit<CircuitBreakerOptions, "name"> & { name?: string };
+
 /** The policies shared by model and tool calls. */
 export interface CallPolicyOptions {
   /** Deadline of one attempt in ms; the attempt's abort signal (and so its HTTP request) is aborted at the deadline. */
   timeout?: number | TimeoutOptions;
   /** Retry with the kit's classification and backoff (`Retry-After` honoured). */
   retry?: RetryOptions;
-  /** A shared breaker, or options for one. */
-  circuitBreaker?: CircuitBreaker | CircuitBreakerOptions;
+  /** A shared breaker, or options for one (named after the provider, `"model"` or `tool:<name>` when unnamed). */
+  circuitBreaker?: CircuitBreaker | CallBreakerOptions;
 }
 
 /** @internal The option keys of {@link CallPolicyOptions}. */
@@ -125,7 +128,7 @@ export function buildCallPolicy(
 }
 
 /** @internal Resolves `circuitBreaker` into a breaker named `defaultName` when the options carry no name. */
-export function breakerOf(value: CircuitBreaker | CircuitBreakerOptions | undefined, defaultName: string, where: string) {
+export function breakerOf(value: CircuitBreaker | CallBreakerOptions | undefined, defaultName: string, where: string) {
   return value === undefined ? undefined : toBreaker(value, defaultName, where);
 }
 
