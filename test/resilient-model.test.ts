@@ -12,6 +12,7 @@ import { resilientModel } from "../src/agents/resilient-model.js";
 import { CHANNELS, type RetryEvent, subscribe } from "../src/observability/events.js";
 import { instrument } from "../src/observability/instrument.js";
 import { createMetrics } from "../src/observability/metrics.js";
+import { FakeChatModel } from "../examples/shared/fake-chat-model.js";
 import { sum } from "./metrics-fixtures.js";
 import { CLIENT_MAX_RETRIES, chatModel, FAST_RETRY, until } from "./support/agent-models.js";
 import { type FakeProvider, type ProviderApi, startFakeProvider } from "./support/fake-provider.js";
@@ -163,6 +164,19 @@ describe.each(APIS)("resilientModel over %s", (api) => {
     })().catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(Error);
     expect(provider.count(api)).toBe(1);
+  });
+});
+
+describe("resilientModel on a model with JS private fields", () => {
+  it("invokes and streams through the wrapper (the provider hooks run on the model itself)", async () => {
+    let calls = 0;
+    const fail = () => (++calls === 1 ? Object.assign(new Error("503"), { status: 503 }) : undefined);
+    const model = resilientModel(new FakeChatModel({ fail }), { retry: { retries: 1, ...FAST_RETRY } });
+    expect((await model.invoke("hello")).content).toMatch(/ask me about a city/);
+    expect(calls).toBe(2);
+    let text = "";
+    for await (const chunk of await model.stream("hello")) text += chunk.content as string;
+    expect(text).toMatch(/ask me about a city/);
   });
 });
 

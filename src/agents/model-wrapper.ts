@@ -102,6 +102,9 @@ async function open(iterable: AsyncIterable<unknown>): Promise<OpenedStream> {
   return { first: await rest.next(), rest };
 }
 
+/** Provider hooks that only produce output (never a derived model), run with the model itself as `this`. */
+const LEAF_HOOKS = ["_generate", "_llmType", "invocationParams", "getLsParams", "_identifyingParams", "_combineLLMOutput"] as const;
+
 function define(target: object, key: string | symbol, value: unknown): void {
   Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false });
 }
@@ -115,6 +118,12 @@ export function wrapChatModel<M extends object>(model: M, interceptor: ModelInte
   const wrapper = Object.create(inner) as ChatModelLike;
   define(wrapper, WRAPPED, interceptor);
   const canStream = streams(inner, base);
+  // The provider's own hooks run on the model itself: a class that keeps JS private fields (`#client`) can only
+  // read them with the instance as `this`, and the prototype-based wrapper is not that instance.
+  for (const name of LEAF_HOOKS) {
+    const hook = (inner as unknown as Record<string, unknown>)[name];
+    if (typeof hook === "function") define(wrapper, name, (...args: unknown[]) => hook.apply(inner, args));
+  }
 
   define(wrapper, "generate", function generate(this: ChatModelLike, messages: BaseMessage[][], options?: unknown, callbacks?: unknown) {
     const parsed = (Array.isArray(options) ? { stop: options } : (options ?? {})) as CallOptions;
@@ -157,7 +166,7 @@ export function wrapChatModel<M extends object>(model: M, interceptor: ModelInte
   if (canStream) {
     define(wrapper, "_streamResponseChunks", async function* _streamResponseChunks(this: ChatModelLike, ...args: unknown[]) {
       const tracker = trackerOf(args[1]);
-      for await (const chunk of inner._streamResponseChunks.apply(this, args)) {
+      for await (const chunk of inner._streamResponseChunks.apply(inner, args)) {
         if (tracker !== undefined) tracker.streamed = true;
         yield chunk;
       }
@@ -167,7 +176,7 @@ export function wrapChatModel<M extends object>(model: M, interceptor: ModelInte
     if (typeof events === "function") {
       define(wrapper, "_streamChatModelEvents", async function* _streamChatModelEvents(this: ChatModelLike, ...args: unknown[]) {
         const tracker = trackerOf(args[1]);
-        for await (const event of events.apply(this, args)) {
+        for await (const event of events.apply(inner, args)) {
           if (tracker !== undefined) tracker.streamed = true;
           yield event;
         }
