@@ -3,7 +3,8 @@
  * `modelFallbackMiddleware` on the same `createAgent` agent (ChatOpenAI primary, ChatAnthropic fallback, both against
  * the fake provider on 127.0.0.1, the client's own `maxRetries` at its default of 6), on the same faults:
  * - every model provider failing with 503: requests made, time until the run gave up, what the conversation holds;
- * - the same, cancelled 50 ms after the first request: time from abort to the run settling, requests sent after it;
+ * - the same, cancelled 50 ms after the first request: time from abort to the run settling, backoff timers still
+ *   armed once it settled, requests sent after it;
  * - a tool whose backend always fails with 503: tool attempts, what the conversation holds;
  * - which Prometheus series show the retries (both agents instrumented with the same `instrument()` metrics).
  * Both sides use 2 retries and their own default backoff. Writes bench/results/agent-middleware.md.
@@ -74,6 +75,10 @@ function describeConversation(messages: { getType(): string; content: unknown }[
   return `${last?.getType()} message: "${text.slice(0, 60)}${text.length > 60 ? "…" : ""}"${leaks ? " (error text in the conversation)" : ""}`;
 }
 
+function pendingTimers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+}
+
 async function seriesTotal(metrics: Metrics, name: string): Promise<number> {
   const metric = metrics.registry.getSingleMetric(name);
   if (metric === undefined) return 0;
@@ -110,10 +115,15 @@ async function main(): Promise<void> {
     while (provider.count() === 0) await new Promise((r) => setTimeout(r, 2));
     await new Promise((r) => setTimeout(r, 50));
     const before = provider.count();
+    const timersBefore = pendingTimers();
     started = performance.now();
     controller.abort();
     await run;
     const cancelMs = performance.now() - started;
+    // A backoff sleep that ignores the signal stays armed (and keeps the process alive) after the run settled.
+    await new Promise((r) => setTimeout(r, 20));
+    // `timersBefore` counted the backoff sleep in flight at the abort: it is still armed if the count did not drop.
+    const timersLeft = Math.max(0, pendingTimers() - timersBefore + 1);
     // Whatever the middleware still sends after the caller gave up.
     await new Promise((r) => setTimeout(r, 8_000));
     const afterCancel = provider.count() - before;
@@ -142,6 +152,7 @@ async function main(): Promise<void> {
       `${Math.round(giveUpMs)} ms`,
       conversation,
       `${Math.round(cancelMs)} ms`,
+      String(timersLeft),
       String(afterCancel),
       String(toolAttempts.n),
       toolConversation,
@@ -156,6 +167,7 @@ async function main(): Promise<void> {
     "time to give up",
     "conversation afterwards",
     "abort → run settled",
+    "backoff timers still armed after the run settled",
     "requests sent after abort (8 s)",
     "tool attempts, tool always down",
     "tool result in the conversation",
