@@ -95,15 +95,17 @@ export interface FakeProvider {
   anthropicBaseURL: string;
   /** Every request received, in order. */
   requests: RecordedRequest[];
-  /** Requests received, for one API or all. */
+  /** Requests received, for one API (`"openai"` = `POST /v1/chat/completions`, `"anthropic"` = `POST /v1/messages`) or all. */
   count(api?: ProviderApi): number;
+  /** `METHOD path` of requests to any other route (answered 404, not in `requests`): a client calling an API this server does not speak. */
+  unmatched: string[];
   /** Appends steps answered one per request, in order, before the default. */
   enqueue(...steps: Step[]): void;
   /** Answers every request (after the queue) with `step` until `clear()`. */
   failAlways(step: Step): void;
   /** The answer when no step is queued and nothing fails always (default: text "ok"). */
   setDefaultReply(reply: Reply): void;
-  /** Empties the queue, the persistent step and the recorded requests. */
+  /** Empties the queue, the persistent step, the recorded requests and `unmatched`. */
   clear(): void;
   /** Destroys open sockets (hanging requests included) and stops the server. */
   close(): Promise<void>;
@@ -112,6 +114,9 @@ export interface FakeProvider {
 const OPENAI_PATH = "/v1/chat/completions";
 const ANTHROPIC_PATH = "/v1/messages";
 const DEFAULT_USAGE = { input: 11, output: 7 };
+
+/** Answer and request ids are unique per request, as the providers' are: LangGraph's message reducer merges messages by id. */
+let answerSequence = 0;
 
 type Headers = Record<string, string>;
 
@@ -261,7 +266,7 @@ function openaiJson(model: string, reply: Reply, inputTokens: number) {
     function: { name: c.name, arguments: JSON.stringify(c.args) },
   }));
   return {
-    id: "chatcmpl-fake",
+    id: `chatcmpl-fake-${answerSequence}`,
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
     model,
@@ -285,7 +290,7 @@ function openaiJson(model: string, reply: Reply, inputTokens: number) {
 
 function openaiStream(res: ServerResponse, model: string, reply: Reply, inputTokens: number, includeUsage: boolean, cut: boolean): void {
   const usage = reply.usage ?? { ...DEFAULT_USAGE, input: inputTokens };
-  const base = { id: "chatcmpl-fake", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
+  const base = { id: `chatcmpl-fake-${answerSequence}`, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
   const chunk = (delta: unknown, finish: string | null = null) => ({
     ...base,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
@@ -334,7 +339,7 @@ function anthropicContent(reply: Reply) {
 function anthropicJson(model: string, reply: Reply, inputTokens: number) {
   const usage = reply.usage ?? { ...DEFAULT_USAGE, input: inputTokens };
   return {
-    id: "msg_fake",
+    id: `msg_fake_${answerSequence}`,
     type: "message",
     role: "assistant",
     model,
@@ -350,7 +355,7 @@ function anthropicStream(res: ServerResponse, model: string, reply: Reply, input
   sse(res, "message_start", {
     type: "message_start",
     message: {
-      id: "msg_fake",
+      id: `msg_fake_${answerSequence}`,
       type: "message",
       role: "assistant",
       model,
@@ -415,17 +420,18 @@ function readBody(req: IncomingMessage): Promise<string> {
 /** Starts a fake provider on a free loopback port. */
 export async function startFakeProvider(): Promise<FakeProvider> {
   const requests: RecordedRequest[] = [];
+  const unmatched: string[] = [];
   const queue: Step[] = [];
   let always: Step | undefined;
   let defaultReply: Reply = { text: "ok" };
   const sockets = new Set<Socket>();
-  let sequence = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const api: ProviderApi | undefined = path === OPENAI_PATH ? "openai" : path === ANTHROPIC_PATH ? "anthropic" : undefined;
     const raw = await readBody(req);
     if (api === undefined || req.method !== "POST") {
+      unmatched.push(`${req.method ?? "?"} ${path}`);
       res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: `no route ${path}` } }));
       return;
     }
@@ -443,8 +449,8 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     const stream = fields.stream === true;
     const step = queue.shift() ?? always;
     requests.push({ api, path, method: req.method, headers: { ...req.headers }, body, stream, step });
-    sequence += 1;
-    const requestId = `req_fake_${sequence}`;
+    answerSequence += 1;
+    const requestId = `req_fake_${answerSequence}`;
     const model = fields.model ?? "fake-model";
     const inputTokens = estimateTokens(body);
     const common: Headers = api === "openai" ? { "x-request-id": requestId } : { "request-id": requestId };
@@ -479,7 +485,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     if (api === "openai") {
       if (fault?.fault === "overloaded_mid_stream") {
         sse(res, undefined, {
-          id: "chatcmpl-fake",
+          id: `chatcmpl-fake-${answerSequence}`,
           object: "chat.completion.chunk",
           created: 0,
           model,
@@ -518,6 +524,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     openaiBaseURL: `${url}/v1`,
     anthropicBaseURL: url,
     requests,
+    unmatched,
     count: (api) => (api === undefined ? requests.length : requests.filter((r) => r.api === api).length),
     enqueue: (...steps) => {
       queue.push(...steps);
@@ -532,6 +539,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
       queue.length = 0;
       always = undefined;
       requests.length = 0;
+      unmatched.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {
