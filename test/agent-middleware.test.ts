@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { MemorySaver } from "@langchain/langgraph";
+import { ChatOpenAI } from "@langchain/openai";
 import { createAgent, tool } from "langchain";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -18,6 +19,7 @@ import { CircuitOpenError } from "../src/resilience/errors.js";
 import { runOnce } from "../src/resilience/idempotency.js";
 import { InMemoryIdempotencyStore } from "../src/resilience/idempotency-store.js";
 import { sum } from "./metrics-fixtures.js";
+import { startHangingServer } from "./support/hanging-server.js";
 import { chatModel, FAST_RETRY, until } from "./support/agent-models.js";
 import { type FakeProvider, type ProviderApi, startFakeProvider } from "./support/fake-provider.js";
 
@@ -265,6 +267,23 @@ describe("resilienceMiddleware events", () => {
     expect(() => resilienceMiddleware({ tools: { circuitBreaker: { resetTimeout: -1 } } })).toThrow(/tools\.circuitBreaker\.resetTimeout/);
     expect(() => resilienceMiddleware({ tools: { ttlMs: 0 } })).toThrow(/resilienceMiddleware\(options\)\.tools\.ttlMs/);
     expect(() => resilienceMiddleware({ model: { rateLimit: {} } as never })).toThrow(/unknown option "rateLimit"/);
+  });
+
+  it("a model attempt's timeout closes its HTTP request", async () => {
+    const hanging = await startHangingServer();
+    try {
+      const model = new ChatOpenAI({ model: "gpt-4o-mini", apiKey: "sk-test", configuration: { baseURL: hanging.baseURL } });
+      const agent = createAgent({
+        model,
+        tools: [],
+        middleware: [resilienceMiddleware({ model: { timeout: 150, retry: { retries: 1, ...FAST_RETRY } } })],
+      });
+      await expect(agent.invoke(ask())).rejects.toThrow();
+      expect(hanging.received).toBe(2);
+      await until(() => hanging.closedByClient === 2);
+    } finally {
+      await hanging.close();
+    }
   });
 
   it("an open breaker's rejection is a CircuitOpenError from the middleware", async () => {

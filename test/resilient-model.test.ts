@@ -3,6 +3,7 @@
  * and inside `createReactAgent({ llm })`: requests counted by the server, the kit's policies instead of the client's.
  */
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
+import { ChatOpenAI } from "@langchain/openai";
 import { tool } from "@langchain/core/tools";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -14,6 +15,7 @@ import { instrument } from "../src/observability/instrument.js";
 import { createMetrics } from "../src/observability/metrics.js";
 import { FakeChatModel } from "../examples/shared/fake-chat-model.js";
 import { sum } from "./metrics-fixtures.js";
+import { startHangingServer } from "./support/hanging-server.js";
 import { CLIENT_MAX_RETRIES, chatModel, FAST_RETRY, until } from "./support/agent-models.js";
 import { type FakeProvider, type ProviderApi, startFakeProvider } from "./support/fake-provider.js";
 
@@ -164,6 +166,22 @@ describe.each(APIS)("resilientModel over %s", (api) => {
     })().catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(Error);
     expect(provider.count(api)).toBe(1);
+  });
+});
+
+describe("resilientModel timeouts", () => {
+  it("close the HTTP request of the attempt at its deadline", async () => {
+    const hanging = await startHangingServer();
+    try {
+      const client = new ChatOpenAI({ model: "gpt-4o-mini", apiKey: "sk-test", configuration: { baseURL: hanging.baseURL } });
+      const model = resilientModel(client, { timeout: 150, retry: { retries: 1, ...FAST_RETRY } });
+      const error = await model.invoke("hi").catch((e: unknown) => e);
+      expect((error as Error).cause).toBeInstanceOf(TimeoutError);
+      expect(hanging.received).toBe(2);
+      await until(() => hanging.closedByClient === 2);
+    } finally {
+      await hanging.close();
+    }
   });
 });
 
