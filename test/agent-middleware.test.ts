@@ -85,6 +85,26 @@ describe.each(APIS)("resilienceMiddleware on createAgent over %s", (api) => {
     expect(provider.count(api)).toBe(3);
   });
 
+  it('streamed with streamMode "messages", a model call is retried before its first token only', async () => {
+    const agent = createAgent({
+      model: chatModel(api, provider),
+      tools: [],
+      middleware: [resilienceMiddleware({ model: { retry: { retries: 2, ...FAST_RETRY } } })],
+    });
+    const tokens = async (): Promise<string> => {
+      let text = "";
+      for await (const [chunk] of await agent.stream(ask(), { streamMode: "messages" })) text += (chunk as { text: string }).text;
+      return text;
+    };
+    provider.enqueue({ fault: "server_error", status: 503 }, { reply: { text: "streamed answer" } });
+    expect(await tokens()).toBe("streamed answer");
+    expect(provider.count(api)).toBe(2);
+    provider.clear();
+    provider.enqueue({ fault: "overloaded_mid_stream" });
+    await expect(tokens()).rejects.toThrow();
+    expect(provider.count(api)).toBe(1);
+  });
+
   it("cancellation in the middle of a backoff ends the run at once", async () => {
     const agent = createAgent({
       model: chatModel(api, provider),

@@ -151,6 +151,26 @@ describe.each(APIS)("resilientModel over %s", (api) => {
     breaker.shutdown();
   });
 
+  it('in an agent streamed with streamMode "messages", a model stream is retried before its first token only', async () => {
+    const llm = resilientModel(chatModel(api, provider), { retry: { retries: 2, ...FAST_RETRY } });
+    const agent = createReactAgent({ llm, tools: [lookup] });
+    const tokens = async (): Promise<string> => {
+      let text = "";
+      for await (const [chunk] of await agent.stream({ messages: [{ role: "user", content: "hi" }] }, { streamMode: "messages" })) {
+        text += chunk.text;
+      }
+      return text;
+    };
+    provider.enqueue({ fault: "server_error", status: 503 }, { reply: { text: "streamed answer" } });
+    expect(await tokens()).toBe("streamed answer");
+    expect(provider.count(api)).toBe(2);
+    expect(provider.requests.every((r) => r.stream)).toBe(true);
+    provider.clear();
+    provider.enqueue({ fault: "overloaded_mid_stream" });
+    await expect(tokens()).rejects.toThrow();
+    expect(provider.count(api)).toBe(1);
+  });
+
   it("a stream that failed before its first chunk is retried; after its first chunk it is not", async () => {
     const model = resilientModel(chatModel(api, provider), { retry: { retries: 2, ...FAST_RETRY } });
     provider.enqueue({ fault: "server_error", status: 503 }, { reply: { text: "hello there" } });

@@ -64,9 +64,14 @@ export function markPartial(error: unknown): Error {
   return e;
 }
 
-/** @internal Whether `error` was raised after part of the output was delivered. */
+/** @internal Whether `error` (or an error it wraps, e.g. an agent's `MiddlewareError`) came after partial output. */
 export function isPartial(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[PARTIAL] === true;
+  let current = error;
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    if ((current as Record<symbol, unknown>)[PARTIAL] === true) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** @internal Validates the shared keys of `options` (named `where` in errors). */
