@@ -3,10 +3,12 @@
  * requests counted by the server, cancellation, breaker, fallback models, idempotent tools, failure messages, events.
  */
 import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { MemorySaver } from "@langchain/langgraph";
+import { Command, interrupt, MemorySaver } from "@langchain/langgraph";
 import { ChatOpenAI } from "@langchain/openai";
 import { createAgent, tool } from "langchain";
+import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { resilienceMiddleware } from "../src/integrations/langchain.js";
@@ -200,6 +202,33 @@ describe.each(APIS)("resilienceMiddleware on createAgent over %s", (api) => {
     expect([...charges].sort()).toEqual(["1", "2", "42", "7"]);
   });
 
+  it("an interrupt inside an idempotent tool passes through; on resume the charge made before it is replayed", async () => {
+    const store = new InMemoryIdempotencyStore();
+    const charges: number[] = [];
+    const approve = tool(
+      async ({ amount }: { amount: number }, config: LangGraphRunnableConfig) => {
+        const receipt = await runOnce(config, "charge", () => charges.push(amount), { store });
+        const decision = interrupt({ confirm: amount });
+        return `charge ${receipt} ${decision}`;
+      },
+      { name: "charge_and_confirm", description: "charges, then asks", schema: z.object({ amount: z.number() }) },
+    );
+    const agent = createAgent({
+      model: chatModel(api, provider),
+      tools: [approve],
+      checkpointer: new MemorySaver(),
+      middleware: [resilienceMiddleware({ tools: { retry: { retries: 2, ...FAST_RETRY }, idempotent: true, store } })],
+    });
+    provider.enqueue({ reply: { toolCalls: [{ name: "charge_and_confirm", args: { amount: 9 }, id: `call_${api}_i` }] } });
+    const config = thread();
+    const paused = await agent.invoke(ask("pay 9"), config);
+    expect((paused as { __interrupt__?: unknown[] }).__interrupt__).toHaveLength(1);
+    expect(charges).toEqual([9]);
+    const done = await agent.invoke(new Command({ resume: "approved" }), config);
+    expect(charges).toEqual([9]);
+    expect(done.messages.find((m) => m.getType() === "tool")?.content).toBe("charge 1 approved");
+  });
+
   it('onFailure "message" answers with a fixed text that does not contain the error, and metadata naming its type', async () => {
     const { charge } = paymentTool({ left: 99 });
     const agent = createAgent({
@@ -229,6 +258,13 @@ describe.each(APIS)("resilienceMiddleware on createAgent over %s", (api) => {
 describe("resilienceMiddleware events", () => {
   it("model and tool retries, timeouts and breakers carry the agent's graph and node labels and the tool name", async () => {
     const metrics = createMetrics();
+    const logLines: Record<string, unknown>[] = [];
+    const logStream = new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
     const events: RetryEvent[] = [];
     const stop = subscribe(CHANNELS.retry, (e) => events.push(e));
     const slow = tool(
@@ -255,7 +291,7 @@ describe("resilienceMiddleware events", () => {
             }),
           ],
         }),
-        { metrics, name: "support-agent" },
+        { metrics, logger: pino({ level: "debug" }, logStream), name: "support-agent" },
       );
       provider.enqueue({ fault: "server_error", status: 503 }, { reply: { toolCalls: [{ name: "slow_search", args: {}, id: "call_s" }] } });
       const out = await agent.invoke(ask());
@@ -269,6 +305,11 @@ describe("resilienceMiddleware events", () => {
       const toolRetry = events.find((e) => e.node === "tools");
       expect(toolRetry?.tool).toBe("slow_search");
       expect(events.find((e) => e.node === "model_request")?.tool).toBeUndefined();
+      const retryLines = logLines.filter((l) => l.msg === "node attempt failed, retrying");
+      expect(retryLines.map((l) => [l.graph, l.node, l.tool])).toEqual([
+        ["support-agent", "model_request", undefined],
+        ["support-agent", "tools", "slow_search"],
+      ]);
     } finally {
       stop();
     }
