@@ -4,6 +4,7 @@
  */
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { ChatOpenAI } from "@langchain/openai";
+import { createAgent } from "langchain";
 import { tool } from "@langchain/core/tools";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -69,6 +70,19 @@ describe.each(APIS)("resilientModel over %s", (api) => {
     // The tools reached the provider in its own format.
     const body = provider.requests[1]!.body as { tools?: unknown[] };
     expect(body.tools).toHaveLength(1);
+  });
+
+  it("works as createAgent's model too", async () => {
+    const model = resilientModel(chatModel(api, provider), { retry: { retries: 1, ...FAST_RETRY } });
+    const agent = createAgent({ model, tools: [lookup] });
+    provider.enqueue({ fault: "server_error", status: 503 }, { reply: { toolCalls: [{ name: "lookup", args: { q: "y" } }] } });
+    const out = await agent.invoke({ messages: [{ role: "user", content: "find y" }] });
+    expect(out.messages.some((m) => m.getType() === "tool" && m.content === "found y")).toBe(true);
+    expect(provider.count(api)).toBe(3);
+    provider.clear();
+    provider.failAlways({ fault: "server_error", status: 503 });
+    await expect(agent.invoke({ messages: [{ role: "user", content: "find y" }] })).rejects.toThrow();
+    expect(provider.count(api)).toBe(2);
   });
 
   it("withStructuredOutput goes through the wrapper", async () => {
