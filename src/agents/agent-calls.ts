@@ -7,6 +7,7 @@
  * config the policies see: their events carry that node's `graph`/`node` labels (and the tool's name for tool calls),
  * and an idempotent tool call is keyed by the run's thread.
  */
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { getConfig, isGraphBubbleUp } from "@langchain/langgraph";
@@ -47,7 +48,7 @@ export interface AgentToolCall {
 /** Policies for the agent's model calls. */
 export interface AgentModelOptions extends CallPolicyOptions {
   /** Models tried in order, one attempt each under the timeout, when the model call fails for good. */
-  fallback?: unknown[];
+  fallback?: BaseChatModel[];
 }
 
 /** Policies for the agent's tool calls (each tool gets its own breaker unless a shared one is passed). */
