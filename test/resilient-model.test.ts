@@ -136,6 +136,37 @@ describe.each(APIS)("resilientModel over %s", (api) => {
     expect(provider.count(api)).toBe(1);
   });
 
+  it("inside createReactAgent: cancelling mid-backoff ends the run at once, an open breaker rejects without a request", async () => {
+    const breaker = createCircuitBreaker({ name: `react-${api}`, volumeThreshold: 3, errorThresholdPercentage: 1, resetTimeout: 60_000 });
+    const llm = resilientModel(chatModel(api, provider), {
+      retry: { retries: 5, minDelayMs: 20_000, maxDelayMs: 20_000 },
+      circuitBreaker: breaker,
+    });
+    const agent = createReactAgent({ llm, tools: [lookup] });
+    provider.failAlways({ fault: "server_error", status: 503 });
+    const controller = new AbortController();
+    const run = agent.invoke({ messages: [{ role: "user", content: "hi" }] }, { signal: controller.signal }).catch((e: unknown) => e);
+    await until(() => provider.count(api) === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    const abortedAt = Date.now();
+    controller.abort();
+    expect(await run).toBeInstanceOf(Error);
+    expect(Date.now() - abortedAt).toBeLessThan(1000);
+    expect(provider.count(api)).toBe(1);
+
+    const quick = createReactAgent({
+      llm: resilientModel(chatModel(api, provider), { retry: { retries: 1, ...FAST_RETRY }, circuitBreaker: breaker }),
+      tools: [lookup],
+    });
+    await expect(quick.invoke({ messages: [{ role: "user", content: "hi" }] })).rejects.toThrow();
+    expect(breaker.state).toBe("open");
+    provider.clear();
+    const rejected = await quick.invoke({ messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    expect(rejected).toBeInstanceOf(CircuitOpenError);
+    expect(provider.count()).toBe(0);
+    breaker.shutdown();
+  });
+
   it("an open breaker rejects without a request; a fallback model answers while it is open", async () => {
     const breaker = createCircuitBreaker({ name: `model-${api}`, volumeThreshold: 1, errorThresholdPercentage: 1, resetTimeout: 60_000 });
     const other: ProviderApi = api === "openai" ? "anthropic" : "openai";
