@@ -6,6 +6,7 @@ const entry = {
   otel: "src/integrations/otel.ts",
   postgres: "src/integrations/postgres.ts",
   redis: "src/integrations/redis.ts",
+  langchain: "src/integrations/langchain.ts",
 };
 const present = Object.fromEntries(Object.entries(entry).filter(([, file]) => existsSync(file)));
 

@@ -35,6 +35,8 @@ export { classifyError, langGraphRetryOn, type ErrorClassification } from "./res
 export { ERROR_REASONS, type ErrorReason } from "./resilience/reasons.js";
 export { errorTypeName } from "./resilience/error-fields.js";
 export { NESTED_RETRIES_WARNING_CODE } from "./observability/nested-retries.js";
+export { resilientModel, type ResilientModelOptions } from "./agents/resilient-model.js";
+export type { CallPolicyOptions, CallBreakerOptions } from "./agents/call-policy.js";
 export { retryAfterFromHeaders } from "./resilience/retry-after.js";
 export {
   TimeoutError,
@@ -63,6 +65,7 @@ export type {
 export {
   CHANNELS,
   GRAPH_NAME_METADATA_KEY,
+  TOOL_NAME_METADATA_KEY,
   subscribe,
   labelsOf,
   type ChannelName,

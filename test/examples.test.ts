@@ -13,6 +13,7 @@ import { buildApiAgent } from "../examples/http-api/agent.js";
 import { type AgentApp, createAgentApp } from "../examples/http-api/app.js";
 import { FakeChatModel } from "../examples/shared/fake-chat-model.js";
 import { main as wrapExample } from "../examples/wrap-existing-graph/main.js";
+import { main as createAgentExample } from "../examples/create-agent/main.js";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./support/otlp-receiver.js";
 import { type PostgresServer, startPostgres } from "./support/postgres.js";
 import { promtool } from "./support/prometheus.js";
@@ -65,6 +66,19 @@ async function runExample(file: string, env: Record<string, string> = {}, args: 
 }
 
 const silent = () => createLogger({ level: "silent" });
+
+describe("examples/create-agent", () => {
+  it("answers through provider faults with the middleware and the wrapped model, the idempotent tool runs once", async () => {
+    const result = await createAgentExample();
+    expect(result.answers.createAgent).toBe("Here is the forecast: 18°C and clear in Paris");
+    expect(result.answers.createReactAgent).toBe("Here is the forecast: 18°C and clear in Paris");
+    // Two failed model calls + two answered ones; one failed + two answered.
+    expect(result.providerCalls).toEqual({ createAgent: 4, createReactAgent: 3 });
+    expect(result.lookups).toBe(1);
+    expect(result.retryLines).toContain('langgraph_node_retries_total{graph="create-agent",node="model_request",reason="server_error"} 2');
+    expect(result.retryLines).toContain('langgraph_node_retries_total{graph="react-agent",node="agent",reason="server_error"} 1');
+  });
+});
 
 describe("examples/wrap-existing-graph", () => {
   it("wraps the call-model node, instruments the graph and serves its metrics", async () => {

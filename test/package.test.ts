@@ -5,6 +5,7 @@ import { consumerProject, packedTarball } from "./support/packed.js";
 
 let consumer: string;
 let withoutLangfuse: string;
+let withoutLangchain: string;
 
 /** Unpacks the packed package into consumer projects. */
 beforeAll(async () => {
@@ -12,10 +13,12 @@ beforeAll(async () => {
   consumer = consumerProject(tarball);
   // The optional peer @langfuse/otel (and the rest of the @langfuse scope) not installed.
   withoutLangfuse = consumerProject(tarball, ["@langfuse"]);
+  // The optional peer langchain (createAgent) not installed.
+  withoutLangchain = consumerProject(tarball, ["langchain"]);
 }, 300_000);
 
 afterAll(() => {
-  for (const dir of [consumer, withoutLangfuse]) if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [consumer, withoutLangfuse, withoutLangchain]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: consumer, encoding: "utf8" }).trim();
@@ -58,6 +61,21 @@ describe("the packed package", () => {
       'function langgraph-ops/otel: exporting to Langfuse needs the optional peer "@langfuse/otel" (npm install @langfuse/otel)';
     expect(inProject(["-e", `const o = require("langgraph-ops/otel"); ${code("o")}`])).toBe(expected);
     expect(inProject(["--input-type=module", "-e", `import * as o from "langgraph-ops/otel"; ${code("o")}`])).toBe(expected);
+  });
+
+  it("serves resilienceMiddleware from langgraph-ops/langchain to both module systems", () => {
+    const code = `console.log(typeof m.resilienceMiddleware, m.resilienceMiddleware({ onFailure: "message" }).name);`;
+    expect(run(["-e", `const m = require("langgraph-ops/langchain"); ${code}`])).toBe("function langgraph-ops-resilience");
+    expect(run(["--input-type=module", "-e", `import * as m from "langgraph-ops/langchain"; ${code}`])).toBe(
+      "function langgraph-ops-resilience",
+    );
+  });
+
+  it("loads resilientModel from the main entry without the optional langchain package", () => {
+    const inProject = (args: string[]) => execFileSync(process.execPath, args, { cwd: withoutLangchain, encoding: "utf8" }).trim();
+    const code = "console.log(typeof m.resilientModel);";
+    expect(inProject(["-e", `const m = require("langgraph-ops"); ${code}`])).toBe("function");
+    expect(inProject(["--input-type=module", "-e", `import * as m from "langgraph-ops"; ${code}`])).toBe("function");
   });
 
   it("wraps and runs a node from both module systems", () => {

@@ -38,6 +38,12 @@ export function handlerMark(callbacks: unknown, key: symbol): unknown {
   return undefined;
 }
 
+/**
+ * Metadata key naming the tool a call belongs to, set by the agent middleware on the config it hands to the
+ * policies of a tool call: events then carry `tool` next to `graph` and `node`.
+ */
+export const TOOL_NAME_METADATA_KEY = "langgraph_ops_tool";
+
 /** Label value used when a run config does not name the graph or node. */
 export const UNKNOWN_LABEL = "unknown";
 
@@ -71,6 +77,8 @@ export interface NodeEventBase {
   graph: string;
   /** LangGraph node name (`metadata.langgraph_node`), or "unknown". */
   node: string;
+  /** The tool, for events of a tool call made through the agent middleware (not a metric label). */
+  tool?: string;
   /** The config the node was called with (undefined when called outside LangGraph without one). */
   config: RunnableConfig | undefined;
 }
@@ -215,15 +223,18 @@ export function subscribe<N extends ChannelName>(name: N, listener: (payload: Ch
 
 /**
  * The `graph` and `node` labels for a node's run config: the graph named in its metadata
- * ({@link GRAPH_NAME_METADATA_KEY}), else the outermost instrumented graph the run belongs to, else "unknown".
+ * ({@link GRAPH_NAME_METADATA_KEY}), else the outermost instrumented graph the run belongs to, else "unknown";
+ * plus `tool` when the config belongs to a tool call ({@link TOOL_NAME_METADATA_KEY}).
  */
-export function labelsOf(config: RunnableConfig | undefined): { graph: string; node: string } {
+export function labelsOf(config: RunnableConfig | undefined): { graph: string; node: string; tool?: string } {
   const metadata = config?.metadata as Record<string, unknown> | undefined;
   const named = metadata?.[GRAPH_NAME_METADATA_KEY];
   const graph = typeof named === "string" ? named : handlerMark(config?.callbacks, GRAPH_NAME_HANDLER_KEY);
   const node = metadata?.langgraph_node;
-  return {
+  const labels = {
     graph: typeof graph === "string" ? graph : UNKNOWN_LABEL,
     node: typeof node === "string" ? node : UNKNOWN_LABEL,
   };
+  const tool = metadata?.[TOOL_NAME_METADATA_KEY];
+  return typeof tool === "string" ? { ...labels, tool } : labels;
 }

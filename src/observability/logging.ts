@@ -12,7 +12,7 @@ import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { type DestinationStream, type Level, type Logger, type LoggerOptions, pino } from "pino";
 import { checkOptions } from "../core/options.js";
 import { type ErrorTextPolicy, errorFacts, maskedMessage } from "./error-export.js";
-import { CHANNELS, subscribe } from "./events.js";
+import { CHANNELS, TOOL_NAME_METADATA_KEY, subscribe } from "./events.js";
 import { CREATE_LOGGER_OPTIONS, resolveDestination } from "./logger-options.js";
 import { isAbort } from "./tracing/attributes.js";
 import { DEFAULT_MAX_CONTENT_LENGTH, defaultMask, type MaskFn, withDefaultMask } from "./tracing/content.js";
@@ -346,6 +346,8 @@ type EventConfig = RunnableConfig | undefined;
 /** Correlation fields for a wrapper event: the node span's ids when tracing is on. */
 function eventFields(graph: string, node: string, config: EventConfig): Record<string, unknown> {
   const fields: Record<string, unknown> = { graph, node };
+  const tool = config?.metadata?.[TOOL_NAME_METADATA_KEY];
+  if (typeof tool === "string") fields.tool = tool;
   const found = runOfConfig(config);
   const sc = found?.record.span.spanContext();
   if (sc !== undefined && isSpanContextValid(sc)) {

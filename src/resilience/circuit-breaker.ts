@@ -122,6 +122,11 @@ function resolveOptions(options: unknown, where: string): ResolvedBreakerOptions
   };
 }
 
+/** @internal Validates breaker options (throws the `TypeError` `createCircuitBreaker` would) without creating one. */
+export function validateBreakerOptions(options: unknown, where: string): void {
+  resolveOptions(options, where);
+}
+
 /** Opossum configured as the module comment says; its `errorFilter` closes over the options only (see trackStatus). */
 function createOpossum(o: ResolvedBreakerOptions): OpossumBreaker {
   return new OpossumBreaker(runThunk, {

@@ -77,7 +77,8 @@ function resolveBase(o: IdempotencyBaseOptions): ResolvedIdempotency {
 
 /**
  * The stable idempotency key of the node task that `config` belongs to: the same across attempts, retries,
- * interrupt/resume and a resume after a restart, unique per task and thread. Pass it (or a key derived from it) to
+ * interrupt/resume and a resume after a restart, unique per task and thread (and per tool call inside a tool, whose
+ * config carries the tool call id). Pass it (or a key derived from it) to
  * external APIs as an `Idempotency-Key` header so they deduplicate too.
  * @param name distinguishes several side effects in one node
  * @throws TypeError when the config has no `thread_id` or was not given to a LangGraph node
@@ -96,7 +97,11 @@ export function idempotencyKey(config: RunnableConfig | undefined, name?: string
   if (typeof namespace !== "string" || namespace === "") {
     throw new TypeError("idempotencyKey(config): config has no checkpoint_ns; call it with the config a LangGraph node received");
   }
-  const base = `${String(threadId)}:${stableNamespace(namespace, config?.metadata)}`;
+  const task = `${String(threadId)}:${stableNamespace(namespace, config?.metadata)}`;
+  // A tool run by a tools node gets the tool call's id in its config: several calls in one node task (parallel
+  // tool calls) must not share a key, and one call keeps its key across retries and resumes.
+  const toolCallId = (config as { toolCallId?: unknown }).toolCallId;
+  const base = typeof toolCallId === "string" && toolCallId !== "" ? `${task}:tool:${toolCallId}` : task;
   return name === undefined ? base : `${base}:${name}`;
 }
 

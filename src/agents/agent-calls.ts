@@ -1,0 +1,282 @@
+/**
+ * The hooks behind `resilienceMiddleware`: what happens to one model call and one tool call of a `createAgent`
+ * agent. Kept free of the `langchain` package so the main entry can build on it; `langgraph-ops/langchain` only
+ * wraps these hooks with `createMiddleware`.
+ *
+ * The hooks run inside the agent's model or tools node, so the node's run config (LangGraph's `getConfig()`) is the
+ * config the policies see: their events carry that node's `graph`/`node` labels (and the tool's name for tool calls),
+ * and an idempotent tool call is keyed by the run's thread.
+ */
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { AIMessage, ToolMessage } from "@langchain/core/messages";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { getConfig, isGraphBubbleUp } from "@langchain/langgraph";
+import { type CircuitBreaker, toBreaker, validateBreakerOptions } from "../resilience/circuit-breaker.js";
+import { classifyError } from "../resilience/classify.js";
+import type { IdempotencyStore } from "../resilience/idempotency-store.js";
+import { resolveIdempotencyOptions } from "../resilience/idempotency.js";
+import { assertFunction, describe } from "../resilience/options.js";
+import { TOOL_NAME_METADATA_KEY } from "../observability/events.js";
+import { modelForAttempt } from "./attempt-model.js";
+import {
+  CALL_POLICY_KEYS,
+  type CallBreakerOptions,
+  type CallPolicy,
+  type CallPolicyOptions,
+  assertOptions,
+  breakerOf,
+  buildCallPolicy,
+  runWithFallbacks,
+  validateCallPolicy,
+} from "./call-policy.js";
+import {
+  FAILURE_METADATA_KEY,
+  MODEL_FAILURE_MESSAGE,
+  ON_FAILURE_VALUES,
+  type OnFailure,
+  TOOL_FAILURE_MESSAGE,
+} from "./failure-messages.js";
+import { anySignal } from "./resilient-model.js";
+
+/** A tool call as the agent's model produced it. */
+export interface AgentToolCall {
+  id?: string;
+  name: string;
+  args: Record<string, unknown>;
+}
+
+/** Policies for the agent's model calls. */
+export interface AgentModelOptions extends CallPolicyOptions {
+  /** Models tried in order, one attempt each under the timeout, when the model call fails for good. */
+  fallback?: BaseChatModel[];
+}
+
+/** Policies for the agent's tool calls (each tool gets its own breaker unless a shared one is passed). */
+export interface AgentToolOptions extends CallPolicyOptions {
+  /**
+   * Record each tool call's result and replay it for the same call: `true` keys by thread and tool call id, a
+   * function returns the key (e.g. from the arguments). The tool then runs once per call across retries, interrupts,
+   * resumes and a restart of the process (with a shared store and a persistent checkpointer).
+   */
+  idempotent?: boolean | ((call: AgentToolCall) => string);
+  /** Store of the recorded results. Default: the process default (`setDefaultIdempotencyStore`). */
+  store?: IdempotencyStore;
+  /** How long a recorded result is replayed, in ms. Default 24 h. */
+  ttlMs?: number;
+  /** How long a running call holds its claim before another process may take over, in ms. Default 5 min. */
+  leaseMs?: number;
+  /** How long a duplicate waits for the running call's result, in ms. Default 30 s. */
+  waitMs?: number;
+}
+
+/** Options of `resilienceMiddleware`. */
+export interface ResilienceMiddlewareOptions {
+  /** Timeout, retry (default: the kit's defaults, replacing the client's retries), breaker and fallback models. */
+  model?: AgentModelOptions;
+  /** Timeout, retry (default: none), breaker per tool and idempotency. */
+  tools?: AgentToolOptions;
+  /**
+   * A call that failed for good: `"error"` (default) fails the run; `"message"` answers with a fixed message that
+   * does not contain the error text (its type and reason are in the message's metadata).
+   */
+  onFailure?: OnFailure;
+}
+
+const TOP_KEYS = ["model", "tools", "onFailure"] as const;
+const MODEL_KEYS = [...CALL_POLICY_KEYS, "fallback"] as const;
+const TOOL_KEYS = [...CALL_POLICY_KEYS, "idempotent", "store", "ttlMs", "leaseMs", "waitMs"] as const;
+const IDEMPOTENCY_KEYS = ["store", "ttlMs", "leaseMs", "waitMs"] as const;
+const WHERE = "resilienceMiddleware(options)";
+const DEFAULT_MODEL_BREAKER = "model";
+const DEFAULT_TOOL_BREAKER_PREFIX = "tool";
+
+/** The model request fields the hooks touch. */
+export interface ModelRequestLike {
+  model: unknown;
+  [key: string]: unknown;
+}
+
+/** The tool request fields the hooks touch. */
+export interface ToolRequestLike {
+  toolCall: AgentToolCall;
+  tool?: unknown;
+  runtime?: { configurable?: Record<string, unknown>; signal?: AbortSignal };
+  [key: string]: unknown;
+}
+
+/** @internal The two hooks. */
+export interface AgentHooks {
+  wrapModelCall(request: ModelRequestLike, handler: (request: ModelRequestLike) => Promise<unknown>): Promise<unknown>;
+  wrapToolCall(request: ToolRequestLike, handler: (request: ToolRequestLike) => Promise<unknown>): Promise<unknown>;
+}
+
+/** The config of the node the hook runs in; the runtime's fields when LangGraph's context is not available. */
+function nodeConfig(runtime: ToolRequestLike["runtime"] | undefined): RunnableConfig {
+  try {
+    const config = getConfig();
+    if (config !== undefined) return config;
+  } catch {
+    // Outside a LangGraph run context.
+  }
+  return { configurable: runtime?.configurable, signal: runtime?.signal } as RunnableConfig;
+}
+
+function failureMetadata(error: unknown): Record<string, string> {
+  const name = error instanceof Error ? error.name : "Error";
+  return { error_type: name, reason: classifyError(error).reason };
+}
+
+/** Whether a failure is the run's own end (control flow, cancellation), which no failure message may hide. */
+function mustPropagate(error: unknown, config: RunnableConfig): boolean {
+  return isGraphBubbleUp(error) || config.signal?.aborted === true;
+}
+
+/** A tool that invokes `tool` with the attempt's signal joined to the run's. */
+function toolForAttempt(tool: unknown, signal: AbortSignal | undefined): unknown {
+  if (signal === undefined || typeof (tool as { invoke?: unknown } | null)?.invoke !== "function") return tool;
+  const original = tool as { invoke: (input: unknown, config?: Record<string, unknown>) => Promise<unknown> };
+  const proxy = Object.create(original) as typeof original;
+  Object.defineProperty(proxy, "invoke", {
+    value: function invoke(this: unknown, input: unknown, config?: Record<string, unknown>) {
+      return original.invoke.call(this, input, { ...config, signal: anySignal(config?.signal as AbortSignal | undefined, signal) });
+    },
+    enumerable: false,
+  });
+  return proxy;
+}
+
+function validateModel(options: unknown): AgentModelOptions {
+  if (options === undefined) return {};
+  assertOptions(options, MODEL_KEYS, `${WHERE}.model`);
+  validateCallPolicy(options, `${WHERE}.model`);
+  const fallback = options.fallback;
+  if (fallback !== undefined) {
+    if (!Array.isArray(fallback)) throw new TypeError(`${WHERE}.model.fallback must be an array of chat models, got ${describe(fallback)}`);
+    fallback.forEach((m, i) => {
+      if (typeof (m as { invoke?: unknown } | null)?.invoke !== "function") {
+        throw new TypeError(`${WHERE}.model.fallback[${i}] must be a chat model, got ${describe(m)}`);
+      }
+    });
+  }
+  return options as AgentModelOptions;
+}
+
+function validateTools(options: unknown): AgentToolOptions {
+  if (options === undefined) return {};
+  assertOptions(options, TOOL_KEYS, `${WHERE}.tools`);
+  validateCallPolicy(options, `${WHERE}.tools`);
+  const b = options.circuitBreaker;
+  if (b !== undefined && typeof (b as CircuitBreaker).execute !== "function") {
+    validateBreakerOptions({ name: DEFAULT_TOOL_BREAKER_PREFIX, ...(b as object) }, `${WHERE}.tools.circuitBreaker`);
+  }
+  const idempotent = options.idempotent;
+  if (idempotent !== undefined && typeof idempotent !== "boolean") assertFunction(idempotent, `${WHERE}.tools.idempotent`);
+  const idempotency: Record<string, unknown> = {};
+  for (const key of IDEMPOTENCY_KEYS) if (options[key] !== undefined) idempotency[key] = options[key];
+  resolveIdempotencyOptions(idempotency, `${WHERE}.tools`);
+  return options as AgentToolOptions;
+}
+
+/** Per-tool policies, created on a tool's first call (the agent's tools are not known to the middleware up front). */
+function toolPolicies(options: AgentToolOptions): (tool: string) => CallPolicy {
+  const shared = options.circuitBreaker !== undefined && typeof (options.circuitBreaker as CircuitBreaker).execute === "function";
+  const idempotency =
+    options.idempotent === undefined || options.idempotent === false
+      ? undefined
+      : {
+          ...(options.store !== undefined ? { store: options.store } : {}),
+          ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
+          ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+          ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+        };
+  const sharedPolicy = shared
+    ? buildCallPolicy(options, { retry: undefined, breaker: options.circuitBreaker as CircuitBreaker, idempotency })
+    : undefined;
+  const byTool = new Map<string, CallPolicy>();
+  return (tool) => {
+    if (sharedPolicy !== undefined) return sharedPolicy;
+    let policy = byTool.get(tool);
+    if (policy === undefined) {
+      const given = options.circuitBreaker as CallBreakerOptions | undefined;
+      const breaker =
+        given === undefined
+          ? undefined
+          : toBreaker({ ...given, name: `${given.name ?? DEFAULT_TOOL_BREAKER_PREFIX}:${tool}` }, tool, `${WHERE}.tools.circuitBreaker`);
+      policy = buildCallPolicy(options, { retry: undefined, breaker, idempotency });
+      byTool.set(tool, policy);
+    }
+    return policy;
+  };
+}
+
+/** The idempotency key of a tool call: the user's, or thread + tool call id. */
+function toolCallKey(options: AgentToolOptions, call: AgentToolCall, config: RunnableConfig): string | undefined {
+  if (options.idempotent === undefined || options.idempotent === false) return undefined;
+  if (typeof options.idempotent === "function") {
+    const key = options.idempotent(call);
+    if (typeof key !== "string" || key === "") throw new TypeError(`${WHERE}.tools.idempotent must return a non-empty string`);
+    return `tool:${call.name}:${key}`;
+  }
+  const thread = (config.configurable as Record<string, unknown> | undefined)?.thread_id;
+  if ((typeof thread !== "string" && typeof thread !== "number") || typeof call.id !== "string" || call.id === "") {
+    throw new TypeError(
+      "idempotent tool calls need a thread and a tool call id: invoke the agent with { configurable: { thread_id } } " +
+        `(and a checkpointer), or pass a key function as ${WHERE}.tools.idempotent`,
+    );
+  }
+  return `tool:${String(thread)}:${call.name}:${call.id}`;
+}
+
+/** @internal Validates `options` and builds the hooks. */
+export function agentHooks(options: ResilienceMiddlewareOptions = {}): AgentHooks {
+  assertOptions(options as unknown, TOP_KEYS, WHERE);
+  const onFailure = options.onFailure ?? "error";
+  if (!ON_FAILURE_VALUES.includes(onFailure)) {
+    throw new TypeError(`${WHERE}.onFailure must be one of ${ON_FAILURE_VALUES.join(", ")}, got ${describe(onFailure)}`);
+  }
+  const modelOptions = validateModel(options.model);
+  const toolOptions = validateTools(options.tools);
+  const modelPolicy = buildCallPolicy(modelOptions, {
+    retry: {},
+    breaker: breakerOf(modelOptions.circuitBreaker, DEFAULT_MODEL_BREAKER, `${WHERE}.model.circuitBreaker`),
+  });
+  const fallbacks = modelOptions.fallback ?? [];
+  const policyOfTool = toolPolicies(toolOptions);
+
+  return {
+    async wrapModelCall(request, handler) {
+      const config = nodeConfig(request.runtime as ToolRequestLike["runtime"]);
+      const attemptWith = (model: unknown) => (attempt: RunnableConfig) =>
+        handler({ ...request, model: modelForAttempt(model as object, attempt.signal) });
+      try {
+        return await runWithFallbacks(modelPolicy, config, attemptWith(request.model), fallbacks.map(attemptWith));
+      } catch (error) {
+        if (onFailure === "error" || mustPropagate(error, config)) throw error;
+        return new AIMessage({ content: MODEL_FAILURE_MESSAGE, response_metadata: { [FAILURE_METADATA_KEY]: failureMetadata(error) } });
+      }
+    },
+
+    async wrapToolCall(request, handler) {
+      const base = nodeConfig(request.runtime);
+      const call = request.toolCall;
+      const config = { ...base, metadata: { ...base.metadata, [TOOL_NAME_METADATA_KEY]: call.name } } as RunnableConfig;
+      try {
+        const key = toolCallKey(toolOptions, call, config);
+        return await policyOfTool(call.name).run(
+          config,
+          (attempt) => handler({ ...request, tool: toolForAttempt(request.tool, attempt.signal) }),
+          key,
+        );
+      } catch (error) {
+        if (onFailure === "error" || mustPropagate(error, config)) throw error;
+        return new ToolMessage({
+          content: TOOL_FAILURE_MESSAGE,
+          tool_call_id: call.id ?? "",
+          name: call.name,
+          status: "error",
+          metadata: { [FAILURE_METADATA_KEY]: failureMetadata(error) },
+        });
+      }
+    },
+  };
+}
