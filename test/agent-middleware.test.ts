@@ -249,7 +249,7 @@ describe.each(APIS)("resilienceMiddleware on createAgent over %s", (api) => {
     const last = failed.messages.at(-1)!;
     expect(last.content).toBe(MODEL_FAILURE_MESSAGE);
     expect(JSON.stringify(failed.messages)).not.toMatch(/sk-|api key|x-api-key/i);
-    expect((last.response_metadata as Record<string, { reason: string }>)[FAILURE_METADATA_KEY]?.reason).toBe("client_error");
+    expect((last.response_metadata as Record<string, { reason: string }>)[FAILURE_METADATA_KEY]?.reason).toBe("auth");
     // A 401 is not retried.
     expect(provider.count(api)).toBe(1);
   });
@@ -328,6 +328,25 @@ describe("resilienceMiddleware events", () => {
     expect(() => resilienceMiddleware({ tools: { circuitBreaker: { resetTimeout: -1 } } })).toThrow(/tools\.circuitBreaker\.resetTimeout/);
     expect(() => resilienceMiddleware({ tools: { ttlMs: 0 } })).toThrow(/resilienceMiddleware\(options\)\.tools\.ttlMs/);
     expect(() => resilienceMiddleware({ model: { rateLimit: {} } as never })).toThrow(/unknown option "rateLimit"/);
+    expect(() => resilienceMiddleware({ tools: { idempotent: "yes" as never } })).toThrow(
+      'resilienceMiddleware(options).tools.idempotent must be a boolean or a function, got "yes"',
+    );
+    expect(() => resilienceMiddleware({ model: { fallback: [null] as never } })).toThrow(
+      "resilienceMiddleware(options).model.fallback[0] must be a LangChain chat model (an object with generate, _streamIterator, withConfig), got null",
+    );
+    expect(() => resilienceMiddleware({ tools: { store: {} as never } })).toThrow(
+      "resilienceMiddleware(options).tools.store.claim must be a function, got undefined",
+    );
+    expect(() => resilienceMiddleware({ tools: { timeout: { ms: 0 } } })).toThrow(
+      /resilienceMiddleware\(options\)\.tools\.timeout\.ms must be/,
+    );
+    // Each tool's breaker is created on its first call: its options are checked across keys at construction all the same.
+    expect(() => resilienceMiddleware({ tools: { circuitBreaker: { rollingCountBuckets: 3 } } })).toThrow(
+      "resilienceMiddleware(options).tools.circuitBreaker.rollingCountBuckets (3) must divide rollingCountTimeout (10000)",
+    );
+    expect(() => resilienceMiddleware({ tool: {} } as never)).toThrow(
+      'resilienceMiddleware(options): unknown option "tool" (did you mean "tools"?); accepted options are model, tools, onFailure',
+    );
   });
 
   it("a model attempt's timeout closes its HTTP request", async () => {

@@ -52,6 +52,13 @@ import { IDEMPOTENCY_OPTIONS, RUN_ONCE_OPTIONS } from "../src/resilience/idempot
 import { RETRY_OPTIONS } from "../src/resilience/retry.js";
 import { TIMEOUT_OPTIONS } from "../src/resilience/timeout.js";
 import { CREATE_METRICS_OPTIONS } from "../src/observability/metrics.js";
+import { createAgent } from "langchain";
+import { getWeather } from "../examples/shared/agent.js";
+import { FakeChatModel } from "../examples/shared/fake-chat-model.js";
+import { RESILIENCE_MIDDLEWARE_OPTIONS } from "../src/agents/agent-calls.js";
+import { RESILIENT_MODEL_OPTIONS, resilientModel } from "../src/agents/resilient-model.js";
+import { resilienceMiddleware } from "../src/integrations/langchain.js";
+import { TimeoutError } from "../src/resilience/errors.js";
 
 const node = async (s: { n: number }) => ({ n: s.n + 1 });
 
@@ -359,6 +366,33 @@ function entries(pg: PostgresServer, redis: RedisServer): Entry[] {
       },
     },
     {
+      where: "resilientModel(options)",
+      spec: RESILIENT_MODEL_OPTIONS,
+      build: (o) => resilientModel(new FakeChatModel(), o as never),
+      exercise: (made, o) =>
+        withinDeadline(o, async () => {
+          const reply = await (made as FakeChatModel).invoke("What is the weather in Paris?");
+          expect(reply.tool_calls?.[0]?.args).toEqual({ city: "Paris" });
+        }),
+    },
+    {
+      where: "resilienceMiddleware(options)",
+      spec: RESILIENCE_MIDDLEWARE_OPTIONS,
+      build: (o) => resilienceMiddleware(o as never),
+      // A whole agent run: a model call, the tool call it asks for (idempotent ones need the thread and checkpointer), a reply.
+      exercise: (made, o) =>
+        withinDeadline(o, async () => {
+          const agent = createAgent({
+            model: new FakeChatModel(),
+            tools: [getWeather],
+            checkpointer: new MemorySaver(),
+            middleware: [made as ReturnType<typeof resilienceMiddleware>],
+          });
+          const out = await agent.invoke({ messages: [{ role: "user", content: "What is the weather in Paris?" }] }, threadConfig());
+          expect(String(out.messages.at(-1)?.content)).toContain("18°C and clear in Paris");
+        }),
+    },
+    {
       where: "startTelemetry(options)",
       spec: TELEMETRY_OPTIONS,
       // No exporter unless a probe configures one; then it sends to the default loopback endpoint, where nothing listens.
@@ -463,6 +497,32 @@ describe("option sweep generated from the option specs", () => {
     expect(counts.refused + counts.acceptedWorking).toBe(counts.calls);
   });
 });
+
+/** The deadlines (ms) an agent options probe sets: its own `timeout` and its `model`'s and `tools`' ones. */
+function deadlinesOf(options: Record<string, unknown>): number[] {
+  const ms = (t: unknown) => (typeof t === "number" ? t : (t as { ms?: unknown } | undefined)?.ms);
+  return [options.timeout, ...[options.model, options.tools].map((p) => (p as { timeout?: unknown } | undefined)?.timeout)]
+    .map(ms)
+    .filter((t): t is number => typeof t === "number");
+}
+
+/**
+ * Runs `call`; a probe that set a deadline of a few ms (an accepted value: `timeout: 1`) may see it expire on a
+ * loaded machine, and then the call must fail with the kit's TimeoutError (the option working), nothing else.
+ */
+async function withinDeadline(options: Record<string, unknown>, call: () => Promise<void>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (!deadlinesOf(options).some((t) => t < 100)) throw error;
+    let current: unknown = error;
+    for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+      if (current instanceof TimeoutError) return;
+      current = current.cause;
+    }
+    throw error;
+  }
+}
 
 /** runOnce checks its options at the call, inside the node: a refusal surfaces from the run. */
 async function runOnceCall(options: Record<string, unknown>): Promise<void> {

@@ -22,6 +22,7 @@ import {
   withRetry,
   withTimeout,
 } from "../src/index.js";
+import { checkOptions, rule } from "../src/core/options.js";
 import { liveCircuitBreakers } from "../src/resilience/circuit-breaker.js";
 import { oneNodeGraph } from "./support/graph.js";
 
@@ -203,5 +204,19 @@ describe("the options that used to be accepted and fail later, or be ignored", (
     await new Promise((r) => setTimeout(r, 50));
     expect(JSON.parse(readFileSync(file, "utf8").trim())).toMatchObject({ msg: "to a file", probe: 1 });
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("rule.arrayOf", () => {
+  const spec = { tags: rule.arrayOf(rule.string({ nonEmpty: true })) };
+  it("accepts arrays whose every item passes, the empty one too", () => {
+    expect(checkOptions({ tags: ["a", "b"] }, spec, "f(options)")).toEqual({ tags: ["a", "b"] });
+    expect(checkOptions({ tags: [] }, spec, "f(options)")).toEqual({ tags: [] });
+  });
+  it("names the first bad item by its index, and refuses what is not an array", () => {
+    expect(() => checkOptions({ tags: ["a", ""] }, spec, "f(options)")).toThrow('f(options).tags[1] must be a non-empty string, got ""');
+    expect(() => checkOptions({ tags: "a" }, spec, "f(options)")).toThrow(
+      'f(options).tags must be an array, each item a non-empty string, got "a"',
+    );
   });
 });

@@ -284,8 +284,25 @@ describe("resilientModel events", () => {
       /resilientModel\(options\)\.retry\.retries must be an integer >= 0/,
     );
     expect(() => resilientModel(model, { timeout: 0 })).toThrow(/resilientModel\(options\)\.timeout must be/);
-    expect(() => resilientModel(model, { fallback: [{}] as never })).toThrow(/resilientModel\(options\)\.fallback\[0\]/);
+    expect(() => resilientModel(model, { fallback: [{}] as never })).toThrow(
+      "resilientModel(options).fallback[0].generate must be a function, got undefined",
+    );
+    expect(() => resilientModel(model, { fallback: [model, null] as never })).toThrow(
+      "resilientModel(options).fallback[1] must be a LangChain chat model (an object with generate, _streamIterator, withConfig), got null",
+    );
+    expect(() => resilientModel(model, { fallback: model as never })).toThrow(
+      /resilientModel\(options\)\.fallback must be an array, each item/,
+    );
     expect(() => resilientModel(model, { rateLimit: {} } as never)).toThrow(/unknown option "rateLimit"/);
-    expect(() => resilientModel({} as never)).toThrow(TypeError);
+    expect(() => resilientModel(model, { timout: 5 } as never)).toThrow(
+      'resilientModel(options): unknown option "timout" (did you mean "timeout"?); accepted options are timeout, retry, circuitBreaker, fallback',
+    );
+    expect(() => resilientModel(model, { circuitBreaker: { resetTimout: 5 } } as never)).toThrow(
+      /resilientModel\(options\)\.circuitBreaker: unknown option "resetTimout" \(did you mean "resetTimeout"\?\)/,
+    );
+    expect(() => resilientModel(model, { retry: { minDelayMs: 10, maxDelayMs: 5 } })).toThrow(
+      "resilientModel(options).retry.maxDelayMs (5) must be >= minDelayMs (10)",
+    );
+    expect(() => resilientModel({} as never)).toThrow(/^resilientModel\(model\)/);
   });
 });

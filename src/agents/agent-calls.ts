@@ -11,23 +11,23 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { getConfig, isGraphBubbleUp } from "@langchain/langgraph";
+import { checkOptions, type OptionSpec, rule } from "../core/options.js";
 import { type CircuitBreaker, toBreaker, validateBreakerOptions } from "../resilience/circuit-breaker.js";
 import { classifyError } from "../resilience/classify.js";
 import type { IdempotencyStore } from "../resilience/idempotency-store.js";
-import { resolveIdempotencyOptions } from "../resilience/idempotency.js";
-import { assertFunction, describe } from "../resilience/options.js";
+import { RUN_ONCE_OPTIONS } from "../resilience/idempotency.js";
 import { TOOL_NAME_METADATA_KEY } from "../observability/events.js";
 import { modelForAttempt } from "./attempt-model.js";
 import {
-  CALL_POLICY_KEYS,
+  CALL_POLICY_OPTIONS,
   type CallBreakerOptions,
   type CallPolicy,
   type CallPolicyOptions,
-  assertOptions,
+  FALLBACK_MODELS,
   breakerOf,
   buildCallPolicy,
+  checkCallPolicy,
   runWithFallbacks,
-  validateCallPolicy,
 } from "./call-policy.js";
 import {
   FAILURE_METADATA_KEY,
@@ -51,6 +51,12 @@ export interface AgentModelOptions extends CallPolicyOptions {
   fallback?: BaseChatModel[];
 }
 
+/** @internal The accepted keys of {@link AgentModelOptions}: validation and the bad-input sweep read it. */
+export const AGENT_MODEL_OPTIONS = {
+  ...CALL_POLICY_OPTIONS,
+  fallback: FALLBACK_MODELS,
+} as const satisfies OptionSpec<keyof AgentModelOptions>;
+
 /** Policies for the agent's tool calls (each tool gets its own breaker unless a shared one is passed). */
 export interface AgentToolOptions extends CallPolicyOptions {
   /**
@@ -69,6 +75,16 @@ export interface AgentToolOptions extends CallPolicyOptions {
   waitMs?: number;
 }
 
+/** @internal The accepted keys of {@link AgentToolOptions} (the idempotency ones are `runOnce`'s): validation and the sweep read it. */
+export const AGENT_TOOL_OPTIONS = {
+  ...CALL_POLICY_OPTIONS,
+  idempotent: rule.union(rule.boolean(), rule.function()),
+  store: RUN_ONCE_OPTIONS.store,
+  ttlMs: RUN_ONCE_OPTIONS.ttlMs,
+  leaseMs: RUN_ONCE_OPTIONS.leaseMs,
+  waitMs: RUN_ONCE_OPTIONS.waitMs,
+} as const satisfies OptionSpec<keyof AgentToolOptions>;
+
 /** Options of `resilienceMiddleware`. */
 export interface ResilienceMiddlewareOptions {
   /** Timeout, retry (default: the kit's defaults, replacing the client's retries), breaker and fallback models. */
@@ -82,10 +98,13 @@ export interface ResilienceMiddlewareOptions {
   onFailure?: OnFailure;
 }
 
-const TOP_KEYS = ["model", "tools", "onFailure"] as const;
-const MODEL_KEYS = [...CALL_POLICY_KEYS, "fallback"] as const;
-const TOOL_KEYS = [...CALL_POLICY_KEYS, "idempotent", "store", "ttlMs", "leaseMs", "waitMs"] as const;
-const IDEMPOTENCY_KEYS = ["store", "ttlMs", "leaseMs", "waitMs"] as const;
+/** @internal The accepted keys of {@link ResilienceMiddlewareOptions}: validation and the bad-input sweep read it. */
+export const RESILIENCE_MIDDLEWARE_OPTIONS = {
+  model: rule.options(AGENT_MODEL_OPTIONS),
+  tools: rule.options(AGENT_TOOL_OPTIONS),
+  onFailure: rule.oneOf(...ON_FAILURE_VALUES),
+} as const satisfies OptionSpec<keyof ResilienceMiddlewareOptions>;
+
 const WHERE = "resilienceMiddleware(options)";
 const DEFAULT_MODEL_BREAKER = "model";
 const DEFAULT_TOOL_BREAKER_PREFIX = "tool";
@@ -145,36 +164,18 @@ function toolForAttempt(tool: unknown, signal: AbortSignal | undefined): unknown
   return proxy;
 }
 
-function validateModel(options: unknown): AgentModelOptions {
-  if (options === undefined) return {};
-  assertOptions(options, MODEL_KEYS, `${WHERE}.model`);
-  validateCallPolicy(options, `${WHERE}.model`);
-  const fallback = options.fallback;
-  if (fallback !== undefined) {
-    if (!Array.isArray(fallback)) throw new TypeError(`${WHERE}.model.fallback must be an array of chat models, got ${describe(fallback)}`);
-    fallback.forEach((m, i) => {
-      if (typeof (m as { invoke?: unknown } | null)?.invoke !== "function") {
-        throw new TypeError(`${WHERE}.model.fallback[${i}] must be a chat model, got ${describe(m)}`);
-      }
-    });
-  }
-  return options as AgentModelOptions;
-}
-
-function validateTools(options: unknown): AgentToolOptions {
-  if (options === undefined) return {};
-  assertOptions(options, TOOL_KEYS, `${WHERE}.tools`);
-  validateCallPolicy(options, `${WHERE}.tools`);
-  const b = options.circuitBreaker;
+/**
+ * Checks across keys that the specs cannot state. The tools' breakers are created on each tool's first call, so
+ * their options get the checks a breaker's construction makes (`rollingCountBuckets` divides `rollingCountTimeout`) now.
+ */
+function checkAcrossKeys(options: ResilienceMiddlewareOptions): void {
+  if (options.model !== undefined) checkCallPolicy(options.model, `${WHERE}.model`);
+  if (options.tools === undefined) return;
+  checkCallPolicy(options.tools, `${WHERE}.tools`);
+  const b = options.tools.circuitBreaker;
   if (b !== undefined && typeof (b as CircuitBreaker).execute !== "function") {
     validateBreakerOptions({ name: DEFAULT_TOOL_BREAKER_PREFIX, ...(b as object) }, `${WHERE}.tools.circuitBreaker`);
   }
-  const idempotent = options.idempotent;
-  if (idempotent !== undefined && typeof idempotent !== "boolean") assertFunction(idempotent, `${WHERE}.tools.idempotent`);
-  const idempotency: Record<string, unknown> = {};
-  for (const key of IDEMPOTENCY_KEYS) if (options[key] !== undefined) idempotency[key] = options[key];
-  resolveIdempotencyOptions(idempotency, `${WHERE}.tools`);
-  return options as AgentToolOptions;
 }
 
 /** Per-tool policies, created on a tool's first call (the agent's tools are not known to the middleware up front). */
@@ -229,13 +230,11 @@ function toolCallKey(options: AgentToolOptions, call: AgentToolCall, config: Run
 
 /** @internal Validates `options` and builds the hooks. */
 export function agentHooks(options: ResilienceMiddlewareOptions = {}): AgentHooks {
-  assertOptions(options as unknown, TOP_KEYS, WHERE);
+  checkOptions(options, RESILIENCE_MIDDLEWARE_OPTIONS, WHERE);
+  checkAcrossKeys(options);
   const onFailure = options.onFailure ?? "error";
-  if (!ON_FAILURE_VALUES.includes(onFailure)) {
-    throw new TypeError(`${WHERE}.onFailure must be one of ${ON_FAILURE_VALUES.join(", ")}, got ${describe(onFailure)}`);
-  }
-  const modelOptions = validateModel(options.model);
-  const toolOptions = validateTools(options.tools);
+  const modelOptions = options.model ?? {};
+  const toolOptions = options.tools ?? {};
   const modelPolicy = buildCallPolicy(modelOptions, {
     retry: {},
     breaker: breakerOf(modelOptions.circuitBreaker, DEFAULT_MODEL_BREAKER, `${WHERE}.model.circuitBreaker`),

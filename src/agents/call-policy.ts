@@ -9,14 +9,14 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { isGraphBubbleUp } from "@langchain/langgraph";
-import { type CircuitBreaker, type CircuitBreakerOptions, toBreaker } from "../resilience/circuit-breaker.js";
+import { BREAKER_OR_OPTIONS, type CircuitBreaker, type CircuitBreakerOptions, toBreaker } from "../resilience/circuit-breaker.js";
 import { classifyError, markHandled } from "../resilience/classify.js";
 import { resilient } from "../resilience/compose.js";
 import { toError } from "../resilience/errors.js";
 import type { IdempotencyBaseOptions } from "../resilience/idempotency.js";
-import { assertKnownKeys, assertObject } from "../resilience/options.js";
-import { type RetryOptions, resolveRetryOptions } from "../resilience/retry.js";
-import { type TimeoutOptions, resolveTimeoutMs } from "../resilience/timeout.js";
+import { type OptionSpec, rule } from "../core/options.js";
+import { RETRY_OPTIONS, type RetryOptions, resolveRetryOptions } from "../resilience/retry.js";
+import { TIMEOUT_ARGUMENT, type TimeoutOptions } from "../resilience/timeout.js";
 import { markWrapper } from "../observability/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
 
@@ -33,8 +33,19 @@ export interface CallPolicyOptions {
   circuitBreaker?: CircuitBreaker | CallBreakerOptions;
 }
 
-/** @internal The option keys of {@link CallPolicyOptions}. */
-export const CALL_POLICY_KEYS = ["timeout", "retry", "circuitBreaker"] as const;
+/** @internal The accepted keys of {@link CallPolicyOptions}, the same rules as `resilient()`'s: validation and the sweep read it. */
+export const CALL_POLICY_OPTIONS = {
+  timeout: { ...TIMEOUT_ARGUMENT, required: false },
+  retry: rule.options(RETRY_OPTIONS),
+  // Unnamed breaker options take the provider's or the tool's name.
+  circuitBreaker: BREAKER_OR_OPTIONS,
+} as const satisfies OptionSpec<keyof CallPolicyOptions>;
+
+/** @internal A chat model the kit can wrap (what `resilientModel` and the fallback lists take). */
+export const CHAT_MODEL = rule.methods("a LangChain chat model", "generate", "_streamIterator", "withConfig");
+
+/** @internal `fallback`: chat models tried in order. */
+export const FALLBACK_MODELS = rule.arrayOf(CHAT_MODEL);
 
 /** @internal One attempt: gets the attempt's config (its `signal` aborts at the attempt's deadline). */
 export type AttemptFn<T> = (attemptConfig: RunnableConfig) => Promise<T>;
@@ -74,14 +85,12 @@ export function isPartial(error: unknown): boolean {
   return false;
 }
 
-/** @internal Validates the shared keys of `options` (named `where` in errors). */
-export function validateCallPolicy(options: Record<string, unknown>, where: string): void {
-  if (options.timeout !== undefined) resolveTimeoutMs(options.timeout, `${where}.timeout`);
+/**
+ * @internal The checks across keys that a spec cannot state (`maxDelayMs >= minDelayMs`), for options already
+ * checked against {@link CALL_POLICY_OPTIONS}.
+ */
+export function checkCallPolicy(options: CallPolicyOptions, where: string): void {
   if (options.retry !== undefined) resolveRetryOptions(options.retry, `${where}.retry`);
-  if (options.circuitBreaker !== undefined) {
-    const b = options.circuitBreaker;
-    if (typeof (b as CircuitBreaker | null)?.execute !== "function") assertObject(b, `${where}.circuitBreaker`);
-  }
 }
 
 /** What the trampoline node gets as its "state": the attempt to make and the call's idempotency key. */
@@ -172,10 +181,4 @@ export async function runWithFallbacks<T>(
     }
   }
   throw error;
-}
-
-/** @internal Checks an options object: an object with only `known` keys. */
-export function assertOptions(value: unknown, known: readonly string[], where: string): asserts value is Record<string, unknown> {
-  assertObject(value, where);
-  assertKnownKeys(value, known, where);
 }

@@ -7,17 +7,18 @@
  * to 0), so `retry: { retries: 2 }` means at most 3 requests whatever the client's `maxRetries` is.
  */
 import { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { checkOptions, checkValue, type OptionSpec } from "../core/options.js";
 import type { RetryOptions } from "../resilience/retry.js";
-import { describe } from "../resilience/options.js";
 import {
-  CALL_POLICY_KEYS,
+  CALL_POLICY_OPTIONS,
+  CHAT_MODEL,
   type CallPolicy,
   type CallPolicyOptions,
-  assertOptions,
+  FALLBACK_MODELS,
   breakerOf,
   buildCallPolicy,
+  checkCallPolicy,
   runWithFallbacks,
-  validateCallPolicy,
 } from "./call-policy.js";
 import { type CallOptions, type ChatModelLike, type ModelInterceptor, wrapChatModel } from "./model-wrapper.js";
 
@@ -32,22 +33,16 @@ export interface ResilientModelOptions extends CallPolicyOptions {
   fallback?: BaseChatModel[];
 }
 
-const KEYS = [...CALL_POLICY_KEYS, "fallback"] as const;
+/** @internal The accepted keys of {@link ResilientModelOptions}: validation and the bad-input sweep read it. */
+export const RESILIENT_MODEL_OPTIONS = {
+  ...CALL_POLICY_OPTIONS,
+  fallback: FALLBACK_MODELS,
+} as const satisfies OptionSpec<keyof ResilientModelOptions>;
+
 const WHERE = "resilientModel(options)";
 
 /** Options that switch a model's own retries off for one call. */
 export const NO_CLIENT_RETRIES = { maxRetries: 0 } as const;
-
-function isChatModel(value: unknown): value is ChatModelLike {
-  const m = value as Partial<ChatModelLike> | null;
-  return (
-    typeof m === "object" &&
-    m !== null &&
-    typeof m.generate === "function" &&
-    typeof m._streamIterator === "function" &&
-    typeof m.withConfig === "function"
-  );
-}
 
 /** The breaker's default name: the provider (`_llmType()`), one breaker per dependency. */
 function providerOf(model: ChatModelLike): string {
@@ -109,14 +104,10 @@ export function anySignal(a: AbortSignal | undefined, b: AbortSignal | undefined
  * const agent = createReactAgent({ llm, tools });
  */
 export function resilientModel<M extends BaseChatModel>(model: M, options: ResilientModelOptions = {}): M {
-  if (!isChatModel(model)) throw new TypeError(`resilientModel(model) must be a LangChain chat model, got ${describe(model)}`);
-  assertOptions(options as unknown, KEYS, WHERE);
-  validateCallPolicy(options as unknown as Record<string, unknown>, WHERE);
+  checkValue(model, CHAT_MODEL, "resilientModel(model)");
+  checkOptions(options, RESILIENT_MODEL_OPTIONS, WHERE);
+  checkCallPolicy(options, WHERE);
   const fallbacks = options.fallback ?? [];
-  if (!Array.isArray(fallbacks)) throw new TypeError(`${WHERE}.fallback must be an array of chat models, got ${describe(fallbacks)}`);
-  fallbacks.forEach((f, i) => {
-    if (!isChatModel(f)) throw new TypeError(`${WHERE}.fallback[${i}] must be a LangChain chat model, got ${describe(f)}`);
-  });
   const breaker = breakerOf(options.circuitBreaker, providerOf(model), `${WHERE}.circuitBreaker`);
   const policy = buildCallPolicy(options, { retry: {}, breaker });
   return wrapChatModel(

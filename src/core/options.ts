@@ -68,6 +68,12 @@ export interface LiteralRule extends RuleBase {
   readonly value: boolean | string | number;
 }
 
+/** An array whose every item passes `of` (messages name the item: `fallback[1]`). */
+export interface ArrayRule extends RuleBase {
+  readonly kind: "array";
+  readonly of: OptionRule;
+}
+
 /** Any of several rules. */
 export interface UnionRule extends RuleBase {
   readonly kind: "union";
@@ -75,7 +81,7 @@ export interface UnionRule extends RuleBase {
 }
 
 /** How one option is checked. */
-export type OptionRule = NumberRule | StringRule | SimpleRule | MethodsRule | NestedRule | CheckRule | LiteralRule | UnionRule;
+export type OptionRule = NumberRule | StringRule | SimpleRule | MethodsRule | NestedRule | CheckRule | LiteralRule | ArrayRule | UnionRule;
 
 /** The accepted keys of one options type and how each value is checked. */
 export type OptionSpec<K extends string = string> = { readonly [P in K]: OptionRule };
@@ -108,6 +114,7 @@ export const rule = {
     ...(bad === undefined ? {} : { bad }),
   }),
   literal: (value: boolean | string | number): LiteralRule => ({ kind: "literal", value }),
+  arrayOf: (of: OptionRule): ArrayRule => ({ kind: "array", of }),
   union: (...of: OptionRule[]): UnionRule => ({ kind: "union", of }),
   required: <R extends OptionRule>(r: R): R => ({ ...r, required: true }),
 } as const;
@@ -183,6 +190,8 @@ export function expected(r: OptionRule): string {
       return r.expected;
     case "literal":
       return JSON.stringify(r.value);
+    case "array":
+      return `an array, each item ${expected(r.of)}`;
     case "union":
       return r.of.map(expected).join(" or ");
   }
@@ -246,6 +255,10 @@ export function checkValue(value: unknown, r: OptionRule, path: string): void {
       return;
     case "literal":
       if (value !== r.value) fail();
+      return;
+    case "array":
+      if (!Array.isArray(value)) fail();
+      for (const [i, item] of (value as unknown[]).entries()) checkValue(item, r.of, `${path}[${i}]`);
       return;
     case "union": {
       if (r.of.some((alt) => passes(alt, value))) return;

@@ -66,6 +66,15 @@ export const CIRCUIT_BREAKER_OPTIONS = {
 } as const satisfies OptionSpec<keyof CircuitBreakerOptions>;
 
 /**
+ * @internal A shared breaker, or options for one whose `name` may be left out (the wrapper names it after the node,
+ * model or tool): `resilient({ circuitBreaker })`, `resilientModel` and the agent middleware.
+ */
+export const BREAKER_OR_OPTIONS = rule.union(
+  rule.methods("a CircuitBreaker", "execute"),
+  rule.options({ ...CIRCUIT_BREAKER_OPTIONS, name: rule.string({ nonEmpty: true }) }),
+);
+
+/**
  * The newest breaker per name, held weakly: a breaker nothing else references is collected (and its opossum timers
  * stopped by {@link reaper}), while every live one stays visible to the state gauge and `/readyz`.
  */

@@ -6,7 +6,7 @@
  */
 import { assertFunction, checkOptions, type OptionSpec, rule } from "../core/options.js";
 import { BULKHEAD_OPTIONS, type BulkheadOptions, bulkheadNode, resolveBulkheadOptions } from "./bulkhead.js";
-import { CIRCUIT_BREAKER_OPTIONS, type CircuitBreaker, type CircuitBreakerOptions, breakerNode, toBreaker } from "./circuit-breaker.js";
+import { BREAKER_OR_OPTIONS, type CircuitBreaker, type CircuitBreakerOptions, breakerNode, toBreaker } from "./circuit-breaker.js";
 import { type FallbackFn, fallbackNode } from "./fallback.js";
 import { IDEMPOTENCY_OPTIONS, type IdempotencyOptions, idempotentNode, resolveIdempotencyOptions } from "./idempotency.js";
 import { RETRY_OPTIONS, type RetryOptions, resolveRetryOptions, retryNode } from "./retry.js";
@@ -35,10 +35,7 @@ export const RESILIENT_OPTIONS = {
   idempotency: rule.union(rule.literal(true), rule.options(IDEMPOTENCY_OPTIONS)),
   retry: rule.options(RETRY_OPTIONS),
   // Unnamed breaker options take the node function's name.
-  circuitBreaker: rule.union(
-    rule.methods("a CircuitBreaker", "execute"),
-    rule.options({ ...CIRCUIT_BREAKER_OPTIONS, name: rule.string({ nonEmpty: true }) }),
-  ),
+  circuitBreaker: BREAKER_OR_OPTIONS,
   bulkhead: rule.options(BULKHEAD_OPTIONS),
   timeout: { ...TIMEOUT_ARGUMENT, required: false },
 } as const satisfies OptionSpec<keyof ResilientOptions<unknown, unknown, unknown>>;

@@ -35,6 +35,8 @@ export function validValue(r: OptionRule): unknown {
       return requiredOf(r.spec);
     case "literal":
       return r.value;
+    case "array":
+      return [];
     case "union":
       for (const alt of r.of) {
         const v = validValue(alt);
@@ -86,6 +88,9 @@ export function badValues(r: OptionRule): unknown[] {
       return [...common, !r.value, String(r.value), 0];
     case "check":
       return [...common, 1, true, {}, ...(r.bad ?? [])];
+    case "array":
+      // Not an array, and arrays holding one bad item (each must be refused by its index).
+      return [...common, 1, "x", true, {}, ...badValues(r.of).map((item) => [item])];
     case "union": {
       // A value refused by one alternative may be another's: every alternative's probes, once each.
       const seen = new Set<unknown>();
