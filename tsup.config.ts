@@ -10,14 +10,14 @@ const entry = {
 const present = Object.fromEntries(Object.entries(entry).filter(([, file]) => existsSync(file)));
 
 export default defineConfig([
-  { entry: present, format: ["esm"], dts: true, sourcemap: true, clean: true, target: "node20", splitting: true },
+  { entry: present, format: ["esm"], dts: true, sourcemap: true, clean: true, target: "node22", splitting: true },
   // p-retry is ESM-only; the CommonJS build carries its own copy so `require("langgraph-ops")` works everywhere.
   {
     entry: present,
     format: ["cjs"],
     dts: true,
     sourcemap: true,
-    target: "node20",
+    target: "node22",
     shims: true,
     noExternal: ["p-retry", "is-network-error"],
   },

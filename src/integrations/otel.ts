@@ -8,16 +8,11 @@ import { diag } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { NodeSDK } from "@opentelemetry/sdk-node";
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type ReadableSpan,
-  type SpanProcessor,
-  TraceIdRatioBasedSampler,
-} from "@opentelemetry/sdk-trace-base";
 import { reportExports } from "../observability/tracing/export-reporting.js";
 import { TRACER_NAME } from "../observability/tracing/options.js";
+import type { ReadableSpan, SpanProcessor } from "../observability/tracing/sdk-types.js";
 import { langfuseOtel } from "./langfuse-module.js";
+import { traceSdk } from "./trace-sdk.js";
 
 export { reportExports } from "../observability/tracing/export-reporting.js";
 
@@ -183,6 +178,7 @@ function langfuseExporter(d: LangfuseDestination): OTLPTraceExporter {
  */
 export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
   validate(options);
+  const sdkTrace = traceSdk();
   const processors: SpanProcessor[] = [];
   const otlp = options.otlp;
   if (otlp !== false && (otlp !== undefined || otlpFromEnv())) {
@@ -192,7 +188,7 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
       ...(otlp?.timeoutMillis !== undefined ? { timeoutMillis: otlp.timeoutMillis } : {}),
     });
     // No config object: the processor then reads OTEL_BSP_* itself.
-    processors.push(new BatchSpanProcessor(reportExports(exporter, "otlp")));
+    processors.push(sdkTrace.batchSpanProcessor(reportExports(exporter, "otlp")));
   }
   const lf = options.langfuse;
   if (lf !== false && (lf !== undefined || Boolean(process.env.LANGFUSE_PUBLIC_KEY))) {
@@ -219,7 +215,7 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
     ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
     resource: resourceFromAttributes(resourceAttributes),
     spanProcessors: processors,
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
+    sampler: sdkTrace.ratioSampler(ratio),
     instrumentations: options.instrumentations ?? [],
     // Traces only: without these NodeSDK would also start OTLP metric and log exporters from its defaults.
     metricReaders: [],

@@ -3,7 +3,7 @@
  * destination took the batch. Metrics count them in `langgraph_trace_export_spans_total`, so a dead collector shows
  * on a dashboard and in an alert instead of only in OpenTelemetry's diagnostic log.
  */
-import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, SpanExporter } from "./sdk-types.js";
 import { CHANNELS, hasSubscribers, publish } from "../events.js";
 
 /** `ExportResultCode.SUCCESS` of `@opentelemetry/core` (a stable enum value; the package is not a dependency). */
