@@ -20,5 +20,9 @@ export default defineConfig([
     target: "node22",
     shims: true,
     noExternal: ["p-retry", "is-network-error"],
+    // import.meta.resolve is undefined in CommonJS on purpose: the trace SDK loader then takes the CommonJS entry.
+    esbuildOptions(options) {
+      options.logOverride = { ...options.logOverride, "empty-import-meta": "silent" };
+    },
   },
 ]);
