@@ -11,7 +11,7 @@ const entry = {
 const present = Object.fromEntries(Object.entries(entry).filter(([, file]) => existsSync(file)));
 
 export default defineConfig([
-  { entry: present, format: ["esm"], dts: true, sourcemap: true, clean: true, target: "node20", splitting: true },
+  { entry: present, format: ["esm"], dts: true, sourcemap: true, clean: true, target: "node22", splitting: true },
   // p-retry is ESM-only; the CommonJS build carries its own copy so `require("langgraph-ops")` works everywhere.
   // The `langgraph-ops` command (cli.cjs) carries the mixin generators (alerts/src, dashboards/src) and the YAML
   // writer, so the bin runs from the installed package alone.
@@ -20,8 +20,12 @@ export default defineConfig([
     format: ["cjs"],
     dts: true,
     sourcemap: true,
-    target: "node20",
+    target: "node22",
     shims: true,
     noExternal: ["p-retry", "is-network-error", "yaml"],
+    // import.meta.resolve is undefined in CommonJS on purpose: the trace SDK loader then takes the CommonJS entry.
+    esbuildOptions(options) {
+      options.logOverride = { ...options.logOverride, "empty-import-meta": "silent" };
+    },
   },
 ]);

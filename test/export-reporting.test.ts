@@ -4,13 +4,8 @@
  * exporter that throws fails only its batch.
  */
 import type { ExportResult } from "@opentelemetry/core";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-  type SpanExporter,
-} from "@opentelemetry/sdk-trace-base";
+// `@opentelemetry/sdk-trace` has the same API in 2.9+ and 3.x, so this file runs unchanged on both majors.
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, type SpanExporter, TracerProvider } from "@opentelemetry/sdk-trace";
 import type { Counter } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { reportExports } from "../src/integrations/otel.js";
@@ -34,7 +29,7 @@ async function exported(m: Metrics, exporter: string, result: string): Promise<n
 
 /** Ends `n` spans on a real tracer whose processor exports each one through `exporter`. */
 async function endSpans(exporter: SpanExporter, n: number): Promise<void> {
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
   const tracer = provider.getTracer("export-reporting-test");
   for (let i = 0; i < n; i++) tracer.startSpan(`s${i}`).end();
   await provider.forceFlush();
@@ -108,7 +103,7 @@ describe("reportExports", () => {
 
 async function oneSpan(): Promise<ReadableSpan> {
   const memory = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
   provider.getTracer("t").startSpan("one").end();
   await provider.forceFlush();
   const [span] = memory.getFinishedSpans();

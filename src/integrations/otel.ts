@@ -8,18 +8,13 @@ import { diag } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { NodeSDK } from "@opentelemetry/sdk-node";
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type ReadableSpan,
-  type SpanProcessor,
-  TraceIdRatioBasedSampler,
-} from "@opentelemetry/sdk-trace-base";
 import { reportExports } from "../observability/tracing/export-reporting.js";
 import { TRACER_NAME } from "../observability/tracing/options.js";
+import type { ReadableSpan, SpanProcessor } from "../observability/tracing/sdk-types.js";
 import { boundedShutdown, type ExportTransport, exportDeadlines, exportTransport } from "./export-deadline.js";
 import { langfuseOtel } from "./langfuse-module.js";
 import { checkTelemetryOptions } from "./telemetry-options.js";
+import { traceSdk } from "./trace-sdk.js";
 
 export { reportExports, type ReportExportsOptions } from "../observability/tracing/export-reporting.js";
 export { DEFAULT_EXPORT_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from "./export-deadline.js";
@@ -170,6 +165,7 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
   const { exportTimeoutMs, shutdownTimeoutMs } = exportDeadlines(options);
   const transport = exportTransport(exportTimeoutMs);
   const reporting = { timeoutMs: exportTimeoutMs, signal: transport.signal };
+  const sdkTrace = traceSdk();
   const processors: SpanProcessor[] = [];
   const otlp = options.otlp;
   if (otlp !== false && (otlp !== undefined || otlpFromEnv())) {
@@ -180,7 +176,7 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
       httpAgentOptions: transport.agentFactory,
     });
     // No config object: the processor then reads OTEL_BSP_* itself.
-    processors.push(new BatchSpanProcessor(reportExports(exporter, "otlp", reporting)));
+    processors.push(sdkTrace.batchSpanProcessor(reportExports(exporter, "otlp", reporting)));
   }
   const lf = options.langfuse;
   if (lf !== false && (lf !== undefined || Boolean(process.env.LANGFUSE_PUBLIC_KEY))) {
@@ -207,7 +203,7 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
     ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
     resource: resourceFromAttributes(resourceAttributes),
     spanProcessors: processors,
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
+    sampler: sdkTrace.ratioSampler(ratio),
     instrumentations: options.instrumentations ?? [],
     // Traces only: without these NodeSDK would also start OTLP metric and log exporters from its defaults.
     metricReaders: [],

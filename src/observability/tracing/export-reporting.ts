@@ -6,8 +6,8 @@
  * Every export has a deadline: a collector that accepts a batch and never finishes answering (or trickles its
  * answer) fails the batch when the deadline passes, so such a collector is counted like one that refuses.
  */
-import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { assertKnownKeys, assertObject, describe, numberOption } from "../../resilience/options.js";
+import type { ReadableSpan, SpanExporter } from "./sdk-types.js";
 import { CHANNELS, hasSubscribers, publish } from "../events.js";
 
 /** `ExportResultCode.SUCCESS` / `FAILED` of `@opentelemetry/core` (stable enum values; the package is not a dependency). */
