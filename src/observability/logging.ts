@@ -126,7 +126,9 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     ...options.pino,
   };
   const logger =
-    destination === undefined ? pino(config) : pino(config, typeof destination === "number" ? pino.destination({ fd: destination }) : destination);
+    destination === undefined
+      ? pino(config)
+      : pino(config, typeof destination === "number" ? pino.destination({ fd: destination }) : destination);
   const policy: ErrorTextPolicy = {
     errorMessages: options.errorMessages ?? false,
     mask: withDefaultMask(options.mask),
