@@ -5,8 +5,9 @@
 # label, "unknown"; static interruptBefore pauses are not counted as interrupted runs; later withConfig calls drop
 # the kit's callbacks), so the peer ranges start at 1.5.0. Two tests assert LangGraph 1.7.3's fix that stopping to read a stream aborts the run; before
 # it LangGraph runs the graph to its end, so this leg leaves those two out (npm test runs them on the latest).
-# Dev-only packages that need a newer core (the provider clients, langchain, the Postgres checkpointer) are left out
-# of the copy, and with them the tests that use them. The dev install (npm test) covers the latest.
+# Dev-only packages that need a newer core (the LangChain provider clients, langchain, the Postgres checkpointer) are
+# left out of the copy, and with them the tests that use them; the standalone openai and @anthropic-ai/sdk clients stay
+# (classify.test.ts builds their errors). The dev install (npm test) covers the latest.
 # Run locally: bash .ci/langgraph-oldest.sh   (KEEP=1 keeps the temp copy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,9 +29,7 @@ set_dev_deps "$work" \
   "@langchain/openai=-" \
   "@langchain/anthropic=-" \
   "@langchain/langgraph-checkpoint-postgres=-" \
-  "langchain=-" \
-  "openai=-" \
-  "@anthropic-ai/sdk=-"
+  "langchain=-"
 cd "$work"
 echo "== installing @langchain/langgraph $langgraph, @langchain/core $core, checkpoint $checkpoint in $work"
 npm install --no-audit --no-fund --loglevel=error

@@ -1,5 +1,6 @@
 import * as AnthropicSdk from "@anthropic-ai/sdk";
-import { ContextOverflowError, ModelAbortError, stampRetryable } from "@langchain/core/errors";
+import * as LangChainErrors from "@langchain/core/errors";
+import { ContextOverflowError, ModelAbortError } from "@langchain/core/errors";
 import { GraphInterrupt } from "@langchain/langgraph";
 import * as OpenAISdk from "openai";
 import { describe, expect, it } from "vitest";
@@ -239,6 +240,17 @@ describe("classifyError along the cause chain", () => {
     expect(classifyError(hostile).reason).toBeDefined();
   });
 });
+
+/**
+ * LangChain's own `stampRetryable` where the installed core has it; the oldest core the peer range admits predates it,
+ * and the kit reads the marker's well-known symbol either way.
+ */
+function stampRetryable<T extends Error>(error: T, retryable: boolean): T {
+  const stamp = (LangChainErrors as { stampRetryable?: (e: T, r: boolean) => T }).stampRetryable;
+  if (typeof stamp === "function") return stamp(error, retryable);
+  Object.defineProperty(error, Symbol.for("langchain.errors.retryable"), { value: retryable });
+  return error;
+}
 
 describe("LangChain's retryable marker", () => {
   it("is final when it says not retryable", () => {
