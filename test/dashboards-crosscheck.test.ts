@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { defaultConfig, ruleFiles } from "../alerts/src/index.js";
-import { dashboards } from "../dashboards/src/index.js";
+import { defaultConfig, ruleFiles } from "../mixin/rules/index.js";
+import { dashboards } from "../mixin/dashboards/index.js";
 import { createMetrics, type Metrics } from "../src/observability/metrics.js";
 import { type SelectorUse, analyse, familyOf, substituteVariables } from "./promql-lint.js";
 import { createWorkload, type Workload } from "./promql-lint-workload.js";

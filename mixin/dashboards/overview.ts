@@ -1,8 +1,8 @@
 /** "LangGraph / Overview": is the agent healthy right now — traffic, success, latency, load, breakers, budget, trace export. */
-import type { MixinConfig } from "../../alerts/src/config.js";
-import { SLO_NAME, SLO_RECORDS } from "../../alerts/src/slo.js";
+import type { MixinConfig } from "../config.js";
+import { SLO_NAME, SLO_RECORDS } from "../rules/slo.js";
 import { type Dashboard, dashboard, layout, standardVariables } from "./grafana.js";
-import { g, j, quantile, ratio, sumRate } from "./queries.js";
+import { panelRatio, panelSelectors, quantile, sumRate } from "../promql.js";
 
 const RUNS = "langgraph_graph_runs_total";
 const BUCKET = "langgraph_graph_run_duration_seconds_bucket";
@@ -10,6 +10,7 @@ const EXPORTED = "langgraph_trace_export_spans_total";
 
 /** The overview dashboard. */
 export function overviewDashboard(config: MixinConfig): Dashboard {
+  const { g, j } = panelSelectors(config);
   const errors = (by = "") => sumRate(g(RUNS, 'status="error"'), by);
   const valid = (by = "") => sumRate(g(RUNS, 'status!="cancelled"'), by);
   const notClosed = `max by (job, breaker) (${j("langgraph_circuit_breaker_state", 'state=~"open|half_open"')}) == 1`;
@@ -45,7 +46,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
             { color: "orange", value: 1 - 14.4 * budget },
             { color: "green", value: config.sloTarget },
           ],
-          targets: [{ expr: `1 - ${ratio(errors(), valid())}` }],
+          targets: [{ expr: `1 - ${panelRatio(errors(), valid())}` }],
         },
         {
           type: "stat",
@@ -107,7 +108,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
           description: `Share of runs (cancelled ones left out) that failed. The SLO allows ${budget * 100}% over ${config.sloPeriod}.`,
           unit: "percentunit",
           min: 0,
-          targets: [{ expr: ratio(errors("graph"), valid("graph")), legend: "{{graph}}" }],
+          targets: [{ expr: panelRatio(errors("graph"), valid("graph")), legend: "{{graph}}" }],
           drilldown: nodes,
         },
       ],
@@ -159,7 +160,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
           unit: "percentunit",
           min: 0,
           max: 1,
-          targets: [{ expr: ratio(exportFailures, exported), legend: "{{exporter}}" }],
+          targets: [{ expr: panelRatio(exportFailures, exported), legend: "{{exporter}}" }],
         },
       ],
     ]),

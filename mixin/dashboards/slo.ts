@@ -3,16 +3,17 @@
  * recording rules of alerts/prometheus_rules.yaml, which aggregate instances away (an SLO is per job and graph), so
  * they filter on job and graph only.
  */
-import type { MixinConfig } from "../../alerts/src/config.js";
-import { BURN_WINDOWS } from "../../alerts/src/alerts.js";
-import { SLO_NAME, SLO_RECORDS, sliErrorRatio } from "../../alerts/src/slo.js";
+import type { MixinConfig } from "../config.js";
+import { BURN_WINDOWS } from "../rules/alerts.js";
+import { SLO_NAME, SLO_RECORDS, sliErrorRatio } from "../rules/slo.js";
 import { type Dashboard, dashboard, layout, standardVariables } from "./grafana.js";
-import { j, quantile, ratio, sumRate } from "./queries.js";
+import { panelRatio, panelSelectors, quantile, sumRate } from "../promql.js";
 
 const CP = "langgraph_checkpoint_operation_duration_seconds";
 
 /** The checkpoints and SLO dashboard. */
 export function sloDashboard(config: MixinConfig): Dashboard {
+  const { j } = panelSelectors(config);
   const budget = Number((1 - config.sloTarget).toPrecision(12));
   const slo = (record: string) => `${record}{job=~"$job", graph=~"$graph", slo="${SLO_NAME}"}`;
   const windows = ["5m", "1h", "6h", "1d", "3d"];
@@ -132,7 +133,10 @@ export function sloDashboard(config: MixinConfig): Dashboard {
           min: 0,
           targets: [
             {
-              expr: ratio(sumRate(j(`${CP}_count`, 'status="error"'), "saver, operation"), sumRate(j(`${CP}_count`), "saver, operation")),
+              expr: panelRatio(
+                sumRate(j(`${CP}_count`, 'status="error"'), "saver, operation"),
+                sumRate(j(`${CP}_count`), "saver, operation"),
+              ),
               legend: "{{saver}} {{operation}}",
             },
           ],

@@ -4,9 +4,9 @@
  * are computed from the configured `for:`, so the tests follow a customised config; the data and the expected
  * descriptions are written out by hand.
  */
-import { BURN_WINDOWS } from "../alerts.js";
+import { BURN_WINDOWS } from "../rules/alerts.js";
 import { type AlertKey, type MixinConfig, durationSeconds } from "../config.js";
-import { SLO_NAME } from "../slo.js";
+import { SLO_NAME } from "../rules/slo.js";
 import type { AlertScenarios, Check, ExpectedAlert, InputSeries } from "./model.js";
 
 const JOB = "agents";

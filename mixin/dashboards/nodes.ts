@@ -1,15 +1,14 @@
 /** "LangGraph / Nodes & Resilience": which node fails or is slow, and what the resilience wrappers do about it. */
-import type { MixinConfig } from "../../alerts/src/config.js";
+import type { MixinConfig } from "../config.js";
 import { type Dashboard, dashboard, layout, queryVariable, standardVariables } from "./grafana.js";
-import { g, j, quantile, ratio, sumRate } from "./queries.js";
-
-/** `g()` plus the `node` variable. */
-const n = (metric: string, ...extra: string[]): string => g(metric, 'node=~"$node"', ...extra);
+import { panelRatio, panelSelectors, quantile, sumRate } from "../promql.js";
 
 const EXEC = "langgraph_node_executions_total";
 
 /** The nodes and resilience dashboard. */
 export function nodesDashboard(config: MixinConfig): Dashboard {
+  const { g, j } = panelSelectors(config);
+  const n = (metric: string, ...extra: string[]): string => g(metric, 'node=~"$node"', ...extra);
   const t = config.thresholds;
   const breaker = (state: string) => `max without (state) (${j("langgraph_circuit_breaker_state", `state="${state}"`)})`;
   return dashboard({
@@ -43,7 +42,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           min: 0,
           targets: [
             {
-              expr: ratio(sumRate(n(EXEC, 'status="error"'), "graph, node"), sumRate(n(EXEC), "graph, node")),
+              expr: panelRatio(sumRate(n(EXEC, 'status="error"'), "graph, node"), sumRate(n(EXEC), "graph, node")),
               legend: "{{graph}}/{{node}}",
             },
           ],

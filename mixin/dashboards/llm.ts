@@ -1,10 +1,7 @@
 /** "LangGraph / LLM & Tools": token use, model latency and errors, and tool calls. */
-import type { MixinConfig } from "../../alerts/src/config.js";
+import type { MixinConfig } from "../config.js";
 import { type Dashboard, dashboard, layout, queryVariable, standardVariables } from "./grafana.js";
-import { g, j, quantile, ratio, sumRate } from "./queries.js";
-
-/** `j()` plus the `model` variable, for the GenAI metrics. */
-const m = (metric: string, ...extra: string[]): string => j(metric, 'gen_ai_request_model=~"$model"', ...extra);
+import { panelRatio, panelSelectors, quantile, sumRate } from "../promql.js";
 
 const OPS = "gen_ai_client_operation_duration_seconds";
 const TOKENS = "gen_ai_client_token_usage";
@@ -13,6 +10,8 @@ const TOOLS = "langgraph_tool_calls_total";
 
 /** The LLM and tools dashboard. LLM metrics follow the OpenTelemetry GenAI conventions and carry no `graph` label. */
 export function llmDashboard(config: MixinConfig): Dashboard {
+  const { g, j } = panelSelectors(config);
+  const m = (metric: string, ...extra: string[]): string => j(metric, 'gen_ai_request_model=~"$model"', ...extra);
   return dashboard({
     uid: `${config.uidPrefix}-llm`,
     title: "LangGraph / LLM & Tools",
@@ -76,7 +75,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           min: 0,
           targets: [
             {
-              expr: ratio(sumRate(m(`${OPS}_count`, 'error_type!=""'), MODEL), sumRate(m(`${OPS}_count`), MODEL)),
+              expr: panelRatio(sumRate(m(`${OPS}_count`, 'error_type!=""'), MODEL), sumRate(m(`${OPS}_count`), MODEL)),
               legend: "{{gen_ai_provider_name}} {{gen_ai_request_model}}",
             },
           ],
@@ -123,7 +122,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           min: 0,
           targets: [
             {
-              expr: ratio(sumRate(g(TOOLS, 'status="error"'), "graph, tool"), sumRate(g(TOOLS), "graph, tool")),
+              expr: panelRatio(sumRate(g(TOOLS, 'status="error"'), "graph, tool"), sumRate(g(TOOLS), "graph, tool")),
               legend: "{{graph}} {{tool}}",
             },
           ],

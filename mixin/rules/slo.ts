@@ -4,7 +4,8 @@
  * A run is an event unless it was cancelled by its caller; it is bad when its status is `error` (interrupts are
  * a normal outcome, not a failure).
  */
-import { type MixinConfig, num, selector } from "./config.js";
+import type { MixinConfig } from "../config.js";
+import { num, selector } from "../promql.js";
 import type { RecordingRule, RuleGroup } from "./types.js";
 
 /** The `slo` label value of the availability SLO. */

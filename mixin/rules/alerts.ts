@@ -2,7 +2,8 @@
  * The alert rules, each with its runbook entry. Ratio alerts read the recording rules and carry a
  * minimum-traffic guard (`minEvents` in the alert's window) so a handful of failures on an idle graph does not page.
  */
-import { type AlertKey, type MixinConfig, durationSeconds, num, selector } from "./config.js";
+import { type AlertKey, type MixinConfig, durationSeconds } from "../config.js";
+import { num, percent, selector } from "../promql.js";
 import { RECORDED } from "./recording.js";
 import { SLO_NAME, sliErrorRatio, sliEventsRate } from "./slo.js";
 import type { AlertingRule, RuleGroup, Severity } from "./types.js";
@@ -36,10 +37,6 @@ export function runbookAnchor(alertName: string): string {
 function spell(seconds: number): string {
   if (seconds >= 86_400) return `${num(Math.round((seconds / 86_400) * 10) / 10)} days`;
   return `${num(Math.round((seconds / 3600) * 10) / 10)} hours`;
-}
-
-function percent(ratio: number): string {
-  return `${num(ratio * 100)}%`;
 }
 
 interface Draft {

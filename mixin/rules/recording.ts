@@ -3,7 +3,8 @@
  * `level:metric:operations`; everything is aggregated to `job` plus the metric's bounded labels, so one rule
  * serves every replica of a job.
  */
-import { type MixinConfig, selector } from "./config.js";
+import type { MixinConfig } from "../config.js";
+import { ratio, selector } from "../promql.js";
 import type { RecordingRule, RuleGroup } from "./types.js";
 
 /** Quantiles recorded for every latency histogram. */
@@ -32,14 +33,6 @@ export const RECORDED = {
   traceExportRate: "job_exporter_result:langgraph_trace_export_spans:rate5m",
   traceExportFailureRatio: "job_exporter:langgraph_trace_export_spans_failure:ratio_rate5m",
 } as const;
-
-/**
- * `errors / total` that is 0 rather than absent when no error series exists yet (counters with labels appear
- * only on their first increment), so a healthy target still has a ratio.
- */
-export function ratio(errors: string, total: string): string {
-  return `(\n  ${errors}\n  or\n  0 * ${total}\n)\n/\n${total}`;
-}
 
 function braces(matchers: string): string {
   return matchers === "" ? "" : `{${matchers}}`;
