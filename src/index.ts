@@ -32,7 +32,7 @@ export { withFallback, type FallbackFn } from "./resilience/fallback.js";
 export { withBulkhead, type BulkheadOptions } from "./resilience/bulkhead.js";
 export { resilient, type ResilientOptions } from "./resilience/compose.js";
 export { classifyError, langGraphRetryOn, type ErrorClassification } from "./resilience/classify.js";
-export { ERROR_REASONS, type ErrorReason } from "./resilience/reasons.js";
+export { ERROR_REASONS, type ErrorReason } from "./core/reasons.js";
 export { errorTypeName } from "./resilience/error-fields.js";
 export { NESTED_RETRIES_WARNING_CODE } from "./observability/nested-retries.js";
 export { resilientModel, type ResilientModelOptions } from "./agents/resilient-model.js";
@@ -81,7 +81,7 @@ export {
   type BreakerStateChangeEvent,
   type BreakerRejectedEvent,
   type IdempotencyEvent,
-} from "./observability/events.js";
+} from "./core/events.js";
 export {
   createMetrics,
   DURATION_BUCKETS,
@@ -105,7 +105,7 @@ export {
   type ReadinessCheck,
   type ReadinessOptions,
 } from "./server/serve.js";
-export { writeMetrics } from "./server/http.js";
+export { writeMetrics } from "./observability/exposition.js";
 export { serveClusterMetrics, type ServeClusterMetricsOptions } from "./server/cluster.js";
 // @metrics-exports
 export { createTracingHandler, type TracingOptions, type MaskFn } from "./observability/tracing/handler.js";

@@ -8,9 +8,9 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { Counter, Gauge, Histogram, Registry, type RegistryContentType, collectDefaultMetrics } from "prom-client";
 import { liveCircuitBreakers } from "../resilience/circuit-breaker.js";
 import { checkOptions, describe, type OptionSpec, rule } from "../core/options.js";
-import { joinCluster } from "../server/cluster-worker.js";
-import { writeMetrics } from "../server/http.js";
-import { type BreakerState, CHANNELS, handlerMark, type NodeEventBase, subscribe } from "./events.js";
+import { joinCluster } from "./cluster-worker.js";
+import { writeMetrics } from "./exposition.js";
+import { type BreakerState, CHANNELS, handlerMark, type NodeEventBase, subscribe } from "../core/events.js";
 import { LabelGuards, MAX_LABEL_LENGTH, MIN_LABEL_LENGTH } from "./label-guard.js";
 import { reportedExporters } from "./tracing/export-reporting.js";
 

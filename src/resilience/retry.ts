@@ -15,8 +15,8 @@ import { assertFunction, checkOptions, type OptionSpec, rule } from "../core/opt
 import { retryAfterFromHeaders } from "./retry-after.js";
 import { isThenable } from "./thenable.js";
 import type { Clock, NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
-import { callNode, markWrapper } from "../observability/node-context.js";
-import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+import { callNode, markWrapper } from "../core/node-context.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../core/events.js";
 
 /** Options of `withRetry`. */
 export interface RetryOptions {

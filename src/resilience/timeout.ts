@@ -10,9 +10,9 @@ import { type Deadline, DeadlineQueue } from "./deadline-queue.js";
 import { TimeoutError } from "./errors.js";
 import { assertFunction, checkValue, type OptionSpec, rule } from "../core/options.js";
 import type { NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
-import { callNode, markWrapper } from "../observability/node-context.js";
+import { callNode, markWrapper } from "../core/node-context.js";
 import { isThenable } from "./thenable.js";
-import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../core/events.js";
 
 /** Options of `withTimeout`. */
 export interface TimeoutOptions {
