@@ -3,6 +3,7 @@
  * Grafana 10.4 through 12 load and migrate). Only `timeseries`, `stat`, `table`, `bargauge` and `state-timeline`
  * panels, so nothing depends on a plugin or a panel type that changed between those versions.
  */
+import { metric } from "../catalogue.js";
 
 /** Datasource reference resolved through the `datasource` variable (works for UI import, API and provisioning). */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana variable syntax, not a JavaScript template
@@ -248,7 +249,7 @@ export function queryVariable(name: string, label: string, query: string, includ
  */
 export function standardVariables(extraSelector: string): Variable[] {
   const sel = (m: string) => `{${[m, extraSelector].filter((x) => x !== "").join(", ")}}`;
-  const gauge = "langgraph_graph_runs_in_flight";
+  const gauge = metric("graphsInFlight");
   return [
     {
       name: "datasource",

@@ -1,12 +1,13 @@
 /** "LangGraph / LLM & Tools": token use, model latency and errors, and tool calls. */
+import { is, metric } from "../catalogue.js";
 import type { MixinConfig } from "../config.js";
 import { type Dashboard, dashboard, layout, queryVariable, standardVariables } from "./grafana.js";
 import { panelRatio, panelSelectors, quantile, sumRate } from "../promql.js";
 
-const OPS = "gen_ai_client_operation_duration_seconds";
-const TOKENS = "gen_ai_client_token_usage";
+const OPS = metric("genAiDuration");
+const TOKENS = metric("genAiTokens");
 const MODEL = "gen_ai_provider_name, gen_ai_request_model";
-const TOOLS = "langgraph_tool_calls_total";
+const TOOLS = metric("toolCalls");
 
 /** The LLM and tools dashboard. LLM metrics follow the OpenTelemetry GenAI conventions and carry no `graph` label. */
 export function llmDashboard(config: MixinConfig): Dashboard {
@@ -46,7 +47,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           title: "Tokens per run",
           description: "Tokens of all models divided by graph runs finished, for the selected jobs and instances.",
           unit: "short",
-          targets: [{ expr: `${sumRate(m(`${TOKENS}_sum`))} / ${sumRate(j("langgraph_graph_runs_total"))}`, legend: "tokens per run" }],
+          targets: [{ expr: `${sumRate(m(`${TOKENS}_sum`))} / ${sumRate(j(metric("graphRuns")))}`, legend: "tokens per run" }],
         },
       ],
       [
@@ -122,7 +123,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           min: 0,
           targets: [
             {
-              expr: panelRatio(sumRate(g(TOOLS, 'status="error"'), "graph, tool"), sumRate(g(TOOLS), "graph, tool")),
+              expr: panelRatio(sumRate(g(TOOLS, is("toolCalls", "status", "error")), "graph, tool"), sumRate(g(TOOLS), "graph, tool")),
               legend: "{{graph}} {{tool}}",
             },
           ],
@@ -132,7 +133,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           title: "Tool p95 duration",
           description: "95th percentile of tool call duration.",
           unit: "s",
-          targets: [{ expr: quantile("0.95", g("langgraph_tool_duration_seconds_bucket"), "graph, tool"), legend: "{{graph}} {{tool}}" }],
+          targets: [{ expr: quantile("0.95", g(metric("toolDuration", "bucket")), "graph, tool"), legend: "{{graph}} {{tool}}" }],
         },
       ],
     ]),

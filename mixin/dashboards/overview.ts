@@ -1,20 +1,21 @@
 /** "LangGraph / Overview": is the agent healthy right now — traffic, success, latency, load, breakers, budget, trace export. */
+import { is, metric, oneOf } from "../catalogue.js";
 import type { MixinConfig } from "../config.js";
 import { SLO_NAME, SLO_RECORDS } from "../rules/slo.js";
 import { type Dashboard, dashboard, layout, standardVariables } from "./grafana.js";
 import { panelRatio, panelSelectors, quantile, sumRate } from "../promql.js";
 
-const RUNS = "langgraph_graph_runs_total";
-const BUCKET = "langgraph_graph_run_duration_seconds_bucket";
-const EXPORTED = "langgraph_trace_export_spans_total";
+const RUNS = metric("graphRuns");
+const BUCKET = metric("graphDuration", "bucket");
+const EXPORTED = metric("traceExportSpans");
 
 /** The overview dashboard. */
 export function overviewDashboard(config: MixinConfig): Dashboard {
   const { g, j } = panelSelectors(config);
-  const errors = (by = "") => sumRate(g(RUNS, 'status="error"'), by);
+  const errors = (by = "") => sumRate(g(RUNS, is("graphRuns", "status", "error")), by);
   const valid = (by = "") => sumRate(g(RUNS, 'status!="cancelled"'), by);
-  const notClosed = `max by (job, breaker) (${j("langgraph_circuit_breaker_state", 'state=~"open|half_open"')}) == 1`;
-  const exportFailures = sumRate(j(EXPORTED, 'result="failure"'), "exporter");
+  const notClosed = `max by (job, breaker) (${j(metric("breakerState"), oneOf("breakerState", "state", "open", "half_open"))}) == 1`;
+  const exportFailures = sumRate(j(EXPORTED, is("traceExportSpans", "result", "failure")), "exporter");
   const exported = sumRate(j(EXPORTED), "exporter");
   const budget = 1 - config.sloTarget;
   const nodes = { title: "LangGraph / Nodes & Resilience", uid: `${config.uidPrefix}-nodes` };
@@ -65,7 +66,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
           title: "Runs in flight",
           description: "Graph runs started and not yet finished.",
           unit: "short",
-          targets: [{ expr: `sum(${g("langgraph_graph_runs_in_flight")})` }],
+          targets: [{ expr: `sum(${g(metric("graphsInFlight"))})` }],
         },
         {
           type: "stat",
@@ -125,7 +126,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
           title: "Runs in flight by graph",
           description: "Graph runs started and not yet finished; a level that never drops means stuck runs.",
           unit: "short",
-          targets: [{ expr: `sum by (graph) (${g("langgraph_graph_runs_in_flight")})`, legend: "{{graph}}" }],
+          targets: [{ expr: `sum by (graph) (${g(metric("graphsInFlight"))})`, legend: "{{graph}}" }],
         },
       ],
       [
@@ -134,14 +135,14 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
           title: "Node timeouts/s by graph",
           description: "Node attempts that hit their timeout, per second.",
           unit: "ops",
-          targets: [{ expr: sumRate(g("langgraph_node_timeouts_total"), "graph"), legend: "{{graph}}" }],
+          targets: [{ expr: sumRate(g(metric("nodeTimeouts")), "graph"), legend: "{{graph}}" }],
         },
         {
           type: "timeseries",
           title: "Node retries/s by graph",
           description: "Retries made by withRetry and by LangGraph retry policies, per second.",
           unit: "ops",
-          targets: [{ expr: sumRate(g("langgraph_node_retries_total"), "graph"), legend: "{{graph}}" }],
+          targets: [{ expr: sumRate(g(metric("nodeRetries")), "graph"), legend: "{{graph}}" }],
         },
       ],
       [

@@ -3,13 +3,14 @@
  * recording rules of alerts/prometheus_rules.yaml, which aggregate instances away (an SLO is per job and graph), so
  * they filter on job and graph only.
  */
+import { is, metric } from "../catalogue.js";
 import type { MixinConfig } from "../config.js";
 import { BURN_WINDOWS } from "../rules/alerts.js";
 import { SLO_NAME, SLO_RECORDS, sliErrorRatio } from "../rules/slo.js";
 import { type Dashboard, dashboard, layout, standardVariables } from "./grafana.js";
 import { panelRatio, panelSelectors, quantile, sumRate } from "../promql.js";
 
-const CP = "langgraph_checkpoint_operation_duration_seconds";
+const CP = metric("checkpointDuration");
 
 /** The checkpoints and SLO dashboard. */
 export function sloDashboard(config: MixinConfig): Dashboard {
@@ -134,7 +135,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
           targets: [
             {
               expr: panelRatio(
-                sumRate(j(`${CP}_count`, 'status="error"'), "saver, operation"),
+                sumRate(j(`${CP}_count`, is("checkpointDuration", "status", "error")), "saver, operation"),
                 sumRate(j(`${CP}_count`), "saver, operation"),
               ),
               legend: "{{saver}} {{operation}}",
@@ -150,7 +151,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
           unit: "bytes",
           width: 12,
           targets: ["0.5", "0.95"].map((q) => ({
-            expr: quantile(q, j("langgraph_checkpoint_size_bytes_bucket"), "saver"),
+            expr: quantile(q, j(metric("checkpointSize", "bucket")), "saver"),
             legend: `{{saver}} p${Number(q) * 100}`,
           })),
         },
@@ -162,7 +163,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
           width: 12,
           targets: [
             {
-              expr: `sum by (saver) (increase(${j("langgraph_checkpoint_size_bytes_sum")}[$__range])) / sum by (saver) (increase(${j("langgraph_checkpoint_size_bytes_count")}[$__range]))`,
+              expr: `sum by (saver) (increase(${j(metric("checkpointSize", "sum"))}[$__range])) / sum by (saver) (increase(${j(metric("checkpointSize", "count"))}[$__range]))`,
               instant: true,
               legend: "{{saver}}",
             },
