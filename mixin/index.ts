@@ -5,6 +5,7 @@
 import { type MixinConfig, resolveConfig } from "./config.js";
 import { dashboardFiles } from "./dashboards/index.js";
 import { alertFiles } from "./rules/index.js";
+import { withSeriesTable } from "./readme.js";
 import { alertTestFiles } from "./tests/index.js";
 
 /** Copies of generated files elsewhere in the repository (the Kubernetes example applies them with kustomize). */
@@ -18,9 +19,13 @@ export function generatedFiles(config: MixinConfig = resolveConfig()): Record<st
   return { ...alertFiles(config), ...alertTestFiles(config), ...dashboardFiles(config) };
 }
 
-/** {@link generatedFiles} plus the copies the repository keeps elsewhere: what `npm run generate` writes. */
-export function repositoryFiles(config: MixinConfig = resolveConfig()): Record<string, string> {
+/**
+ * {@link generatedFiles} plus the copies the repository keeps elsewhere and the README (`readme`, its current text)
+ * with its series table rewritten from the catalogue: what `npm run generate` writes.
+ */
+export function repositoryFiles(readme: string, config: MixinConfig = resolveConfig()): Record<string, string> {
   const files = generatedFiles(config);
+  files["README.md"] = withSeriesTable(readme);
   for (const [copy, source] of Object.entries(COPIES)) files[copy] = files[source] as string;
   return files;
 }
