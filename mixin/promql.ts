@@ -10,9 +10,14 @@ export function selector(config: Pick<MixinConfig, "selector">, ...matchers: str
   return all.length === 0 ? "" : `{${all.join(", ")}}`;
 }
 
-/** A number printed the way PromQL and YAML show it, without float noise (1 - 0.995 → 0.005). */
+/** `value` without float noise (1 - 0.995 → 0.005, not 0.0050000000000000044). */
+export function clean(value: number): number {
+  return Number(value.toPrecision(12));
+}
+
+/** A number printed the way PromQL and YAML show it, without float noise. */
 export function num(value: number): string {
-  return String(Number(value.toPrecision(12)));
+  return String(clean(value));
 }
 
 /** A ratio as a percentage without float noise (0.07 → "7%", 0.995 → "99.5%"). */

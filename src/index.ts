@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { withTimeout, type TimeoutOptions } from "./resilience/timeout.js";
-export { withRetry, decideRetry, type RetryOptions, type RetryDecision, type RetryPolicyResolved } from "./resilience/retry.js";
+export { withRetry, type RetryOptions, type RetryPolicyResolved } from "./resilience/retry.js";
 export { backoffDelay, type BackoffPolicy, type Jitter } from "./resilience/backoff.js";
 export {
   createCircuitBreaker,
@@ -81,6 +81,7 @@ export {
   type BreakerStateChangeEvent,
   type BreakerRejectedEvent,
   type IdempotencyEvent,
+  type TraceExportEvent,
 } from "./core/events.js";
 export {
   createMetrics,
@@ -93,7 +94,7 @@ export {
   type CreateMetricsOptions,
 } from "./observability/metrics.js";
 export { MAX_LABEL_LENGTH, OTHER_LABEL, TRUNCATED_MARKER } from "./observability/label-guard.js";
-export { MetricsCallbackHandler, type GraphRunStatus, type NodeStatus } from "./observability/metrics-handler.js";
+export type { GraphRunStatus, NodeStatus } from "./observability/metrics-handler.js";
 export { InstrumentCallbackHandler } from "./observability/instrument-handler.js";
 export { instrument, type InstrumentOptions, type InstrumentableGraph } from "./observability/instrument.js";
 export { instrumentCheckpointer, type InstrumentCheckpointerOptions } from "./observability/checkpointer.js";

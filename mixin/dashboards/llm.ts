@@ -2,7 +2,7 @@
 import { is, metric } from "../catalogue.js";
 import type { MixinConfig } from "../config.js";
 import { type Dashboard, dashboard, layout, queryVariable, standardVariables } from "./grafana.js";
-import { panelRatio, panelSelectors, quantile, sumRate } from "../promql.js";
+import { num, panelRatio, panelSelectors, percent, quantile, sumRate } from "../promql.js";
 
 const OPS = metric("genAiDuration");
 const TOKENS = metric("genAiTokens");
@@ -65,13 +65,13 @@ export function llmDashboard(config: MixinConfig): Dashboard {
           unit: "s",
           targets: ["0.5", "0.95", "0.99"].map((q) => ({
             expr: quantile(q, m(`${OPS}_bucket`), "gen_ai_request_model"),
-            legend: `{{gen_ai_request_model}} p${Number(q) * 100}`,
+            legend: `{{gen_ai_request_model}} p${num(Number(q) * 100)}`,
           })),
         },
         {
           type: "timeseries",
           title: "LLM error ratio by model",
-          description: `Share of model calls that failed (series with an error_type). Alert threshold: ${config.thresholds.llmErrorRatio * 100}%.`,
+          description: `Share of model calls that failed (series with an error_type). Alert threshold: ${percent(config.thresholds.llmErrorRatio)}.`,
           unit: "percentunit",
           min: 0,
           targets: [

@@ -3,7 +3,7 @@ import type { LabelValue } from "../../src/observability/series.js";
 import { is, metric } from "../catalogue.js";
 import type { MixinConfig } from "../config.js";
 import { type Dashboard, dashboard, layout, queryVariable, standardVariables } from "./grafana.js";
-import { panelRatio, panelSelectors, quantile, sumRate } from "../promql.js";
+import { panelRatio, panelSelectors, percent, quantile, sumRate } from "../promql.js";
 
 const EXEC = metric("nodeExecutions");
 
@@ -40,7 +40,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         {
           type: "timeseries",
           title: "Error ratio by node",
-          description: `Share of node executions that failed. Alert threshold: ${t.nodeErrorRatio * 100}%.`,
+          description: `Share of node executions that failed. Alert threshold: ${percent(t.nodeErrorRatio)}.`,
           unit: "percentunit",
           min: 0,
           targets: [

@@ -3,7 +3,7 @@ import { is, metric, oneOf } from "../catalogue.js";
 import type { MixinConfig } from "../config.js";
 import { SLO_NAME, SLO_RECORDS } from "../rules/slo.js";
 import { type Dashboard, dashboard, layout, standardVariables } from "./grafana.js";
-import { panelRatio, panelSelectors, quantile, sumRate } from "../promql.js";
+import { clean, num, panelRatio, panelSelectors, percent, quantile, sumRate } from "../promql.js";
 
 const RUNS = metric("graphRuns");
 const BUCKET = metric("graphDuration", "bucket");
@@ -17,7 +17,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
   const notClosed = `max by (job, breaker) (${j(metric("breakerState"), oneOf("breakerState", "state", "open", "half_open"))}) == 1`;
   const exportFailures = sumRate(j(EXPORTED, is("traceExportSpans", "result", "failure")), "exporter");
   const exported = sumRate(j(EXPORTED), "exporter");
-  const budget = 1 - config.sloTarget;
+  const budget = clean(1 - config.sloTarget);
   const nodes = { title: "LangGraph / Nodes & Resilience", uid: `${config.uidPrefix}-nodes` };
   const slo = { title: "LangGraph / Checkpoints & SLO", uid: `${config.uidPrefix}-checkpoints-slo` };
   return dashboard({
@@ -44,7 +44,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
           decimals: 2,
           thresholds: [
             { color: "red", value: null },
-            { color: "orange", value: 1 - 14.4 * budget },
+            { color: "orange", value: clean(1 - 14.4 * budget) },
             { color: "green", value: config.sloTarget },
           ],
           targets: [{ expr: `1 - ${panelRatio(errors(), valid())}` }],
@@ -83,7 +83,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         {
           type: "stat",
           title: "Error budget left",
-          description: `Share of the ${config.sloPeriod} error budget of the ${config.sloTarget * 100}% availability SLO still unspent (lowest graph). Needs the recording rules of alerts/prometheus_rules.yaml.`,
+          description: `Share of the ${config.sloPeriod} error budget of the ${percent(config.sloTarget)} availability SLO still unspent (lowest graph). Needs the recording rules of alerts/prometheus_rules.yaml.`,
           unit: "percentunit",
           decimals: 1,
           thresholds: [
@@ -106,7 +106,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         {
           type: "timeseries",
           title: "Error ratio by graph",
-          description: `Share of runs (cancelled ones left out) that failed. The SLO allows ${budget * 100}% over ${config.sloPeriod}.`,
+          description: `Share of runs (cancelled ones left out) that failed. The SLO allows ${percent(budget)} over ${config.sloPeriod}.`,
           unit: "percentunit",
           min: 0,
           targets: [{ expr: panelRatio(errors("graph"), valid("graph")), legend: "{{graph}}" }],
@@ -119,7 +119,10 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
           title: "Run time p50 / p95 / p99",
           description: "Quantiles of graph run duration by graph, from the run duration histogram.",
           unit: "s",
-          targets: ["0.5", "0.95", "0.99"].map((q) => ({ expr: quantile(q, g(BUCKET), "graph"), legend: `{{graph}} p${Number(q) * 100}` })),
+          targets: ["0.5", "0.95", "0.99"].map((q) => ({
+            expr: quantile(q, g(BUCKET), "graph"),
+            legend: `{{graph}} p${num(Number(q) * 100)}`,
+          })),
         },
         {
           type: "timeseries",
@@ -157,7 +160,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         {
           type: "timeseries",
           title: "Trace export failure ratio by exporter",
-          description: `Share of spans whose export failed: traces lost, graph runs unaffected. The alert fires above ${config.thresholds.traceExportFailureRatio * 100}% for ${config.for.traceExportFailing}.`,
+          description: `Share of spans whose export failed: traces lost, graph runs unaffected. The alert fires above ${percent(config.thresholds.traceExportFailureRatio)} for ${config.for.traceExportFailing}.`,
           unit: "percentunit",
           min: 0,
           max: 1,

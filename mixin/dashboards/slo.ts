@@ -8,20 +8,20 @@ import type { MixinConfig } from "../config.js";
 import { BURN_WINDOWS } from "../rules/alerts.js";
 import { SLO_NAME, SLO_RECORDS, sliErrorRatio } from "../rules/slo.js";
 import { type Dashboard, dashboard, layout, standardVariables } from "./grafana.js";
-import { panelRatio, panelSelectors, quantile, sumRate } from "../promql.js";
+import { clean, num, panelRatio, panelSelectors, percent, quantile, sumRate } from "../promql.js";
 
 const CP = metric("checkpointDuration");
 
 /** The checkpoints and SLO dashboard. */
 export function sloDashboard(config: MixinConfig): Dashboard {
   const { j } = panelSelectors(config);
-  const budget = Number((1 - config.sloTarget).toPrecision(12));
+  const budget = clean(1 - config.sloTarget);
   const slo = (record: string) => `${record}{job=~"$job", graph=~"$graph", slo="${SLO_NAME}"}`;
   const windows = ["5m", "1h", "6h", "1d", "3d"];
   return dashboard({
     uid: `${config.uidPrefix}-checkpoints-slo`,
     title: "LangGraph / Checkpoints & SLO",
-    description: `Checkpoint saver latency, errors and size; the ${config.sloTarget * 100}% availability SLO of graph runs over ${config.sloPeriod}: SLI per window, burn rate, error budget. SLO panels read the recording rules of alerts/prometheus_rules.yaml and follow job and graph (an SLO spans all instances).`,
+    description: `Checkpoint saver latency, errors and size; the ${percent(config.sloTarget)} availability SLO of graph runs over ${config.sloPeriod}: SLI per window, burn rate, error budget. SLO panels read the recording rules of alerts/prometheus_rules.yaml and follow job and graph (an SLO spans all instances).`,
     tag: config.dashboardTag,
     variables: standardVariables(config.selector),
     panels: layout([
@@ -29,7 +29,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
         {
           type: "stat",
           title: `Availability over ${config.sloPeriod}`,
-          description: `Share of runs that did not fail over the SLO period (lowest graph). Objective: ${config.sloTarget * 100}%.`,
+          description: `Share of runs that did not fail over the SLO period (lowest graph). Objective: ${percent(config.sloTarget)}.`,
           unit: "percentunit",
           decimals: 3,
           thresholds: [
@@ -41,7 +41,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
         {
           type: "stat",
           title: "Error budget left",
-          description: `Share of the ${config.sloPeriod} error budget (${budget * 100}% of runs) still unspent, lowest graph.`,
+          description: `Share of the ${config.sloPeriod} error budget (${percent(budget)} of runs) still unspent, lowest graph.`,
           unit: "percentunit",
           decimals: 1,
           thresholds: [
@@ -83,7 +83,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
         {
           type: "timeseries",
           title: "Error ratio (SLI) per window",
-          description: `Share of failed runs over each burn-rate window, by graph. The budget is ${budget * 100}%.`,
+          description: `Share of failed runs over each burn-rate window, by graph. The budget is ${percent(budget)}.`,
           unit: "percentunit",
           min: 0,
           targets: windows.map((w) => ({ expr: `max by (graph) (${slo(sliErrorRatio(w))})`, legend: `{{graph}} ${w}` })),
@@ -123,7 +123,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
           unit: "s",
           targets: ["0.95", "0.99"].map((q) => ({
             expr: quantile(q, j(`${CP}_bucket`), "saver, operation"),
-            legend: `{{saver}} {{operation}} p${Number(q) * 100}`,
+            legend: `{{saver}} {{operation}} p${num(Number(q) * 100)}`,
           })),
         },
         {
@@ -152,7 +152,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
           width: 12,
           targets: ["0.5", "0.95"].map((q) => ({
             expr: quantile(q, j(metric("checkpointSize", "bucket")), "saver"),
-            legend: `{{saver}} p${Number(q) * 100}`,
+            legend: `{{saver}} p${num(Number(q) * 100)}`,
           })),
         },
         {

@@ -6,6 +6,7 @@
  */
 import type { LabelSet, LabelValue, SeriesKey } from "../../src/observability/series.js";
 import { metric } from "../catalogue.js";
+import { percent } from "../promql.js";
 import { BURN_WINDOWS } from "../rules/alerts.js";
 import { type AlertKey, type MixinConfig, durationSeconds } from "../config.js";
 import { SLO_NAME } from "../rules/slo.js";
@@ -63,8 +64,8 @@ function silent(onset: number, forMinutes: number): Check[] {
 export function alertScenarios(config: MixinConfig): AlertScenarios[] {
   const f = (key: AlertKey) => durationSeconds(config.for[key]) / 60;
   const len = (key: AlertKey) => 2 * f(key) + 15;
-  const budgetPct = (factor: number) => `${Number((factor * (1 - config.sloTarget) * 100).toPrecision(12))}%`;
-  const sloPct = `${Number((config.sloTarget * 100).toPrecision(12))}%`;
+  const budgetPct = (factor: number) => percent(factor * (1 - config.sloTarget));
+  const sloPct = percent(config.sloTarget);
   const periodDays = durationSeconds(config.sloPeriod) / 86_400;
   const lasts = (factor: number) => {
     const days = periodDays / factor;
@@ -109,7 +110,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
   const llmLen = len("llmErrorRateHigh");
   const llmAlert: ExpectedAlert = {
     labels: { job: JOB, gen_ai_provider_name: "openai", gen_ai_request_model: "gpt-4o" },
-    description: `25% of the calls to model gpt-4o of openai (job ${JOB}) failed over the last 5m (threshold ${config.thresholds.llmErrorRatio * 100}%).`,
+    description: `25% of the calls to model gpt-4o of openai (job ${JOB}) failed over the last 5m (threshold ${percent(config.thresholds.llmErrorRatio)}).`,
   };
 
   const breaker = (state: LabelValue<"breakerState", "state">, values: string) =>
@@ -137,7 +138,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
   const exLen = len("traceExportFailing");
   const exportAlert = (value: string): ExpectedAlert => ({
     labels: { job: JOB, exporter: "otlp" },
-    description: `Trace exporter otlp (job ${JOB}) failed to deliver ${value} of its spans over the last 5m (threshold ${config.thresholds.traceExportFailureRatio * 100}%): those traces are lost.`,
+    description: `Trace exporter otlp (job ${JOB}) failed to deliver ${value} of its spans over the last 5m (threshold ${percent(config.thresholds.traceExportFailureRatio)}): those traces are lost.`,
   });
   // A 5-minute outage keeps the 5m ratio above the threshold for about nine evaluations.
   const blipMinutes = 5;
@@ -182,7 +183,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           checks: firesAfter(1, f("highRunErrorRate"), [
             {
               labels: { job: JOB, graph: "support" },
-              description: `50% of the runs of graph support (job ${JOB}) failed over the last 5m (threshold ${config.thresholds.runErrorRatio * 100}%).`,
+              description: `50% of the runs of graph support (job ${JOB}) failed over the last 5m (threshold ${percent(config.thresholds.runErrorRatio)}).`,
             },
           ]),
         },
@@ -263,7 +264,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           checks: firesAfter(1, f("nodeErrorRateHigh"), [
             {
               labels: { job: JOB, graph: "support", node: "call_model" },
-              description: `Node call_model of graph support (job ${JOB}) failed 50% of its executions over the last 5m (threshold ${config.thresholds.nodeErrorRatio * 100}%).`,
+              description: `Node call_model of graph support (job ${JOB}) failed 50% of its executions over the last 5m (threshold ${percent(config.thresholds.nodeErrorRatio)}).`,
             },
           ]),
         },
