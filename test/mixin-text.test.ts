@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../mixin/config.js";
 import { dashboards } from "../mixin/dashboards/index.js";
+import { layout, type PanelSpec } from "../mixin/dashboards/grafana.js";
 import { generatedFiles } from "../mixin/index.js";
 import { num, percent } from "../mixin/promql.js";
 
@@ -43,5 +44,21 @@ describe("generated text", () => {
       }
     }
     expect(raw.length).toBeGreaterThan(40);
+  });
+
+  it("keeps a panel's id where it moves, and refuses a duplicate id", () => {
+    const spec = (id: number, title: string): PanelSpec => ({ id, type: "stat", title, description: "", unit: "none", targets: [] });
+    const before = layout([[spec(1, "a"), spec(2, "b")], [spec(3, "c")]]);
+    const after = layout([
+      [spec(4, "new"), spec(1, "a")],
+      [spec(2, "b"), spec(3, "c")],
+    ]);
+    const idOf = (panels: typeof before, title: string) => panels.find((p) => p.title === title)?.id;
+    for (const title of ["a", "b", "c"]) expect(idOf(after, title)).toBe(idOf(before, title));
+    expect(() => layout([[spec(1, "a"), spec(1, "b")]])).toThrow(
+      new TypeError('panel "b" needs an id of its own (a positive integer; next free: 2), got 1'),
+    );
+    const shipped = Object.values(dashboards(resolveConfig()));
+    for (const d of shipped) expect(new Set(d.panels.map((p) => p.id)).size, d.title).toBe(d.panels.length);
   });
 });

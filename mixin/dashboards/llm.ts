@@ -32,6 +32,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 1,
           title: "Tokens/s by model and type",
           description: "Input and output tokens per second reported by the models (usage metadata).",
           unit: "short",
@@ -44,6 +45,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 2,
           title: "Tokens per run",
           description: "Tokens of all models divided by graph runs finished, for the selected jobs and instances.",
           unit: "short",
@@ -53,6 +55,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 3,
           title: "LLM calls/s by model",
           description: "Model calls per second, successful or not.",
           unit: "reqps",
@@ -60,6 +63,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 4,
           title: "LLM latency p50 / p95 / p99 by model",
           description: "Quantiles of model call duration (gen_ai.client.operation.duration).",
           unit: "s",
@@ -70,6 +74,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 5,
           title: "LLM error ratio by model",
           description: `Share of model calls that failed (series with an error_type). Alert threshold: ${percent(config.thresholds.llmErrorRatio)}.`,
           unit: "percentunit",
@@ -85,6 +90,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "table",
+          id: 6,
           title: "Top models by tokens",
           description: "The ten models that used the most tokens over the dashboard's time range.",
           unit: "short",
@@ -95,6 +101,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "bargauge",
+          id: 7,
           title: "Tokens per call by model and type",
           description: "Average tokens per model call over the dashboard's time range.",
           unit: "short",
@@ -110,6 +117,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 8,
           title: "Tool calls/s by tool and status",
           description: "Tool calls per second by tool and outcome.",
           unit: "ops",
@@ -117,6 +125,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 9,
           title: "Tool error ratio by tool",
           description: "Share of tool calls that failed.",
           unit: "percentunit",
@@ -130,6 +139,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 10,
           title: "Tool p95 duration",
           description: "95th percentile of tool call duration.",
           unit: "s",

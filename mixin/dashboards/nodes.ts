@@ -32,6 +32,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 1,
           title: "Executions/s by node and status",
           description: "Node executions per second (each LangGraph RetryPolicy attempt counts once; withRetry attempts do not).",
           unit: "ops",
@@ -39,6 +40,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 2,
           title: "Error ratio by node",
           description: `Share of node executions that failed. Alert threshold: ${percent(t.nodeErrorRatio)}.`,
           unit: "percentunit",
@@ -52,6 +54,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 3,
           title: "p95 duration by node",
           description: "95th percentile of node execution time, including retries and backoff inside the node's wrappers.",
           unit: "s",
@@ -61,6 +64,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 4,
           title: "Retries/s by reason",
           description: "Retries per second by classified reason (rate_limited, server_error, timeout, network, retry_policy…).",
           unit: "ops",
@@ -68,6 +72,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 5,
           title: "Retries per execution",
           description: `Retries divided by executions, by node. Alert threshold: ${t.retryRatio}.`,
           unit: "short",
@@ -81,6 +86,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 6,
           title: "Retries exhausted/s",
           description: "Calls where withRetry gave up (no attempts or time budget left) and rethrew.",
           unit: "ops",
@@ -90,6 +96,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 7,
           title: "Timeouts/s by node",
           description: "Attempts that passed their withTimeout deadline, per second.",
           unit: "ops",
@@ -97,6 +104,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 8,
           title: "Fallbacks/s by node",
           description: "Failed calls whose update came from the node's fallback instead.",
           unit: "ops",
@@ -104,6 +112,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 9,
           title: "Bulkhead rejections/s",
           description: "Calls rejected because the node's concurrency limit and queue were full.",
           unit: "ops",
@@ -113,6 +122,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "state-timeline",
+          id: 10,
           title: "Circuit breaker state",
           description: "State of each breaker per instance: closed, half-open (probing) or open (failing fast).",
           unit: "none",
@@ -132,6 +142,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 11,
           title: "Breaker rejections/s",
           description: "Calls an open breaker rejected at once with CircuitOpenError.",
           unit: "ops",
@@ -140,6 +151,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 12,
           title: "Breaker transitions",
           description: "Breaker state changes in each interval, by target state; many transitions to closed mean flapping.",
           unit: "short",
@@ -155,6 +167,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 13,
           title: "Idempotency lookups/s by result",
           description:
             "withIdempotency and runOnce lookups: hit (replayed a recorded result), miss (ran), conflict (a duplicate was in progress).",
@@ -163,6 +176,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 14,
           title: "Interrupts/s by node",
           description: "interrupt() calls per second (human-in-the-loop pauses); not errors.",
           unit: "ops",

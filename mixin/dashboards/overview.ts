@@ -31,6 +31,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "stat",
+          id: 1,
           title: "Runs/s",
           description: "Graph runs finished per second, all statuses.",
           unit: "reqps",
@@ -38,6 +39,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "stat",
+          id: 2,
           title: "Success ratio",
           description: "Share of runs that did not fail (interrupted runs count as successful, cancelled runs are left out).",
           unit: "percentunit",
@@ -51,6 +53,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "stat",
+          id: 3,
           title: "p95 run time",
           description: "95th percentile of graph run duration.",
           unit: "s",
@@ -63,6 +66,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "stat",
+          id: 4,
           title: "Runs in flight",
           description: "Graph runs started and not yet finished.",
           unit: "short",
@@ -70,6 +74,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "stat",
+          id: 5,
           title: "Breakers not closed",
           description: "Circuit breakers open or half-open on at least one instance: calls through them fail fast.",
           unit: "short",
@@ -82,6 +87,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "stat",
+          id: 6,
           title: "Error budget left",
           description: `Share of the ${config.sloPeriod} error budget of the ${percent(config.sloTarget)} availability SLO still unspent (lowest graph). Needs the recording rules of alerts/prometheus_rules.yaml.`,
           unit: "percentunit",
@@ -98,6 +104,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 7,
           title: "Runs/s by graph and status",
           description: "Finished graph runs per second by final status: success, error, interrupted (waiting for a human), cancelled.",
           unit: "reqps",
@@ -105,6 +112,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 8,
           title: "Error ratio by graph",
           description: `Share of runs (cancelled ones left out) that failed. The SLO allows ${percent(budget)} over ${config.sloPeriod}.`,
           unit: "percentunit",
@@ -116,6 +124,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 9,
           title: "Run time p50 / p95 / p99",
           description: "Quantiles of graph run duration by graph, from the run duration histogram.",
           unit: "s",
@@ -126,6 +135,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 10,
           title: "Runs in flight by graph",
           description: "Graph runs started and not yet finished; a level that never drops means stuck runs.",
           unit: "short",
@@ -135,6 +145,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 11,
           title: "Node timeouts/s by graph",
           description: "Node attempts that hit their timeout, per second.",
           unit: "ops",
@@ -142,6 +153,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 12,
           title: "Node retries/s by graph",
           description: "Retries made by withRetry and by LangGraph retry policies, per second.",
           unit: "ops",
@@ -151,6 +163,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 13,
           title: "Trace spans exported/s by exporter and result",
           description:
             "Spans the trace exporters (otlp, langfuse) handed to their destination per second: success, or failure once the exporter's own retries gave up (collector down, 5xx, timeout). Exporters are process-wide, so the graph filter does not apply.",
@@ -159,6 +172,7 @@ export function overviewDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 14,
           title: "Trace export failure ratio by exporter",
           description: `Share of spans whose export failed: traces lost, graph runs unaffected. The alert fires above ${percent(config.thresholds.traceExportFailureRatio)} for ${config.for.traceExportFailing}.`,
           unit: "percentunit",

@@ -28,6 +28,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "stat",
+          id: 1,
           title: `Availability over ${config.sloPeriod}`,
           description: `Share of runs that did not fail over the SLO period (lowest graph). Objective: ${percent(config.sloTarget)}.`,
           unit: "percentunit",
@@ -40,6 +41,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "stat",
+          id: 2,
           title: "Error budget left",
           description: `Share of the ${config.sloPeriod} error budget (${percent(budget)} of runs) still unspent, lowest graph.`,
           unit: "percentunit",
@@ -53,6 +55,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "stat",
+          id: 3,
           title: "Burn rate 1h",
           description:
             "Error ratio over the last hour divided by the budgeted error ratio; 1 spends the budget exactly over the period, 14.4 pages.",
@@ -67,6 +70,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "stat",
+          id: 4,
           title: "Burn rate 6h",
           description: "Error ratio over the last six hours divided by the budgeted error ratio; 6 pages.",
           unit: "short",
@@ -82,6 +86,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 5,
           title: "Error ratio (SLI) per window",
           description: `Share of failed runs over each burn-rate window, by graph. The budget is ${percent(budget)}.`,
           unit: "percentunit",
@@ -90,6 +95,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 6,
           title: "Burn rate per alert window",
           description:
             "Error ratio over each long alert window divided by the budgeted ratio. The alerts fire above 14.4 (1h), 6 (6h), 3 (1d) and 1 (3d) when the short window agrees.",
@@ -102,6 +108,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 7,
           title: "Error budget left",
           description: `Share of the ${config.sloPeriod} error budget still unspent, by graph; negative once the SLO is missed.`,
           unit: "percentunit",
@@ -111,6 +118,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 8,
           title: "Checkpoint operations/s",
           description: "Checkpointer calls per second by saver, operation (get, put, put_writes, list) and status.",
           unit: "ops",
@@ -118,6 +126,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 9,
           title: "Checkpoint latency p95 / p99",
           description: `Quantiles of checkpoint operation duration by saver and operation. The put p99 alert threshold is ${config.thresholds.checkpointPutP99Seconds}s.`,
           unit: "s",
@@ -128,6 +137,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 10,
           title: "Checkpoint error ratio",
           description: "Share of checkpoint operations that threw, by saver and operation.",
           unit: "percentunit",
@@ -146,6 +156,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 11,
           title: "Checkpoint size p50 / p95",
           description: "Quantiles of the serialized size of checkpoints written, by saver.",
           unit: "bytes",
@@ -157,6 +168,7 @@ export function sloDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "bargauge",
+          id: 12,
           title: "Mean checkpoint size by saver",
           description: "Average serialized checkpoint size over the dashboard's time range.",
           unit: "bytes",
