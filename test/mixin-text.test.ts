@@ -44,6 +44,12 @@ describe("generated text", () => {
       }
     }
     expect(raw.length).toBeGreaterThan(40);
+    for (const d of Object.values(dashboards(config))) {
+      for (const v of d.templating.list) {
+        const q = typeof v.query === "string" ? v.query : v.query.query;
+        if (q.startsWith("label_values(")) expect(q, `${d.title} / $${v.name}`).toContain('cluster="eu"');
+      }
+    }
   });
 
   it("keeps a panel's id where it moves, and refuses a duplicate id", () => {
