@@ -13,7 +13,7 @@ const present = Object.fromEntries(Object.entries(entry).filter(([, file]) => ex
 export default defineConfig([
   { entry: present, format: ["esm"], dts: true, sourcemap: true, clean: true, target: "node22", splitting: true },
   // p-retry is ESM-only; the CommonJS build carries its own copy so `require("langgraph-ops")` works everywhere.
-  // The `langgraph-ops` command (cli.cjs) carries the mixin generators (alerts/src, dashboards/src) and the YAML
+  // The `langgraph-ops` command (cli.cjs) carries the mixin generators (mixin/) and the YAML
   // writer, so the bin runs from the installed package alone.
   {
     entry: { ...present, cli: "src/cli/main.ts" },

@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { withTimeout, type TimeoutOptions } from "./resilience/timeout.js";
-export { withRetry, decideRetry, type RetryOptions, type RetryDecision, type RetryPolicyResolved } from "./resilience/retry.js";
+export { withRetry, type RetryOptions, type RetryPolicyResolved } from "./resilience/retry.js";
 export { backoffDelay, type BackoffPolicy, type Jitter } from "./resilience/backoff.js";
 export {
   createCircuitBreaker,
@@ -32,7 +32,7 @@ export { withFallback, type FallbackFn } from "./resilience/fallback.js";
 export { withBulkhead, type BulkheadOptions } from "./resilience/bulkhead.js";
 export { resilient, type ResilientOptions } from "./resilience/compose.js";
 export { classifyError, langGraphRetryOn, type ErrorClassification } from "./resilience/classify.js";
-export { ERROR_REASONS, type ErrorReason } from "./resilience/reasons.js";
+export { ERROR_REASONS, type ErrorReason } from "./core/reasons.js";
 export { errorTypeName } from "./resilience/error-fields.js";
 export { NESTED_RETRIES_WARNING_CODE } from "./observability/nested-retries.js";
 export { resilientModel, type ResilientModelOptions } from "./agents/resilient-model.js";
@@ -81,7 +81,8 @@ export {
   type BreakerStateChangeEvent,
   type BreakerRejectedEvent,
   type IdempotencyEvent,
-} from "./observability/events.js";
+  type TraceExportEvent,
+} from "./core/events.js";
 export {
   createMetrics,
   DURATION_BUCKETS,
@@ -93,7 +94,7 @@ export {
   type CreateMetricsOptions,
 } from "./observability/metrics.js";
 export { MAX_LABEL_LENGTH, OTHER_LABEL, TRUNCATED_MARKER } from "./observability/label-guard.js";
-export { MetricsCallbackHandler, type GraphRunStatus, type NodeStatus } from "./observability/metrics-handler.js";
+export type { GraphRunStatus, NodeStatus } from "./observability/metrics-handler.js";
 export { InstrumentCallbackHandler } from "./observability/instrument-handler.js";
 export { instrument, type InstrumentOptions, type InstrumentableGraph } from "./observability/instrument.js";
 export { instrumentCheckpointer, type InstrumentCheckpointerOptions } from "./observability/checkpointer.js";
@@ -105,7 +106,7 @@ export {
   type ReadinessCheck,
   type ReadinessOptions,
 } from "./server/serve.js";
-export { writeMetrics } from "./server/http.js";
+export { writeMetrics } from "./observability/exposition.js";
 export { serveClusterMetrics, type ServeClusterMetricsOptions } from "./server/cluster.js";
 // @metrics-exports
 export { createTracingHandler, type TracingOptions, type MaskFn } from "./observability/tracing/handler.js";

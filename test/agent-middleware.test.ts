@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { resilienceMiddleware } from "../src/integrations/langchain.js";
 import { FAILURE_METADATA_KEY, MODEL_FAILURE_MESSAGE, TOOL_FAILURE_MESSAGE } from "../src/agents/failure-messages.js";
-import { CHANNELS, type RetryEvent, subscribe } from "../src/observability/events.js";
+import { CHANNELS, type RetryEvent, subscribe } from "../src/core/events.js";
 import { instrument } from "../src/observability/instrument.js";
 import { createMetrics } from "../src/observability/metrics.js";
 import { createCircuitBreaker } from "../src/resilience/circuit-breaker.js";

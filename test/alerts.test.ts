@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { alertDefinitions, alertFiles, defaultConfig, resolveConfig, ruleFiles } from "../alerts/src/index.js";
-import { alertTestFiles, testFileName } from "../alerts/src/tests/index.js";
+import { alertDefinitions, alertFiles, defaultConfig, resolveConfig, ruleFiles } from "../mixin/rules/index.js";
+import { alertTestFiles, testFileName } from "../mixin/tests/index.js";
 import { promtool } from "./support/prometheus.js";
 
 const RULES = "alerts/prometheus_rules.yaml";

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { defaultConfig, ruleFiles } from "../alerts/src/index.js";
-import { dashboards } from "../dashboards/src/index.js";
+import { defaultConfig, ruleFiles } from "../mixin/rules/index.js";
+import { dashboards } from "../mixin/dashboards/index.js";
 import { createMetrics, type Metrics } from "../src/observability/metrics.js";
+import { SERIES, type SeriesSpec, seriesName } from "../src/observability/series.js";
 import { type SelectorUse, analyse, familyOf, substituteVariables } from "./promql-lint.js";
 import { createWorkload, type Workload } from "./promql-lint-workload.js";
 
@@ -40,6 +41,8 @@ const EXTENSIONS: Record<string, string[]> = {
 };
 /** Everything `createMetrics()` may register: the contract plus the extensions. */
 const REGISTERED: Record<string, string[]> = { ...CONTRACT, ...EXTENSIONS };
+/** The catalogue by full metric name. */
+const CATALOGUE = new Map<string, SeriesSpec>(Object.entries(SERIES).map(([key, spec]) => [seriesName(key as keyof typeof SERIES), spec]));
 /** Labels Prometheus or the rules add to every series. */
 const TARGET_LABELS = new Set(["job", "instance", "le", "quantile", "__name__"]);
 
@@ -109,6 +112,42 @@ describe("metric names in dashboards and rules against the library's registry", 
       expect([...(labelNames.get(name) ?? [])].sort(), name).toEqual([...labels].sort());
   });
 
+  it("registers the catalogue exactly: names, types, help, labels in order, buckets", async () => {
+    expect([...seen.keys()].sort()).toEqual([...CATALOGUE.keys()].sort());
+    for (const family of await metrics.registry.getMetricsAsJSON()) {
+      const spec = CATALOGUE.get(family.name) as SeriesSpec;
+      expect({ type: family.type, help: family.help, labels: labelNames.get(family.name) }, family.name).toEqual({
+        type: spec.type,
+        help: spec.help,
+        labels: Object.keys(spec.labels),
+      });
+      if (spec.type === "histogram") {
+        const les = new Set(
+          family.values.flatMap((v) => (v.labels.le === undefined || v.labels.le === "+Inf" ? [] : [Number(v.labels.le)])),
+        );
+        expect(
+          [...les].sort((a, b) => a - b),
+          family.name,
+        ).toEqual(spec.buckets);
+      }
+    }
+  });
+
+  it("writes only label values the catalogue lists", () => {
+    const unlisted: string[] = [];
+    for (const [name, labels] of seen) {
+      const spec = CATALOGUE.get(name) as SeriesSpec;
+      for (const [label, values] of labels) {
+        const allowed = spec.labels[label];
+        if (allowed === undefined || allowed === null) continue;
+        for (const v of values) if (!allowed.includes(v)) unlisted.push(`${name}{${label}="${v}"}`);
+      }
+    }
+    expect(unlisted).toEqual([]);
+    // The workload exercises bounded labels, so the check above is not vacuous.
+    expect(seen.get("langgraph_node_retries_total")?.get("reason")?.size).toBeGreaterThan(0);
+  });
+
   it("emits a series for every family under the workload", () => {
     const silent = [...seen.entries()].filter(([, labels]) => labels.size === 0).map(([name]) => name);
     expect(silent).toEqual([]);
@@ -132,6 +171,11 @@ describe("metric names in dashboards and rules against the library's registry", 
       const names = new Set(labelNames.get(family));
       for (const m of selector.matchers) {
         if (!TARGET_LABELS.has(m.name) && !names.has(m.name)) problems.push(`${where}: ${family} has no label ${m.name}`);
+        const allowed = CATALOGUE.get(family)?.labels[m.name];
+        if (allowed !== undefined && allowed !== null && (m.op === "=" || m.op === "!=" || (m.op === "=~" && /^[\w|]+$/.test(m.value)))) {
+          for (const v of m.value.split("|"))
+            if (!allowed.includes(v)) problems.push(`${where}: ${family}{${m.name}="${v}"} not in the catalogue`);
+        }
         const values = seen.get(family)?.get(m.name);
         // Equality and `=~"a|b"` matchers must name values the workload produced (catches "failure" vs "error").
         if (values !== undefined && (m.op === "=" || (m.op === "=~" && /^[\w|]+$/.test(m.value))) && m.value !== "") {
@@ -167,7 +211,9 @@ describe("metric names in dashboards and rules against the library's registry", 
     expect(unknownMetrics(bad)).toEqual(["broken: langgraph_graph_run_total"]);
     expect(labelProblems(bad)).toEqual([
       "broken: langgraph_node_retries_total has no label reasons",
+      'broken: langgraph_tool_calls_total{status="failure"} not in the catalogue',
       'broken: langgraph_tool_calls_total{status="failure"} never written',
+      'broken: langgraph_trace_export_spans_total{result="error"} not in the catalogue',
       'broken: langgraph_trace_export_spans_total{result="error"} never written',
     ]);
     // A contract family and an extension left off every dashboard are both reported.

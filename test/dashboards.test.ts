@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { defaultConfig, resolveConfig } from "../alerts/src/index.js";
-import { dashboards } from "../dashboards/src/index.js";
-import { generatedFiles } from "../scripts/generated-files.js";
+import { defaultConfig, resolveConfig } from "../mixin/rules/index.js";
+import { dashboards } from "../mixin/dashboards/index.js";
+import { generatedFiles } from "../mixin/index.js";
 import { type LintExclusions, lintDashboard } from "./promql-lint-dashboard.js";
 
 type Json = Record<string, unknown>;

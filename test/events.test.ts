@@ -163,3 +163,13 @@ describe("wrapper events on node:diagnostics_channel", () => {
     expect(labelsOf({ metadata: { langgraph_node: "x" } }).graph).toBe("unknown");
   });
 });
+
+describe("public surface", () => {
+  it("exports the trace.export channel and its payload type, and no test-only or internal pieces", async () => {
+    const api: Record<string, unknown> = await import("../src/index.js");
+    expect(api.CHANNELS).toMatchObject({ traceExport: "langgraph-ops:trace.export" });
+    const payload: import("../src/index.js").TraceExportEvent = { exporter: "otlp", result: "failure", spans: 2, error: new Error("x") };
+    expect(payload.result).toBe("failure");
+    for (const name of ["decideRetry", "runWithTimeout", "MetricsCallbackHandler"]) expect(api, name).not.toHaveProperty(name);
+  });
+});

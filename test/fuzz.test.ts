@@ -10,8 +10,8 @@ import { trace } from "@opentelemetry/api";
 import fc from "fast-check";
 import type { Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alertFiles, type MixinConfig, resolveConfig } from "../alerts/src/index.js";
-import { MIXIN_CONFIG_OPTIONS } from "../alerts/src/config.js";
+import { alertFiles, type MixinConfig, resolveConfig } from "../mixin/rules/index.js";
+import { MIXIN_CONFIG_OPTIONS } from "../mixin/config.js";
 import type { OptionSpec } from "../src/core/options.js";
 import {
   type CircuitBreaker,

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { withRetry } from "../src/resilience/retry.js";
 import type { Clock } from "../src/resilience/types.js";
 import { createLoggingHandler, createLogger } from "../src/observability/logging.js";
-import { labelsOf } from "../src/observability/events.js";
+import { labelsOf } from "../src/core/events.js";
 import { instrument } from "../src/observability/instrument.js";
 import { InstrumentCallbackHandler } from "../src/observability/instrument-handler.js";
 import { MetricsCallbackHandler } from "../src/observability/metrics-handler.js";

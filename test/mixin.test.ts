@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { resolveConfig } from "../alerts/src/index.js";
-import { generatedFiles } from "../scripts/generated-files.js";
+import { resolveConfig } from "../mixin/rules/index.js";
+import { generatedFiles } from "../mixin/index.js";
 import { packedTarball } from "./support/packed.js";
 import { promtool } from "./support/prometheus.js";
 

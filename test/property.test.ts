@@ -4,16 +4,8 @@
  */
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import {
-  CircuitOpenError,
-  backoffDelay,
-  createCircuitBreaker,
-  decideRetry,
-  RetriesExhaustedError,
-  type RetryOptions,
-  withRetry,
-} from "../src/index.js";
-import { resolveRetryOptions } from "../src/resilience/retry.js";
+import { CircuitOpenError, backoffDelay, createCircuitBreaker, RetriesExhaustedError, type RetryOptions, withRetry } from "../src/index.js";
+import { decideRetry, resolveRetryOptions } from "../src/resilience/retry.js";
 import { fakeClock, httpError } from "./support/graph.js";
 
 type Step =

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { createCircuitBreaker } from "../src/resilience/circuit-breaker.js";
 import { CircuitOpenError, RetriesExhaustedError, TimeoutError } from "../src/resilience/errors.js";
 import { resilientModel } from "../src/agents/resilient-model.js";
-import { CHANNELS, type RetryEvent, subscribe } from "../src/observability/events.js";
+import { CHANNELS, type RetryEvent, subscribe } from "../src/core/events.js";
 import { instrument } from "../src/observability/instrument.js";
 import { createMetrics } from "../src/observability/metrics.js";
 import { FakeChatModel } from "../examples/shared/fake-chat-model.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RetriesExhaustedError, backoffDelay, decideRetry, langGraphRetryOn, withRetry, resilient } from "../src/index.js";
+import { RetriesExhaustedError, backoffDelay, langGraphRetryOn, withRetry, resilient } from "../src/index.js";
+import { decideRetry } from "../src/resilience/retry.js";
 import { resolveRetryOptions } from "../src/resilience/retry.js";
 import { fakeClock, httpError, oneNodeGraph, threadConfig, type TestNode } from "./support/graph.js";
 

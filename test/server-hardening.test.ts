@@ -9,7 +9,7 @@ import { Annotation, START, StateGraph } from "@langchain/langgraph";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { instrument } from "../src/observability/instrument.js";
 import { createMetrics } from "../src/observability/metrics.js";
-import { acceptsGzip } from "../src/server/http.js";
+import { acceptsGzip } from "../src/observability/exposition.js";
 import { serveMetrics } from "../src/server/serve.js";
 import { promtool } from "./support/prometheus.js";
 

@@ -10,7 +10,7 @@ import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ScriptedChatModel, searchTool } from "../bench/tracing-fixtures.js";
-import { GRAPH_NAME_METADATA_KEY } from "../src/observability/events.js";
+import { GRAPH_NAME_METADATA_KEY } from "../src/core/events.js";
 import { createLogger, createLoggingHandler } from "../src/observability/logging.js";
 import { createTracingHandler } from "../src/observability/tracing/handler.js";
 import { openRunCount, sweepAbandoned } from "../src/observability/tracing/registry.js";

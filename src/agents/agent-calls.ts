@@ -16,7 +16,7 @@ import { type CircuitBreaker, toBreaker, validateBreakerOptions } from "../resil
 import { classifyError } from "../resilience/classify.js";
 import type { IdempotencyStore } from "../resilience/idempotency-store.js";
 import { RUN_ONCE_OPTIONS } from "../resilience/idempotency.js";
-import { TOOL_NAME_METADATA_KEY } from "../observability/events.js";
+import { TOOL_NAME_METADATA_KEY } from "../core/events.js";
 import { modelForAttempt } from "./attempt-model.js";
 import {
   CALL_POLICY_OPTIONS,

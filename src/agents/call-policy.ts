@@ -17,8 +17,8 @@ import type { IdempotencyBaseOptions } from "../resilience/idempotency.js";
 import { type OptionSpec, rule } from "../core/options.js";
 import { RETRY_OPTIONS, type RetryOptions, resolveRetryOptions } from "../resilience/retry.js";
 import { TIMEOUT_ARGUMENT, type TimeoutOptions } from "../resilience/timeout.js";
-import { markWrapper } from "../observability/node-context.js";
-import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+import { markWrapper } from "../core/node-context.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../core/events.js";
 
 /** Breaker options whose `name` may be left out (a default name is derived from the model or tool). */
 export type CallBreakerOptions = Omit<CircuitBreakerOptions, "name"> & { name?: string };

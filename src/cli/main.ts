@@ -2,7 +2,7 @@
 /** The `langgraph-ops` command line. Exit codes: 0 done, 1 a bad config or stale files, 2 a usage error. */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { generatedFiles } from "../../scripts/generated-files.js";
+import { generatedFiles } from "../../mixin/index.js";
 import { loadMixinConfig, staleFiles, writeFiles } from "./mixin.js";
 
 const USAGE = `Usage: langgraph-ops mixin [--config <file.json>] --out <dir> [--check]

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { assertConfigInput, type MixinConfig, resolveConfig } from "../../alerts/src/config.js";
+import { assertConfigInput, type MixinConfig, resolveConfig } from "../../mixin/config.js";
 
 /** Reads and validates a mixin config file (every key optional); no path means the shipped defaults. */
 export function loadMixinConfig(path?: string): MixinConfig {

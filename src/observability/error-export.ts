@@ -5,7 +5,7 @@
  */
 import { classifyError } from "../resilience/classify.js";
 import { chainCode, chainStatus } from "../resilience/error-fields.js";
-import type { ErrorReason } from "../resilience/reasons.js";
+import type { ErrorReason } from "../core/reasons.js";
 import { errorType } from "./tracing/attributes.js";
 import { defaultMask, type MaskFn, maskAndCap } from "./tracing/content.js";
 

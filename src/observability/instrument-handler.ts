@@ -10,7 +10,7 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
-import { GRAPH_NAME_HANDLER_KEY } from "./events.js";
+import { GRAPH_NAME_HANDLER_KEY } from "../core/events.js";
 import { METRICS_CORE } from "./metrics.js";
 import { checkNestedRetries, watchNestedRetries } from "./nested-retries.js";
 

@@ -10,7 +10,7 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Logger } from "pino";
 import { checkOptions, describe, type OptionSpec, rule } from "../core/options.js";
 import { TRACING_OPTIONS } from "./tracing/options.js";
-import { handlersOf } from "./events.js";
+import { handlersOf } from "../core/events.js";
 import { InstrumentCallbackHandler } from "./instrument-handler.js";
 import { createLoggingHandler } from "./logging.js";
 import { MetricsCallbackHandler } from "./metrics-handler.js";

@@ -12,7 +12,7 @@ import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { type DestinationStream, type Level, type Logger, type LoggerOptions, pino } from "pino";
 import { checkOptions } from "../core/options.js";
 import { type ErrorTextPolicy, errorFacts, maskedMessage } from "./error-export.js";
-import { CHANNELS, TOOL_NAME_METADATA_KEY, subscribe } from "./events.js";
+import { CHANNELS, TOOL_NAME_METADATA_KEY, subscribe } from "../core/events.js";
 import { CREATE_LOGGER_OPTIONS, resolveDestination } from "./logger-options.js";
 import { isAbort } from "./tracing/attributes.js";
 import { DEFAULT_MAX_CONTENT_LENGTH, defaultMask, type MaskFn, withDefaultMask } from "./tracing/content.js";

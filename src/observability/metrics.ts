@@ -8,10 +8,11 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { Counter, Gauge, Histogram, Registry, type RegistryContentType, collectDefaultMetrics } from "prom-client";
 import { liveCircuitBreakers } from "../resilience/circuit-breaker.js";
 import { checkOptions, describe, type OptionSpec, rule } from "../core/options.js";
-import { joinCluster } from "../server/cluster-worker.js";
-import { writeMetrics } from "../server/http.js";
-import { type BreakerState, CHANNELS, handlerMark, type NodeEventBase, subscribe } from "./events.js";
+import { joinCluster } from "./cluster-worker.js";
+import { writeMetrics } from "./exposition.js";
+import { CHANNELS, handlerMark, type NodeEventBase, subscribe } from "../core/events.js";
 import { LabelGuards, MAX_LABEL_LENGTH, MIN_LABEL_LENGTH } from "./label-guard.js";
+import { BREAKER_STATES, DEFAULT_PREFIX, EXPORT_RESULTS, type LabelOf, labelNames, SERIES, type SeriesKey, seriesName } from "./series.js";
 import { reportedExporters } from "./tracing/export-reporting.js";
 
 /** Options of {@link createMetrics}. */
@@ -54,22 +55,14 @@ export interface Metrics {
   close(): void;
 }
 
-/** Bucket boundaries (seconds) of the graph, node and tool duration histograms. */
-export const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
-/** Bucket boundaries (seconds) of `langgraph_checkpoint_operation_duration_seconds`. */
-export const CHECKPOINT_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
-/** Bucket boundaries (bytes) of `langgraph_checkpoint_size_bytes`. */
-export const CHECKPOINT_SIZE_BUCKETS: readonly number[] = [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216];
-/** OpenTelemetry GenAI (v1.41) bucket boundaries of `gen_ai.client.operation.duration`, in seconds. */
-export const GEN_AI_DURATION_BUCKETS: readonly number[] = [
-  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
-];
-/** OpenTelemetry GenAI (v1.41) bucket boundaries of `gen_ai.client.token.usage`. */
-export const GEN_AI_TOKEN_BUCKETS: readonly number[] = [
-  1, 4, 16, 64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864,
-];
+export {
+  CHECKPOINT_DURATION_BUCKETS,
+  CHECKPOINT_SIZE_BUCKETS,
+  DURATION_BUCKETS,
+  GEN_AI_DURATION_BUCKETS,
+  GEN_AI_TOKEN_BUCKETS,
+} from "./series.js";
 
-const BREAKER_STATES: readonly BreakerState[] = ["closed", "open", "half_open"];
 const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 
 /** @internal The accepted keys of {@link CreateMetricsOptions}: validation and the bad-input sweep read it. */
@@ -92,28 +85,28 @@ export const CREATE_METRICS_OPTIONS = {
 export interface MetricsCore {
   readonly exemplars: boolean;
   readonly guards: LabelGuards;
-  readonly graphRuns: Counter<"graph" | "status">;
-  readonly graphDuration: Histogram<"graph" | "status">;
-  readonly graphsInFlight: Gauge<"graph">;
-  readonly nodeExecutions: Counter<"graph" | "node" | "status">;
-  readonly nodeDuration: Histogram<"graph" | "node" | "status">;
-  readonly nodeRetries: Counter<"graph" | "node" | "reason">;
-  readonly retriesExhausted: Counter<"graph" | "node">;
-  readonly nodeTimeouts: Counter<"graph" | "node">;
-  readonly fallbacks: Counter<"graph" | "node">;
-  readonly bulkheadRejections: Counter<"graph" | "node">;
-  readonly breakerState: Gauge<"breaker" | "state">;
-  readonly breakerTransitions: Counter<"breaker" | "to">;
-  readonly breakerRejections: Counter<"breaker">;
-  readonly idempotencyRequests: Counter<"graph" | "node" | "result">;
-  readonly interrupts: Counter<"graph" | "node">;
-  readonly toolCalls: Counter<"graph" | "tool" | "status">;
-  readonly toolDuration: Histogram<"graph" | "tool" | "status">;
-  readonly checkpointDuration: Histogram<"saver" | "operation" | "status">;
-  readonly checkpointSize: Histogram<"saver">;
-  readonly genAiDuration: Histogram<GenAiLabel | "error_type">;
-  readonly genAiTokens: Histogram<GenAiLabel | "gen_ai_token_type">;
-  readonly traceExportSpans: Counter<"exporter" | "result">;
+  readonly graphRuns: Counter<LabelOf<"graphRuns">>;
+  readonly graphDuration: Histogram<LabelOf<"graphDuration">>;
+  readonly graphsInFlight: Gauge<LabelOf<"graphsInFlight">>;
+  readonly nodeExecutions: Counter<LabelOf<"nodeExecutions">>;
+  readonly nodeDuration: Histogram<LabelOf<"nodeDuration">>;
+  readonly nodeRetries: Counter<LabelOf<"nodeRetries">>;
+  readonly retriesExhausted: Counter<LabelOf<"retriesExhausted">>;
+  readonly nodeTimeouts: Counter<LabelOf<"nodeTimeouts">>;
+  readonly fallbacks: Counter<LabelOf<"fallbacks">>;
+  readonly bulkheadRejections: Counter<LabelOf<"bulkheadRejections">>;
+  readonly breakerState: Gauge<LabelOf<"breakerState">>;
+  readonly breakerTransitions: Counter<LabelOf<"breakerTransitions">>;
+  readonly breakerRejections: Counter<LabelOf<"breakerRejections">>;
+  readonly idempotencyRequests: Counter<LabelOf<"idempotencyRequests">>;
+  readonly interrupts: Counter<LabelOf<"interrupts">>;
+  readonly toolCalls: Counter<LabelOf<"toolCalls">>;
+  readonly toolDuration: Histogram<LabelOf<"toolDuration">>;
+  readonly checkpointDuration: Histogram<LabelOf<"checkpointDuration">>;
+  readonly checkpointSize: Histogram<LabelOf<"checkpointSize">>;
+  readonly genAiDuration: Histogram<LabelOf<"genAiDuration">>;
+  readonly genAiTokens: Histogram<LabelOf<"genAiTokens">>;
+  readonly traceExportSpans: Counter<LabelOf<"traceExportSpans">>;
 }
 
 /** @internal Labels shared by the two GenAI histograms. */
@@ -161,7 +154,7 @@ export function observe<L extends string>(
 function resolveOptions(options: unknown) {
   const where = "createMetrics(options)";
   const o = checkOptions<CreateMetricsOptions>(options, CREATE_METRICS_OPTIONS, where);
-  const prefix = o.prefix ?? "langgraph_";
+  const prefix = o.prefix ?? DEFAULT_PREFIX;
   const exemplars = o.exemplars === true;
   const registry = (o.registry as Registry<RegistryContentType> | undefined) ?? new Registry<RegistryContentType>();
   if (exemplars) {
@@ -191,11 +184,20 @@ function createCore(
   maxLabelLength: number,
 ): MetricsCore {
   const registers = [registry];
-  const p = (name: string) => `${prefix}${name}`;
-  const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
-    new Counter<L>({ name: p(name), help, labelNames, registers });
-  const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: readonly number[], full = p(name)) =>
-    new Histogram<L>({ name: full, help, labelNames, buckets: [...buckets], registers, enableExemplars: exemplars });
+  const base = <K extends SeriesKey>(key: K) => ({
+    name: seriesName(key, prefix),
+    help: SERIES[key].help,
+    labelNames: labelNames(key),
+    registers,
+  });
+  const counter = <K extends SeriesKey>(key: K) => new Counter<LabelOf<K>>(base(key));
+  const gauge = <K extends SeriesKey>(key: K) => new Gauge<LabelOf<K>>(base(key));
+  const histogram = <K extends SeriesKey>(key: K) =>
+    new Histogram<LabelOf<K>>({
+      ...base(key),
+      buckets: [...((SERIES[key] as { buckets?: readonly number[] }).buckets ?? [])],
+      enableExemplars: exemplars,
+    });
   const guards = new LabelGuards(maxLabelValues, maxLabelLength);
   const seeded = new Set<string>();
   // Counters of a live breaker exist at 0, so rate() and alerts see them before the first transition. They are
@@ -209,19 +211,13 @@ function createCore(
       breakerRejections.inc({ breaker: name }, 0);
     }
   };
-  const breakerTransitions: Counter<"breaker" | "to"> = new Counter({
-    name: p("circuit_breaker_transitions_total"),
-    help: "Circuit breaker state transitions, by target state.",
-    labelNames: ["breaker", "to"],
-    registers,
+  const breakerTransitions: Counter<LabelOf<"breakerTransitions">> = new Counter({
+    ...base("breakerTransitions"),
     collect: seedBreakerCounters,
   });
-  const breakerRejections = counter("circuit_breaker_rejections_total", "Calls rejected at once by an open circuit breaker.", ["breaker"]);
-  const breakerState = new Gauge<"breaker" | "state">({
-    name: p("circuit_breaker_state"),
-    help: "Circuit breaker state, one-hot: 1 for the current state, 0 for the other two.",
-    labelNames: ["breaker", "state"],
-    registers,
+  const breakerRejections = counter("breakerRejections");
+  const breakerState = new Gauge<LabelOf<"breakerState">>({
+    ...base("breakerState"),
     // Across cluster workers: 1 when at least one worker's breaker is in the state.
     aggregator: "max",
     collect() {
@@ -233,81 +229,44 @@ function createCore(
     },
   });
   const seededExporters = new Set<string>();
-  const traceExportSpans: Counter<"exporter" | "result"> = new Counter({
-    name: p("trace_export_spans_total"),
-    help: "Spans handed to a trace exporter, by exporter and result (success, failure).",
-    labelNames: ["exporter", "result"],
-    registers,
-    // Both results of every reporting exporter exist at 0, so increase() and alerts see the first failure.
+  const traceExportSpans: Counter<LabelOf<"traceExportSpans">> = new Counter({
+    ...base("traceExportSpans"),
+    // Every result of every reporting exporter exists at 0, so increase() and alerts see the first failure.
     collect() {
       for (const exporter of reportedExporters()) {
         const name = guards.value("exporter", exporter);
         if (seededExporters.has(name)) continue;
         seededExporters.add(name);
-        this.inc({ exporter: name, result: "success" }, 0);
-        this.inc({ exporter: name, result: "failure" }, 0);
+        for (const result of EXPORT_RESULTS) this.inc({ exporter: name, result }, 0);
       }
     },
   });
+  // Registration order is exposition order: the catalogue's, with the breaker and exporter series where they were.
   return {
     exemplars,
     guards,
     traceExportSpans,
-    graphRuns: counter("graph_runs_total", "Graph runs, by final status (success, error, interrupted, cancelled).", ["graph", "status"]),
-    graphDuration: histogram("graph_run_duration_seconds", "Duration of graph runs.", ["graph", "status"], DURATION_BUCKETS),
-    graphsInFlight: new Gauge({
-      name: p("graph_runs_in_flight"),
-      help: "Graph runs started and not yet finished.",
-      labelNames: ["graph"],
-      registers,
-    }),
-    nodeExecutions: counter("node_executions_total", "Node executions (each LangGraph RetryPolicy attempt counts), by status.", [
-      "graph",
-      "node",
-      "status",
-    ]),
-    nodeDuration: histogram("node_duration_seconds", "Duration of node executions.", ["graph", "node", "status"], DURATION_BUCKETS),
-    nodeRetries: counter("node_retries_total", "Retries of a node: withRetry attempts after a failure and LangGraph RetryPolicy re-runs.", [
-      "graph",
-      "node",
-      "reason",
-    ]),
-    retriesExhausted: counter("node_retries_exhausted_total", "withRetry gave up on a node call.", ["graph", "node"]),
-    nodeTimeouts: counter("node_timeouts_total", "Node attempts that passed their withTimeout deadline.", ["graph", "node"]),
-    fallbacks: counter("node_fallbacks_total", "Failed node calls whose update came from a fallback.", ["graph", "node"]),
-    bulkheadRejections: counter("bulkhead_rejections_total", "Node calls rejected by a full bulkhead.", ["graph", "node"]),
+    graphRuns: counter("graphRuns"),
+    graphDuration: histogram("graphDuration"),
+    graphsInFlight: gauge("graphsInFlight"),
+    nodeExecutions: counter("nodeExecutions"),
+    nodeDuration: histogram("nodeDuration"),
+    nodeRetries: counter("nodeRetries"),
+    retriesExhausted: counter("retriesExhausted"),
+    nodeTimeouts: counter("nodeTimeouts"),
+    fallbacks: counter("fallbacks"),
+    bulkheadRejections: counter("bulkheadRejections"),
     breakerState,
     breakerTransitions,
     breakerRejections,
-    idempotencyRequests: counter("idempotency_requests_total", "Idempotency lookups, by result (hit, miss, conflict).", [
-      "graph",
-      "node",
-      "result",
-    ]),
-    interrupts: counter("interrupts_total", "Human-in-the-loop interrupts raised by nodes.", ["graph", "node"]),
-    toolCalls: counter("tool_calls_total", "Tool calls, by status.", ["graph", "tool", "status"]),
-    toolDuration: histogram("tool_duration_seconds", "Duration of tool calls.", ["graph", "tool", "status"], DURATION_BUCKETS),
-    checkpointDuration: histogram(
-      "checkpoint_operation_duration_seconds",
-      "Duration of checkpointer operations (get, put, put_writes, list).",
-      ["saver", "operation", "status"],
-      CHECKPOINT_DURATION_BUCKETS,
-    ),
-    checkpointSize: histogram("checkpoint_size_bytes", "Serialized size of saved checkpoints.", ["saver"], CHECKPOINT_SIZE_BUCKETS),
-    genAiDuration: histogram(
-      "",
-      "GenAI operation duration (OpenTelemetry gen_ai.client.operation.duration).",
-      ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"],
-      GEN_AI_DURATION_BUCKETS,
-      "gen_ai_client_operation_duration_seconds",
-    ),
-    genAiTokens: histogram(
-      "",
-      "Tokens used per GenAI operation (OpenTelemetry gen_ai.client.token.usage).",
-      ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"],
-      GEN_AI_TOKEN_BUCKETS,
-      "gen_ai_client_token_usage",
-    ),
+    idempotencyRequests: counter("idempotencyRequests"),
+    interrupts: counter("interrupts"),
+    toolCalls: counter("toolCalls"),
+    toolDuration: histogram("toolDuration"),
+    checkpointDuration: histogram("checkpointDuration"),
+    checkpointSize: histogram("checkpointSize"),
+    genAiDuration: histogram("genAiDuration"),
+    genAiTokens: histogram("genAiTokens"),
   };
 }
 
@@ -367,10 +326,9 @@ function subscribeWrapperEvents(core: MetricsCore): Array<() => void> {
  */
 export function createMetrics(options?: CreateMetricsOptions): Metrics {
   const o = resolveOptions(options);
-  if (o.registry.getSingleMetric(`${o.prefix}graph_runs_total`) !== undefined) {
-    throw new TypeError(
-      `createMetrics(options).registry already holds ${o.prefix}graph_runs_total; use one Metrics per registry or another prefix`,
-    );
+  const runs = seriesName("graphRuns", o.prefix);
+  if (o.registry.getSingleMetric(runs) !== undefined) {
+    throw new TypeError(`createMetrics(options).registry already holds ${runs}; use one Metrics per registry or another prefix`);
   }
   const core = createCore(o.registry, o.prefix, o.exemplars, o.maxLabelValues, o.maxLabelLength);
   if (o.defaultMetrics) collectDefaultMetrics({ register: o.registry });

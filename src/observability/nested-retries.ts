@@ -5,7 +5,7 @@
  * arguments (`max_retries`), or LangChain's default when a provider chat model was built without one.
  */
 import type { Serialized } from "@langchain/core/load/serializable";
-import { CHANNELS, subscribe } from "./events.js";
+import { CHANNELS, subscribe } from "../core/events.js";
 
 /** The `code` of the process warning (`process.on("warning", w => w.code === NESTED_RETRIES_WARNING_CODE)`). */
 export const NESTED_RETRIES_WARNING_CODE = "LANGGRAPH_OPS_NESTED_RETRIES";

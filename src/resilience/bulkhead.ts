@@ -6,8 +6,8 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { BulkheadRejectedError } from "./errors.js";
 import { assertFunction, checkOptions, type OptionSpec, rule } from "../core/options.js";
 import type { NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
-import { callNode, markWrapper } from "../observability/node-context.js";
-import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+import { callNode, markWrapper } from "../core/node-context.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../core/events.js";
 
 /** Options of `withBulkhead`. */
 export interface BulkheadOptions {

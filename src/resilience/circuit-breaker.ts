@@ -13,8 +13,8 @@ import { classifyError } from "./classify.js";
 import { CircuitOpenError, toError } from "./errors.js";
 import { assertFunction, assertObject, checkOptions, type OptionSpec, rule } from "../core/options.js";
 import type { NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
-import { callNode, markWrapper } from "../observability/node-context.js";
-import { type BreakerState, CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+import { callNode, markWrapper } from "../core/node-context.js";
+import { type BreakerState, CHANNELS, hasSubscribers, labelsOf, publish } from "../core/events.js";
 
 /** Options of a circuit breaker; the numeric names and defaults are opossum's. */
 export interface CircuitBreakerOptions {

@@ -1,7 +1,7 @@
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { BulkheadRejectedError, CircuitOpenError, RetriesExhaustedError, TimeoutError } from "./errors.js";
 import { causeChain, type ErrorFields, kindsOf, langChainRetryable, ownCode, ownStatus, ownTypes } from "./error-fields.js";
-import type { ErrorReason } from "./reasons.js";
+import type { ErrorReason } from "../core/reasons.js";
 import { retryAfterFromHeaders } from "./retry-after.js";
 
 /** What the wrappers do with an error. */

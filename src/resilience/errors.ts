@@ -2,7 +2,7 @@
  * Error classes thrown by the resilience wrappers, and the normalisation every wrapper applies first.
  */
 import { chainCode, chainStatus, errorTypeName } from "./error-fields.js";
-import type { ErrorReason } from "./reasons.js";
+import type { ErrorReason } from "../core/reasons.js";
 
 /** Thrown (and used as the abort reason of the node's `config.signal`) when an attempt passes its deadline. */
 export class TimeoutError extends Error {
@@ -122,26 +122,4 @@ export class BulkheadRejectedError extends Error {
   }
 }
 
-const COPIED_FIELDS = ["status", "statusCode", "code", "headers", "response"] as const;
-
-/**
- * Turns a thrown value into an `Error`. Errors pass through unchanged; anything else becomes an `Error` whose message
- * contains `String(value)`, with the value kept as `cause` and its HTTP-ish fields (`status`, `code`, `headers`)
- * copied so classification still works for SDKs that throw plain objects.
- */
-export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  let text: string;
-  try {
-    text = String(value);
-  } catch {
-    text = Object.prototype.toString.call(value);
-  }
-  const error = new Error(`Non-Error value thrown: ${text}`, { cause: value });
-  if (typeof value === "object" && value !== null) {
-    const source = value as Record<string, unknown>;
-    const target = error as unknown as Record<string, unknown>;
-    for (const field of COPIED_FIELDS) if (source[field] !== undefined) target[field] = source[field];
-  }
-  return error;
-}
+export { toError } from "../core/errors.js";

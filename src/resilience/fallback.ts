@@ -7,8 +7,8 @@ import { isGraphBubbleUp } from "@langchain/langgraph";
 import { toError } from "./errors.js";
 import { assertFunction } from "./options.js";
 import type { ConfigOf, FallbackUpdateOf, NodeBound, NodeFn, StateOf, WrappedNode, WrappedWithFallback } from "./types.js";
-import { callNode, markWrapper } from "../observability/node-context.js";
-import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+import { callNode, markWrapper } from "../core/node-context.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../core/events.js";
 
 /** Produces a replacement update from the error that made the node fail. */
 export type FallbackFn<S, U, C> = (error: Error, state: S, config: C) => U | Promise<U>;

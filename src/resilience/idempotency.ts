@@ -17,8 +17,8 @@ import { assertFunction, checkOptions, type OptionSpec, rule } from "../core/opt
 import { chainEntry, nextClaim } from "./idempotency-chain.js";
 import { type ClaimResult, type IdempotencyStore, getDefaultIdempotencyStore } from "./idempotency-store.js";
 import type { Clock, ConfigOf, NodeBound, NodeFn, NodeOf, StateOf, Wrapped, WrappedNode } from "./types.js";
-import { callNode, markWrapper } from "../observability/node-context.js";
-import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+import { callNode, markWrapper } from "../core/node-context.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../core/events.js";
 
 /** Options shared by `withIdempotency` and `runOnce`. */
 export interface IdempotencyBaseOptions {

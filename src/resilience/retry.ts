@@ -15,8 +15,8 @@ import { assertFunction, checkOptions, type OptionSpec, rule } from "../core/opt
 import { retryAfterFromHeaders } from "./retry-after.js";
 import { isThenable } from "./thenable.js";
 import type { Clock, NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
-import { callNode, markWrapper } from "../observability/node-context.js";
-import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+import { callNode, markWrapper } from "../core/node-context.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../core/events.js";
 
 /** Options of `withRetry`. */
 export interface RetryOptions {
@@ -88,11 +88,11 @@ export function resolveRetryOptions(options: unknown, where = "withRetry(options
   };
 }
 
-/** The outcome of looking at a failed attempt: wait `delayMs` and try again, or stop with `error`. */
+/** @internal The outcome of looking at a failed attempt: wait `delayMs` and try again, or stop with `error`. */
 export type RetryDecision = { retry: true; delayMs: number; serverDelay: boolean } | { retry: false; error: Error; exhausted: boolean };
 
 /**
- * Pure decision for a failed attempt, exported for property tests of the schedule.
+ * @internal Pure decision for a failed attempt, exported for property tests of the schedule (not part of the package API).
  * @param attempt the attempt that failed (1 = first)
  * @param elapsedMs time since the first attempt started
  * @param previousDelayMs the previous backoff delay (minDelayMs before the first retry)

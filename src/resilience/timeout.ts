@@ -10,9 +10,9 @@ import { type Deadline, DeadlineQueue } from "./deadline-queue.js";
 import { TimeoutError } from "./errors.js";
 import { assertFunction, checkValue, type OptionSpec, rule } from "../core/options.js";
 import type { NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
-import { callNode, markWrapper } from "../observability/node-context.js";
+import { callNode, markWrapper } from "../core/node-context.js";
 import { isThenable } from "./thenable.js";
-import { CHANNELS, hasSubscribers, labelsOf, publish } from "../observability/events.js";
+import { CHANNELS, hasSubscribers, labelsOf, publish } from "../core/events.js";
 
 /** Options of `withTimeout`. */
 export interface TimeoutOptions {
@@ -152,11 +152,11 @@ function attemptConfigFor<U>(attempt: Attempt<U>, runConfig: RunnableConfig | un
 }
 
 /**
- * @internal Runs one attempt of `node` under the deadline queue of its wrapper. A node that returns synchronously
+ * Runs one attempt of `node` under the deadline queue of its wrapper. A node that returns synchronously
  * cannot be interrupted and is done before any timer could fire, so only an asynchronous result is raced against
  * the deadline (counted from the call's start).
  */
-export function runWithTimeout<S, U, C>(node: NodeFn<S, U, C>, state: S, config: C, queue: DeadlineQueue, ms: number): Promise<U> {
+function runWithTimeout<S, U, C>(node: NodeFn<S, U, C>, state: S, config: C, queue: DeadlineQueue, ms: number): Promise<U> {
   const runConfig = config as RunnableConfig | undefined;
   if (runConfig?.signal?.aborted) return Promise.reject(runConfig.signal.reason);
   const attempt = new Attempt<U>(queue, ms, runConfig);

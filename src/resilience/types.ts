@@ -52,9 +52,6 @@ export type WrappedWithFallback<F> = F extends AnyNode ? WrappedNode<StateOf<F>,
 /** `F` seen as the generic node shape the wrappers are written against. */
 export type NodeOf<F> = NodeFn<StateOf<F>, UpdateOf<F>, ConfigOf<F>>;
 
-/** The fields of a run config the wrappers read. */
-export type NodeConfig = LangGraphRunnableConfig | undefined;
-
 /** Time source and sleeper, injectable so tests run in milliseconds and exactly. */
 export interface Clock {
   /** Milliseconds on a monotonic-enough scale. */

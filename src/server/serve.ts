@@ -12,7 +12,7 @@ import { checkOptions, type OptionSpec, rule, stringArray } from "../core/option
 import { coreOf, type Metrics } from "../observability/metrics.js";
 import { type MetricsAuth, resolveAuth } from "./auth.js";
 import { budgetConnections } from "./connections.js";
-import { type Exposition, sendText, writeMetrics } from "./http.js";
+import { type Exposition, sendText, writeMetrics } from "../observability/exposition.js";
 import { DEFAULT_READINESS_TIMEOUT_MS, type ReadinessCheck, type ReadinessOptions, resolveReadiness } from "./readiness.js";
 
 export type { MetricsAuth } from "./auth.js";

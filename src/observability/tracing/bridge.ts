@@ -7,8 +7,8 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { context, type Span, trace } from "@opentelemetry/api";
-import { CHANNELS, subscribe } from "../events.js";
-import { setNodeContextRunner } from "../node-context.js";
+import { CHANNELS, subscribe } from "../../core/events.js";
+import { setNodeContextRunner } from "../../core/node-context.js";
 import { errorFacts } from "../error-export.js";
 import { ATTR } from "./attributes.js";
 import { errorAttributes } from "./error-span.js";

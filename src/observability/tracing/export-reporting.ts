@@ -8,7 +8,8 @@
  */
 import { assertKnownKeys, assertObject, describe, numberOption } from "../../resilience/options.js";
 import type { ReadableSpan, SpanExporter } from "./sdk-types.js";
-import { CHANNELS, hasSubscribers, publish } from "../events.js";
+import { toError } from "../../core/errors.js";
+import { CHANNELS, hasSubscribers, publish } from "../../core/events.js";
 
 /** `ExportResultCode.SUCCESS` / `FAILED` of `@opentelemetry/core` (stable enum values; the package is not a dependency). */
 const SUCCESS = 0;
@@ -40,10 +41,6 @@ const known: Set<string> = registry[KNOWN];
 /** @internal Names of the exporters wrapped so far in this process, so their series exist at 0 from the start. */
 export function reportedExporters(): ReadonlySet<string> {
   return known;
-}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
 
 function resolveOptions(options: unknown): { timeoutMs: number; signal: AbortSignal | undefined } {

@@ -3,6 +3,7 @@
  * Grafana 10.4 through 12 load and migrate). Only `timeseries`, `stat`, `table`, `bargauge` and `state-timeline`
  * panels, so nothing depends on a plugin or a panel type that changed between those versions.
  */
+import { metric } from "../catalogue.js";
 
 /** Datasource reference resolved through the `datasource` variable (works for UI import, API and provisioning). */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana variable syntax, not a JavaScript template
@@ -108,6 +109,11 @@ export interface Dashboard {
 
 /** What a panel definition states; ids, refIds, layout and defaults are filled in by {@link layout}. */
 export interface PanelSpec {
+  /**
+   * The panel's id, fixed for its life (`viewPanel` links and Grafana's panel state refer to it): a new panel takes
+   * the next free id of its dashboard wherever it sits; ids of removed panels are not reused.
+   */
+  id: number;
   type: PanelType;
   title: string;
   description: string;
@@ -202,8 +208,16 @@ function panel(spec: PanelSpec, id: number, gridPos: Panel["gridPos"]): Panel {
   return built;
 }
 
-/** Lays rows of panel specs out on the 24-column grid, numbering panels from 1. Stat rows are short. */
+/** Lays rows of panel specs out on the 24-column grid; stat rows are short. A TypeError on a duplicate panel id. */
 export function layout(rows: PanelSpec[][]): Panel[] {
+  const ids = new Set<number>();
+  for (const spec of rows.flat()) {
+    if (!Number.isInteger(spec.id) || spec.id < 1 || ids.has(spec.id)) {
+      const next = Math.max(0, ...rows.flat().map((p) => p.id)) + 1;
+      throw new TypeError(`panel "${spec.title}" needs an id of its own (a positive integer; next free: ${next}), got ${spec.id}`);
+    }
+    ids.add(spec.id);
+  }
   const panels: Panel[] = [];
   let y = 0;
   for (const row of rows) {
@@ -212,7 +226,7 @@ export function layout(rows: PanelSpec[][]): Panel[] {
     let x = 0;
     for (const spec of row) {
       const w = spec.width ?? share;
-      panels.push(panel(spec, panels.length + 1, { h, w, x, y }));
+      panels.push(panel(spec, spec.id, { h, w, x, y }));
       x += w;
     }
     y += h;
@@ -248,7 +262,7 @@ export function queryVariable(name: string, label: string, query: string, includ
  */
 export function standardVariables(extraSelector: string): Variable[] {
   const sel = (m: string) => `{${[m, extraSelector].filter((x) => x !== "").join(", ")}}`;
-  const gauge = "langgraph_graph_runs_in_flight";
+  const gauge = metric("graphsInFlight");
   return [
     {
       name: "datasource",

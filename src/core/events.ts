@@ -4,7 +4,7 @@
  */
 import { channel } from "node:diagnostics_channel";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { ErrorReason } from "../resilience/reasons.js";
+import type { ErrorReason } from "./reasons.js";
 
 /**
  * Metadata key that names the graph of a run for the wrappers' `graph` label. `instrument()` does not set it (it

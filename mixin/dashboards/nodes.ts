@@ -1,17 +1,19 @@
 /** "LangGraph / Nodes & Resilience": which node fails or is slow, and what the resilience wrappers do about it. */
-import type { MixinConfig } from "../../alerts/src/config.js";
+import type { LabelValue } from "../../src/observability/series.js";
+import { is, metric } from "../catalogue.js";
+import type { MixinConfig } from "../config.js";
 import { type Dashboard, dashboard, layout, queryVariable, standardVariables } from "./grafana.js";
-import { g, j, quantile, ratio, sumRate } from "./queries.js";
+import { panelRatio, panelSelectors, percent, quantile, sumRate } from "../promql.js";
 
-/** `g()` plus the `node` variable. */
-const n = (metric: string, ...extra: string[]): string => g(metric, 'node=~"$node"', ...extra);
-
-const EXEC = "langgraph_node_executions_total";
+const EXEC = metric("nodeExecutions");
 
 /** The nodes and resilience dashboard. */
 export function nodesDashboard(config: MixinConfig): Dashboard {
+  const { g, j } = panelSelectors(config);
+  const n = (metric: string, ...extra: string[]): string => g(metric, 'node=~"$node"', ...extra);
   const t = config.thresholds;
-  const breaker = (state: string) => `max without (state) (${j("langgraph_circuit_breaker_state", `state="${state}"`)})`;
+  const breaker = (state: LabelValue<"breakerState", "state">) =>
+    `max without (state) (${j(metric("breakerState"), is("breakerState", "state", state))})`;
   return dashboard({
     uid: `${config.uidPrefix}-nodes`,
     title: "LangGraph / Nodes & Resilience",
@@ -30,6 +32,7 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 1,
           title: "Executions/s by node and status",
           description: "Node executions per second (each LangGraph RetryPolicy attempt counts once; withRetry attempts do not).",
           unit: "ops",
@@ -37,80 +40,89 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 2,
           title: "Error ratio by node",
-          description: `Share of node executions that failed. Alert threshold: ${t.nodeErrorRatio * 100}%.`,
+          description: `Share of node executions that failed. Alert threshold: ${percent(t.nodeErrorRatio)}.`,
           unit: "percentunit",
           min: 0,
           targets: [
             {
-              expr: ratio(sumRate(n(EXEC, 'status="error"'), "graph, node"), sumRate(n(EXEC), "graph, node")),
+              expr: panelRatio(sumRate(n(EXEC, is("nodeExecutions", "status", "error")), "graph, node"), sumRate(n(EXEC), "graph, node")),
               legend: "{{graph}}/{{node}}",
             },
           ],
         },
         {
           type: "timeseries",
+          id: 3,
           title: "p95 duration by node",
           description: "95th percentile of node execution time, including retries and backoff inside the node's wrappers.",
           unit: "s",
-          targets: [{ expr: quantile("0.95", n("langgraph_node_duration_seconds_bucket"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: quantile("0.95", n(metric("nodeDuration", "bucket")), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
       ],
       [
         {
           type: "timeseries",
+          id: 4,
           title: "Retries/s by reason",
-          description: "Retries per second by classified reason (rate_limit, server_error, timeout, network, retry_policy…).",
+          description: "Retries per second by classified reason (rate_limited, server_error, timeout, network, retry_policy…).",
           unit: "ops",
-          targets: [{ expr: sumRate(n("langgraph_node_retries_total"), "graph, node, reason"), legend: "{{graph}}/{{node}} {{reason}}" }],
+          targets: [{ expr: sumRate(n(metric("nodeRetries")), "graph, node, reason"), legend: "{{graph}}/{{node}} {{reason}}" }],
         },
         {
           type: "timeseries",
+          id: 5,
           title: "Retries per execution",
           description: `Retries divided by executions, by node. Alert threshold: ${t.retryRatio}.`,
           unit: "short",
           min: 0,
           targets: [
             {
-              expr: `${sumRate(n("langgraph_node_retries_total"), "graph, node")} / ${sumRate(n(EXEC), "graph, node")}`,
+              expr: `${sumRate(n(metric("nodeRetries")), "graph, node")} / ${sumRate(n(EXEC), "graph, node")}`,
               legend: "{{graph}}/{{node}}",
             },
           ],
         },
         {
           type: "timeseries",
+          id: 6,
           title: "Retries exhausted/s",
           description: "Calls where withRetry gave up (no attempts or time budget left) and rethrew.",
           unit: "ops",
-          targets: [{ expr: sumRate(n("langgraph_node_retries_exhausted_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: sumRate(n(metric("retriesExhausted")), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
       ],
       [
         {
           type: "timeseries",
+          id: 7,
           title: "Timeouts/s by node",
           description: "Attempts that passed their withTimeout deadline, per second.",
           unit: "ops",
-          targets: [{ expr: sumRate(n("langgraph_node_timeouts_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: sumRate(n(metric("nodeTimeouts")), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
         {
           type: "timeseries",
+          id: 8,
           title: "Fallbacks/s by node",
           description: "Failed calls whose update came from the node's fallback instead.",
           unit: "ops",
-          targets: [{ expr: sumRate(n("langgraph_node_fallbacks_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: sumRate(n(metric("fallbacks")), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
         {
           type: "timeseries",
+          id: 9,
           title: "Bulkhead rejections/s",
           description: "Calls rejected because the node's concurrency limit and queue were full.",
           unit: "ops",
-          targets: [{ expr: sumRate(n("langgraph_bulkhead_rejections_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: sumRate(n(metric("bulkheadRejections")), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
       ],
       [
         {
           type: "state-timeline",
+          id: 10,
           title: "Circuit breaker state",
           description: "State of each breaker per instance: closed, half-open (probing) or open (failing fast).",
           unit: "none",
@@ -130,21 +142,23 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 11,
           title: "Breaker rejections/s",
           description: "Calls an open breaker rejected at once with CircuitOpenError.",
           unit: "ops",
           width: 6,
-          targets: [{ expr: sumRate(j("langgraph_circuit_breaker_rejections_total"), "breaker"), legend: "{{breaker}}" }],
+          targets: [{ expr: sumRate(j(metric("breakerRejections")), "breaker"), legend: "{{breaker}}" }],
         },
         {
           type: "timeseries",
+          id: 12,
           title: "Breaker transitions",
           description: "Breaker state changes in each interval, by target state; many transitions to closed mean flapping.",
           unit: "short",
           width: 6,
           targets: [
             {
-              expr: `sum by (breaker, to) (increase(${j("langgraph_circuit_breaker_transitions_total")}[$__rate_interval]))`,
+              expr: `sum by (breaker, to) (increase(${j(metric("breakerTransitions"))}[$__rate_interval]))`,
               legend: "{{breaker}} → {{to}}",
             },
           ],
@@ -153,20 +167,20 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 13,
           title: "Idempotency lookups/s by result",
           description:
             "withIdempotency and runOnce lookups: hit (replayed a recorded result), miss (ran), conflict (a duplicate was in progress).",
           unit: "ops",
-          targets: [
-            { expr: sumRate(n("langgraph_idempotency_requests_total"), "graph, node, result"), legend: "{{graph}}/{{node}} {{result}}" },
-          ],
+          targets: [{ expr: sumRate(n(metric("idempotencyRequests")), "graph, node, result"), legend: "{{graph}}/{{node}} {{result}}" }],
         },
         {
           type: "timeseries",
+          id: 14,
           title: "Interrupts/s by node",
           description: "interrupt() calls per second (human-in-the-loop pauses); not errors.",
           unit: "ops",
-          targets: [{ expr: sumRate(n("langgraph_interrupts_total"), "graph, node"), legend: "{{graph}}/{{node}}" }],
+          targets: [{ expr: sumRate(n(metric("interrupts")), "graph, node"), legend: "{{graph}}/{{node}}" }],
         },
       ],
     ]),

@@ -2,7 +2,9 @@
  * The alert rules, each with its runbook entry. Ratio alerts read the recording rules and carry a
  * minimum-traffic guard (`minEvents` in the alert's window) so a handful of failures on an idle graph does not page.
  */
-import { type AlertKey, type MixinConfig, durationSeconds, num, selector } from "./config.js";
+import { is, metric, oneOf } from "../catalogue.js";
+import { type AlertKey, type MixinConfig, durationSeconds } from "../config.js";
+import { num, percent, selector } from "../promql.js";
 import { RECORDED } from "./recording.js";
 import { SLO_NAME, sliErrorRatio, sliEventsRate } from "./slo.js";
 import type { AlertingRule, RuleGroup, Severity } from "./types.js";
@@ -36,10 +38,6 @@ export function runbookAnchor(alertName: string): string {
 function spell(seconds: number): string {
   if (seconds >= 86_400) return `${num(Math.round((seconds / 86_400) * 10) / 10)} days`;
   return `${num(Math.round((seconds / 3600) * 10) / 10)} hours`;
-}
-
-function percent(ratio: number): string {
-  return `${num(ratio * 100)}%`;
 }
 
 interface Draft {
@@ -84,7 +82,7 @@ function drafts(config: MixinConfig): Draft[] {
   const budget = num(1 - config.sloTarget);
   const guard5m = (on: string, rate: string) => `and on (${on})\nsum by (${on}) (${rate}) * 300 >= ${num(config.minEvents)}`;
   const period = durationSeconds(config.sloPeriod);
-  const exhausted = `langgraph_node_retries_exhausted_total${s()}`;
+  const exhausted = `${metric("retriesExhausted")}${s()}`;
   const burn = BURN_WINDOWS.map((w): Draft => {
     const ratio = (window: string) => `max without (slo_window) (${sliErrorRatio(window)}{slo="${SLO_NAME}"})`;
     const threshold = `(${num(w.factor)} * ${budget})`;
@@ -149,7 +147,7 @@ function drafts(config: MixinConfig): Draft[] {
       key: "runsStuck",
       alert: "LangGraphRunsStuck",
       severity: "warning",
-      expr: `sum by (job, instance, graph) (langgraph_graph_runs_in_flight${s()}) > 0\nunless on (job, instance, graph)\nsum by (job, instance, graph) (increase(langgraph_graph_runs_total${s()}[30m])) > 0`,
+      expr: `sum by (job, instance, graph) (${metric("graphsInFlight")}${s()}) > 0\nunless on (job, instance, graph)\nsum by (job, instance, graph) (increase(${metric("graphRuns")}${s()}[30m])) > 0`,
       summary: "LangGraph runs are in flight but none finished for 30 minutes.",
       description:
         "{{ $value }} runs of graph {{ $labels.graph }} are in flight on {{ $labels.instance }} (job {{ $labels.job }}) and no run of that graph finished in the last 30m.",
@@ -191,9 +189,9 @@ function drafts(config: MixinConfig): Draft[] {
       runbook: {
         meaning: `The node retries more than ${num(t.retryRatio)} times per execution: a dependency is failing transiently (rate limits, 5xx, timeouts).`,
         impact: "Higher latency and cost; a retry storm can make an overloaded provider worse.",
-        diagnosis: ["*LangGraph / Nodes & Resilience*: retries by `reason` (rate_limit, server_error, timeout, network…)."],
+        diagnosis: ["*LangGraph / Nodes & Resilience*: retries by `reason` (rate_limited, server_error, timeout, network…)."],
         mitigation: [
-          "For `rate_limit`, lower concurrency with a `bulkhead` or raise the provider quota; otherwise let the breaker open sooner.",
+          "For `rate_limited`, lower concurrency with a `bulkhead` or raise the provider quota; otherwise let the breaker open sooner.",
         ],
       },
     },
@@ -232,7 +230,7 @@ function drafts(config: MixinConfig): Draft[] {
       key: "circuitBreakerOpen",
       alert: "LangGraphCircuitBreakerOpen",
       severity: "warning",
-      expr: `max by (job, breaker) (langgraph_circuit_breaker_state${s(`state=~"open|half_open"`)}) == 1`,
+      expr: `max by (job, breaker) (${metric("breakerState")}${s(oneOf("breakerState", "state", "open", "half_open"))}) == 1`,
       summary: "A LangGraph circuit breaker is open.",
       description:
         "Circuit breaker {{ $labels.breaker }} (job {{ $labels.job }}) has not been closed on at least one instance for the alert's whole `for:` duration: calls through it fail fast.",
@@ -250,7 +248,7 @@ function drafts(config: MixinConfig): Draft[] {
     {
       alert: "LangGraphCircuitBreakerFlapping",
       severity: "info",
-      expr: `sum by (job, breaker) (increase(langgraph_circuit_breaker_transitions_total${s(`to="closed"`)}[30m])) > ${num(t.breakerFlapsPer30m)}`,
+      expr: `sum by (job, breaker) (increase(${metric("breakerTransitions")}${s(is("breakerTransitions", "to", "closed"))}[30m])) > ${num(t.breakerFlapsPer30m)}`,
       summary: "A LangGraph circuit breaker keeps opening and closing.",
       description: `Circuit breaker {{ $labels.breaker }} (job {{ $labels.job }}) recovered {{ $value | humanize }} times in the last 30m (threshold ${num(t.breakerFlapsPer30m)}).`,
       runbook: {
@@ -278,7 +276,7 @@ function drafts(config: MixinConfig): Draft[] {
       key: "checkpointErrors",
       alert: "LangGraphCheckpointErrors",
       severity: "warning",
-      expr: `sum by (job, saver, operation) (${RECORDED.checkpointRate}{status="error"}) > 0`,
+      expr: `sum by (job, saver, operation) (${RECORDED.checkpointRate}{${is("checkpointDuration", "status", "error")}}) > 0`,
       summary: "LangGraph checkpoint operations fail.",
       description:
         'Checkpoint {{ $labels.operation }} operations of saver {{ $labels.saver }} (job {{ $labels.job }}) fail at {{ $value | printf "%.2f" }}/s.',
@@ -324,7 +322,7 @@ function drafts(config: MixinConfig): Draft[] {
       key: "llmTokenBudgetExceeded",
       alert: "LangGraphLLMTokenBudgetExceeded",
       severity: "warning",
-      expr: `sum by (job) (increase(gen_ai_client_token_usage_sum${s()}[1d])) > ${num(t.tokenBudgetPerDay)}`,
+      expr: `sum by (job) (increase(${metric("genAiTokens", "sum")}${s()}[1d])) > ${num(t.tokenBudgetPerDay)}`,
       summary: "LLM token use is above the daily budget.",
       description: `Job {{ $labels.job }} used {{ $value | humanize }} tokens in the last 24h (budget ${num(t.tokenBudgetPerDay)}).`,
       runbook: {
@@ -341,7 +339,7 @@ function drafts(config: MixinConfig): Draft[] {
       key: "targetDown",
       alert: "LangGraphTargetDown",
       severity: "warning",
-      expr: `up${s()} == 0\nand on (job)\ncount by (job) (max_over_time(langgraph_graph_runs_in_flight${s()}[1d]))`,
+      expr: `up${s()} == 0\nand on (job)\ncount by (job) (max_over_time(${metric("graphsInFlight")}${s()}[1d]))`,
       summary: "A LangGraph metrics target is down.",
       description:
         "Prometheus cannot scrape {{ $labels.instance }} of job {{ $labels.job }}, which exported LangGraph metrics in the last day.",

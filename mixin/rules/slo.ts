@@ -4,7 +4,9 @@
  * A run is an event unless it was cancelled by its caller; it is bad when its status is `error` (interrupts are
  * a normal outcome, not a failure).
  */
-import { type MixinConfig, num, selector } from "./config.js";
+import { is, metric } from "../catalogue.js";
+import type { MixinConfig } from "../config.js";
+import { num, selector } from "../promql.js";
 import type { RecordingRule, RuleGroup } from "./types.js";
 
 /** The `slo` label value of the availability SLO. */
@@ -32,9 +34,9 @@ export function sloRules(config: MixinConfig): RuleGroup<RecordingRule> {
   const budget = num(1 - config.sloTarget);
   const labels = (window: string) => ({ slo: SLO_NAME, slo_window: window });
   const events = (window: string) =>
-    `sum by (job, graph) (rate(langgraph_graph_runs_total${selector(config, `status!="cancelled"`)}[${window}]))`;
+    `sum by (job, graph) (rate(${metric("graphRuns")}${selector(config, `status!="cancelled"`)}[${window}]))`;
   const errors = (window: string) =>
-    `sum by (job, graph) (rate(langgraph_graph_runs_total${selector(config, `status="error"`)}[${window}]))`;
+    `sum by (job, graph) (rate(${metric("graphRuns")}${selector(config, is("graphRuns", "status", "error"))}[${window}]))`;
   const perWindow = SLO_WINDOWS.flatMap((w): RecordingRule[] => [
     { record: sliEventsRate(w), expr: events(w), labels: labels(w) },
     { record: sliErrorRatio(w), expr: `(\n  ${errors(w)}\n  or\n  0 * ${events(w)}\n)\n/\n${events(w)}`, labels: labels(w) },

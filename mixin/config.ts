@@ -3,7 +3,7 @@
  * tune lives here, so the shipped files and a customised build come from the same source.
  */
 
-import { checkOptions, type OptionSpec, rule } from "../../src/core/options.js";
+import { checkOptions, type OptionSpec, rule } from "../src/core/options.js";
 
 /** Alerts whose `for:` can be overridden through {@link MixinConfig.for}. */
 export type AlertKey =
@@ -203,15 +203,4 @@ export function resolveConfig(input: MixinConfigInput = {}): MixinConfig {
     thresholds: { ...defaultConfig.thresholds, ...input.thresholds },
     for: { ...defaultConfig.for, ...input.for },
   };
-}
-
-/** A label-matcher list: `{a="1",b=~"x"}` with the configured selector appended; `{}` collapses to nothing. */
-export function selector(config: Pick<MixinConfig, "selector">, ...matchers: string[]): string {
-  const all = [...matchers, config.selector].filter((m) => m !== "");
-  return all.length === 0 ? "" : `{${all.join(", ")}}`;
-}
-
-/** A number printed the way PromQL and YAML show it, without float noise (1 - 0.995 → 0.005). */
-export function num(value: number): string {
-  return String(Number(value.toPrecision(12)));
 }

@@ -1,8 +1,8 @@
 /** Renders the scenarios as `promtool test rules` files under alerts/tests/, one file per alert name. */
-import { alertDefinitions } from "../alerts.js";
+import { alertDefinitions } from "../rules/alerts.js";
 import type { MixinConfig } from "../config.js";
 import { GENERATED_HEADER, toYaml } from "../render.js";
-import type { AlertingRule } from "../types.js";
+import type { AlertingRule } from "../rules/types.js";
 import type { AlertScenarios, ExpectedAlert } from "./model.js";
 import { alertScenarios } from "./scenarios.js";
 

@@ -1,9 +1,9 @@
 /** Entry point of the rule generator: every rule file, the runbook and the PrometheusRule from one config. */
 import { alertDefinitions, alertRules } from "./alerts.js";
-import type { MixinConfig } from "./config.js";
+import type { MixinConfig } from "../config.js";
 import { prometheusRule } from "./kubernetes.js";
 import { recordingRules } from "./recording.js";
-import { GENERATED_HEADER, toYaml } from "./render.js";
+import { GENERATED_HEADER, toYaml } from "../render.js";
 import { renderRunbook } from "./runbook.js";
 import { sloRules } from "./slo.js";
 import type { AlertingRule, RecordingRule, RuleFile } from "./types.js";
@@ -36,7 +36,7 @@ export {
   type MixinConfigInput,
   type AlertKey,
   type Thresholds,
-} from "./config.js";
+} from "../config.js";
 export { recordingRules, RECORDED, QUANTILES } from "./recording.js";
 export { sloRules, SLO_NAME, SLO_WINDOWS, SLO_RECORDS, sliErrorRatio, sliEventsRate } from "./slo.js";
 export type { AlertingRule, RecordingRule, RuleFile, RuleGroup, Severity } from "./types.js";

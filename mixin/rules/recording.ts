@@ -3,7 +3,9 @@
  * `level:metric:operations`; everything is aggregated to `job` plus the metric's bounded labels, so one rule
  * serves every replica of a job.
  */
-import { type MixinConfig, selector } from "./config.js";
+import { is, metric } from "../catalogue.js";
+import type { MixinConfig } from "../config.js";
+import { ratio, selector } from "../promql.js";
 import type { RecordingRule, RuleGroup } from "./types.js";
 
 /** Quantiles recorded for every latency histogram. */
@@ -33,14 +35,6 @@ export const RECORDED = {
   traceExportFailureRatio: "job_exporter:langgraph_trace_export_spans_failure:ratio_rate5m",
 } as const;
 
-/**
- * `errors / total` that is 0 rather than absent when no error series exists yet (counters with labels appear
- * only on their first increment), so a healthy target still has a ratio.
- */
-export function ratio(errors: string, total: string): string {
-  return `(\n  ${errors}\n  or\n  0 * ${total}\n)\n/\n${total}`;
-}
-
 function braces(matchers: string): string {
   return matchers === "" ? "" : `{${matchers}}`;
 }
@@ -60,49 +54,52 @@ export function recordingRules(config: MixinConfig): RuleGroup<RecordingRule> {
   const sumRuns = (m: string) => `sum by (job, graph) (${RECORDED.runsRate}${braces(m)})`;
   const sumNode = (m: string) => `sum by (job, graph, node) (${RECORDED.nodeExecRate}${braces(m)})`;
   const execByNode = `sum by (job, graph, node) (${RECORDED.nodeExecRate})`;
-  const llmCount = (m: string) => `sum by (${gen}) (rate(gen_ai_client_operation_duration_seconds_count${s(m)}[5m]))`;
+  const llmCount = (m: string) => `sum by (${gen}) (rate(${metric("genAiDuration", "count")}${s(m)}[5m]))`;
   const sumExported = (m: string) => `sum by (job, exporter) (${RECORDED.traceExportRate}${braces(m)})`;
   return {
     name: "langgraph.rules",
     rules: [
-      { record: RECORDED.runsRate, expr: `sum by (job, graph, status) (rate(langgraph_graph_runs_total${s()}[5m]))` },
-      { record: RECORDED.runErrorRatio, expr: ratio(sumRuns(`status="error"`), sumRuns(`status!="cancelled"`)) },
-      ...quantiles(RECORDED.runDuration, "job, graph", `langgraph_graph_run_duration_seconds_bucket${s()}`),
-      { record: RECORDED.nodeExecRate, expr: `sum by (job, graph, node, status) (rate(langgraph_node_executions_total${s()}[5m]))` },
-      { record: RECORDED.nodeErrorRatio, expr: ratio(sumNode(`status="error"`), sumNode("")) },
-      ...quantiles(RECORDED.nodeDuration, "job, graph, node", `langgraph_node_duration_seconds_bucket${s()}`),
-      { record: RECORDED.retriesRate, expr: `sum by (job, graph, node, reason) (rate(langgraph_node_retries_total${s()}[5m]))` },
+      { record: RECORDED.runsRate, expr: `sum by (job, graph, status) (rate(${metric("graphRuns")}${s()}[5m]))` },
+      {
+        record: RECORDED.runErrorRatio,
+        expr: ratio(sumRuns(is("graphRuns", "status", "error")), sumRuns(is("graphRuns", "status", "cancelled", "!="))),
+      },
+      ...quantiles(RECORDED.runDuration, "job, graph", `${metric("graphDuration", "bucket")}${s()}`),
+      { record: RECORDED.nodeExecRate, expr: `sum by (job, graph, node, status) (rate(${metric("nodeExecutions")}${s()}[5m]))` },
+      { record: RECORDED.nodeErrorRatio, expr: ratio(sumNode(is("nodeExecutions", "status", "error")), sumNode("")) },
+      ...quantiles(RECORDED.nodeDuration, "job, graph, node", `${metric("nodeDuration", "bucket")}${s()}`),
+      { record: RECORDED.retriesRate, expr: `sum by (job, graph, node, reason) (rate(${metric("nodeRetries")}${s()}[5m]))` },
       { record: RECORDED.retryRatio, expr: `sum by (job, graph, node) (${RECORDED.retriesRate})\n/\n${execByNode}` },
       {
         record: RECORDED.timeoutRatio,
-        expr: `sum by (job, graph, node) (rate(langgraph_node_timeouts_total${s()}[5m]))\n/\n${execByNode}`,
+        expr: `sum by (job, graph, node) (rate(${metric("nodeTimeouts")}${s()}[5m]))\n/\n${execByNode}`,
       },
       {
         record: RECORDED.idempotencyRate,
-        expr: `sum by (job, graph, node, result) (rate(langgraph_idempotency_requests_total${s()}[5m]))`,
+        expr: `sum by (job, graph, node, result) (rate(${metric("idempotencyRequests")}${s()}[5m]))`,
       },
       {
         record: RECORDED.idempotencyConflictRatio,
         expr: ratio(
-          `sum by (job, graph, node) (${RECORDED.idempotencyRate}{result="conflict"})`,
+          `sum by (job, graph, node) (${RECORDED.idempotencyRate}{${is("idempotencyRequests", "result", "conflict")}})`,
           `sum by (job, graph, node) (${RECORDED.idempotencyRate})`,
         ),
       },
-      { record: RECORDED.toolCallsRate, expr: `sum by (job, graph, tool, status) (rate(langgraph_tool_calls_total${s()}[5m]))` },
+      { record: RECORDED.toolCallsRate, expr: `sum by (job, graph, tool, status) (rate(${metric("toolCalls")}${s()}[5m]))` },
       { record: RECORDED.llmRate, expr: llmCount("") },
       { record: RECORDED.llmErrorRatio, expr: ratio(llmCount(`error_type!=""`), llmCount("")) },
-      ...quantiles(RECORDED.llmDuration, gen, `gen_ai_client_operation_duration_seconds_bucket${s()}`),
+      ...quantiles(RECORDED.llmDuration, gen, `${metric("genAiDuration", "bucket")}${s()}`),
       {
         record: RECORDED.tokensRate,
-        expr: `sum by (${gen}, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum${s()}[5m]))`,
+        expr: `sum by (${gen}, gen_ai_token_type) (rate(${metric("genAiTokens", "sum")}${s()}[5m]))`,
       },
       {
         record: RECORDED.checkpointRate,
-        expr: `sum by (job, saver, operation, status) (rate(langgraph_checkpoint_operation_duration_seconds_count${s()}[5m]))`,
+        expr: `sum by (job, saver, operation, status) (rate(${metric("checkpointDuration", "count")}${s()}[5m]))`,
       },
-      ...quantiles(RECORDED.checkpointDuration, "job, saver, operation", `langgraph_checkpoint_operation_duration_seconds_bucket${s()}`),
-      { record: RECORDED.traceExportRate, expr: `sum by (job, exporter, result) (rate(langgraph_trace_export_spans_total${s()}[5m]))` },
-      { record: RECORDED.traceExportFailureRatio, expr: ratio(sumExported(`result="failure"`), sumExported("")) },
+      ...quantiles(RECORDED.checkpointDuration, "job, saver, operation", `${metric("checkpointDuration", "bucket")}${s()}`),
+      { record: RECORDED.traceExportRate, expr: `sum by (job, exporter, result) (rate(${metric("traceExportSpans")}${s()}[5m]))` },
+      { record: RECORDED.traceExportFailureRatio, expr: ratio(sumExported(is("traceExportSpans", "result", "failure")), sumExported("")) },
     ],
   };
 }

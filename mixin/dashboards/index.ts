@@ -1,6 +1,6 @@
 /** Entry point of the dashboard generator: the four dashboards and their ConfigMaps from one config. */
-import type { MixinConfig } from "../../alerts/src/config.js";
-import { GENERATED_HEADER, toYaml } from "../../alerts/src/render.js";
+import type { MixinConfig } from "../config.js";
+import { GENERATED_HEADER, toYaml } from "../render.js";
 import type { Dashboard } from "./grafana.js";
 import { dashboardConfigMaps } from "./kubernetes.js";
 import { llmDashboard } from "./llm.js";

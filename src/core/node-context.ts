@@ -4,7 +4,6 @@
  * through `callNode`; with no runner installed that is a plain call.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { NodeFn } from "../resilience/types.js";
 
 /** Runs `fn` inside the context that belongs to the node run of `config`. */
 export type NodeContextRunner = <T>(config: RunnableConfig | undefined, fn: () => T) => T;
@@ -25,7 +24,7 @@ export function markWrapper<F extends object>(fn: F): F {
 }
 
 /** @internal Calls `node`, entering the node's tracing context when the node is user code and a runner is installed. */
-export function callNode<S, U, C>(node: NodeFn<S, U, C>, state: S, config: C): U | Promise<U> {
+export function callNode<S, U, C>(node: (state: S, config: C) => U | Promise<U>, state: S, config: C): U | Promise<U> {
   if (runner === undefined || (node as unknown as Record<symbol, boolean>)[KIT_WRAPPER] === true) return node(state, config);
   return runner(config as RunnableConfig | undefined, () => node(state, config));
 }

@@ -4,9 +4,12 @@
  * are computed from the configured `for:`, so the tests follow a customised config; the data and the expected
  * descriptions are written out by hand.
  */
-import { BURN_WINDOWS } from "../alerts.js";
+import type { LabelSet, LabelValue, SeriesKey } from "../../src/observability/series.js";
+import { metric } from "../catalogue.js";
+import { percent } from "../promql.js";
+import { BURN_WINDOWS } from "../rules/alerts.js";
 import { type AlertKey, type MixinConfig, durationSeconds } from "../config.js";
-import { SLO_NAME } from "../slo.js";
+import { SLO_NAME } from "../rules/slo.js";
 import type { AlertScenarios, Check, ExpectedAlert, InputSeries } from "./model.js";
 
 const JOB = "agents";
@@ -15,8 +18,25 @@ const base = { job: JOB, instance: INSTANCE };
 const graph = { ...base, graph: "support" };
 const node = { ...graph, node: "call_model" };
 
-function s(metric: string, labels: Record<string, string>, values: string): InputSeries {
-  return { metric, labels, values };
+/** Labels every input series carries besides its own; `le` for histogram buckets. */
+type Target = { job: string; instance: string; le?: string };
+
+/**
+ * An input series of a catalogue series (`[key, suffix]` for a histogram's bucket, sum or count): its labels and
+ * their bounded values are checked against the catalogue, so a fixture cannot use a value the code never emits.
+ */
+function s<K extends SeriesKey>(
+  series: K | readonly [K, "bucket" | "sum" | "count"],
+  labels: Target & Partial<LabelSet<K>>,
+  values: string,
+): InputSeries {
+  const [key, suffix] = typeof series === "string" ? [series, undefined] : series;
+  return { metric: metric(key, suffix), labels: labels as Record<string, string>, values };
+}
+
+/** Prometheus's own `up` series of a scrape target. */
+function up(labels: Target, values: string): InputSeries {
+  return { metric: "up", labels, values };
 }
 
 /** A counter growing by `step` per minute for `minutes` minutes. */
@@ -44,8 +64,8 @@ function silent(onset: number, forMinutes: number): Check[] {
 export function alertScenarios(config: MixinConfig): AlertScenarios[] {
   const f = (key: AlertKey) => durationSeconds(config.for[key]) / 60;
   const len = (key: AlertKey) => 2 * f(key) + 15;
-  const budgetPct = (factor: number) => `${Number((factor * (1 - config.sloTarget) * 100).toPrecision(12))}%`;
-  const sloPct = `${Number((config.sloTarget * 100).toPrecision(12))}%`;
+  const budgetPct = (factor: number) => percent(factor * (1 - config.sloTarget));
+  const sloPct = percent(config.sloTarget);
   const periodDays = durationSeconds(config.sloPeriod) / 86_400;
   const lasts = (factor: number) => {
     const days = periodDays / factor;
@@ -57,7 +77,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
     description: `Graph support (job ${JOB}) failed ${value} of its runs over the last ${w.long} and more than ${budgetPct(w.factor)} over the last ${w.short}: ${w.factor}x the error budget of the ${sloPct} availability SLO, which lasts ${lasts(w.factor)} at this rate.`,
   });
   const burnLen = Math.max(...BURN_WINDOWS.map((w) => f(w.key))) + 10;
-  const runs = (status: string, step: number, n: number) => s("langgraph_graph_runs_total", { ...graph, status }, ramp(step, n));
+  const runs = (status: LabelValue<"graphRuns", "status">, step: number, n: number) => s("graphRuns", { ...graph, status }, ramp(step, n));
   // Onset 1m: a rate needs two samples. Each window fires after its own `for:`, the faster ones stay firing.
   const fastBurnChecks: Check[] = BURN_WINDOWS.flatMap((w, i) => [
     { atMinutes: 1 + f(w.key) - 1, firing: BURN_WINDOWS.slice(0, i).map((x) => burnAlert(x, "50%")) },
@@ -65,40 +85,36 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
   ]);
   const lastBurn = 1 + Math.max(...BURN_WINDOWS.map((w) => f(w.key)));
   const runLen = len("highRunErrorRate");
-  const nodeExec = (status: string, step: number, n: number) => s("langgraph_node_executions_total", { ...node, status }, ramp(step, n));
+  const nodeExec = (status: LabelValue<"nodeExecutions", "status">, step: number, n: number) =>
+    s("nodeExecutions", { ...node, status }, ramp(step, n));
 
   const runBuckets = (le: Record<string, number>, n: number) =>
-    Object.entries(le).map(([bound, step]) =>
-      s("langgraph_graph_run_duration_seconds_bucket", { ...graph, status: "success", le: bound }, ramp(step, n)),
-    );
+    Object.entries(le).map(([bound, step]) => s(["graphDuration", "bucket"], { ...graph, status: "success", le: bound }, ramp(step, n)));
   const latLen = len("runLatencyHigh");
 
   const putBuckets = (le: Record<string, number>, n: number) => [
     ...Object.entries(le).map(([bound, step]) =>
       s(
-        "langgraph_checkpoint_operation_duration_seconds_bucket",
+        ["checkpointDuration", "bucket"],
         { ...base, saver: "PostgresSaver", operation: "put", status: "success", le: bound },
         ramp(step, n),
       ),
     ),
-    s(
-      "langgraph_checkpoint_operation_duration_seconds_count",
-      { ...base, saver: "PostgresSaver", operation: "put", status: "success" },
-      ramp(le["+Inf"] ?? 0, n),
-    ),
+    s(["checkpointDuration", "count"], { ...base, saver: "PostgresSaver", operation: "put", status: "success" }, ramp(le["+Inf"] ?? 0, n)),
   ];
   const cpLen = len("checkpointLatencyHigh");
 
   const llm = { ...base, gen_ai_operation_name: "chat", gen_ai_provider_name: "openai", gen_ai_request_model: "gpt-4o" };
   const llmCount = (step: number, n: number, errorType?: string) =>
-    s("gen_ai_client_operation_duration_seconds_count", errorType === undefined ? llm : { ...llm, error_type: errorType }, ramp(step, n));
+    s(["genAiDuration", "count"], errorType === undefined ? llm : { ...llm, error_type: errorType }, ramp(step, n));
   const llmLen = len("llmErrorRateHigh");
   const llmAlert: ExpectedAlert = {
     labels: { job: JOB, gen_ai_provider_name: "openai", gen_ai_request_model: "gpt-4o" },
-    description: `25% of the calls to model gpt-4o of openai (job ${JOB}) failed over the last 5m (threshold ${config.thresholds.llmErrorRatio * 100}%).`,
+    description: `25% of the calls to model gpt-4o of openai (job ${JOB}) failed over the last 5m (threshold ${percent(config.thresholds.llmErrorRatio)}).`,
   };
 
-  const breaker = (state: string, values: string) => s("langgraph_circuit_breaker_state", { ...base, breaker: "openai", state }, values);
+  const breaker = (state: LabelValue<"breakerState", "state">, values: string) =>
+    s("breakerState", { ...base, breaker: "openai", state }, values);
   const brLen = len("circuitBreakerOpen");
   const breakerAlert: ExpectedAlert = {
     labels: { job: JOB, breaker: "openai" },
@@ -107,21 +123,22 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
   // Open for 3 evaluations, probing (half-open) for 1, repeated: a breaker whose probes keep failing.
   const cycle = (open: string, half: string, n: number) => Array.from({ length: n }, (_, i) => (i % 4 === 3 ? half : open)).join(" ");
 
-  const idem = (result: string, step: number, n: number) => s("langgraph_idempotency_requests_total", { ...node, result }, ramp(step, n));
+  const idem = (result: LabelValue<"idempotencyRequests", "result">, step: number, n: number) =>
+    s("idempotencyRequests", { ...node, result }, ramp(step, n));
   const idLen = len("idempotencyConflicts");
 
-  const tokens = (step: number, n: number) => s("gen_ai_client_token_usage_sum", { ...llm, gen_ai_token_type: "input" }, ramp(step, n));
+  const tokens = (step: number, n: number) => s(["genAiTokens", "sum"], { ...llm, gen_ai_token_type: "input" }, ramp(step, n));
   const budgetMillions = config.thresholds.tokenBudgetPerDay / 1e6;
   // 1M tokens a minute: the daily increase passes the budget one minute after budget/1M minutes.
   const tokenOnset = budgetMillions + 1;
   const tokLen = tokenOnset + 2 * f("llmTokenBudgetExceeded") + 10;
 
-  const exported = (result: string, values: string) =>
-    s("langgraph_trace_export_spans_total", { ...base, exporter: "otlp", result }, values);
+  const exported = (result: LabelValue<"traceExportSpans", "result">, values: string) =>
+    s("traceExportSpans", { ...base, exporter: "otlp", result }, values);
   const exLen = len("traceExportFailing");
   const exportAlert = (value: string): ExpectedAlert => ({
     labels: { job: JOB, exporter: "otlp" },
-    description: `Trace exporter otlp (job ${JOB}) failed to deliver ${value} of its spans over the last 5m (threshold ${config.thresholds.traceExportFailureRatio * 100}%): those traces are lost.`,
+    description: `Trace exporter otlp (job ${JOB}) failed to deliver ${value} of its spans over the last 5m (threshold ${percent(config.thresholds.traceExportFailureRatio)}): those traces are lost.`,
   });
   // A 5-minute outage keeps the 5m ratio above the threshold for about nine evaluations.
   const blipMinutes = 5;
@@ -166,7 +183,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           checks: firesAfter(1, f("highRunErrorRate"), [
             {
               labels: { job: JOB, graph: "support" },
-              description: `50% of the runs of graph support (job ${JOB}) failed over the last 5m (threshold ${config.thresholds.runErrorRatio * 100}%).`,
+              description: `50% of the runs of graph support (job ${JOB}) failed over the last 5m (threshold ${percent(config.thresholds.runErrorRatio)}).`,
             },
           ]),
         },
@@ -213,8 +230,8 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
         {
           name: "two runs in flight, none finishes",
           series: [
-            s("langgraph_graph_runs_in_flight", graph, `2x${len("runsStuck")}`),
-            s("langgraph_graph_runs_total", { ...graph, status: "success" }, `0x${len("runsStuck")}`),
+            s("graphsInFlight", graph, `2x${len("runsStuck")}`),
+            s("graphRuns", { ...graph, status: "success" }, `0x${len("runsStuck")}`),
           ],
           checks: firesAfter(0, f("runsStuck"), [
             {
@@ -225,14 +242,14 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
         },
         {
           name: "healthy: runs in flight and finishing",
-          series: [s("langgraph_graph_runs_in_flight", graph, `2x${len("runsStuck")}`), runs("success", 10, len("runsStuck"))],
+          series: [s("graphsInFlight", graph, `2x${len("runsStuck")}`), runs("success", 10, len("runsStuck"))],
           checks: silent(1, f("runsStuck")),
         },
         {
           name: "idle: nothing in flight, nothing finishing",
           series: [
-            s("langgraph_graph_runs_in_flight", graph, `0x${len("runsStuck")}`),
-            s("langgraph_graph_runs_total", { ...graph, status: "success" }, `0x${len("runsStuck")}`),
+            s("graphsInFlight", graph, `0x${len("runsStuck")}`),
+            s("graphRuns", { ...graph, status: "success" }, `0x${len("runsStuck")}`),
           ],
           checks: silent(0, f("runsStuck")),
         },
@@ -247,7 +264,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           checks: firesAfter(1, f("nodeErrorRateHigh"), [
             {
               labels: { job: JOB, graph: "support", node: "call_model" },
-              description: `Node call_model of graph support (job ${JOB}) failed 50% of its executions over the last 5m (threshold ${config.thresholds.nodeErrorRatio * 100}%).`,
+              description: `Node call_model of graph support (job ${JOB}) failed 50% of its executions over the last 5m (threshold ${percent(config.thresholds.nodeErrorRatio)}).`,
             },
           ]),
         },
@@ -270,7 +287,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           name: "one retry every two executions",
           series: [
             nodeExec("success", 20, len("retryRateHigh")),
-            s("langgraph_node_retries_total", { ...node, reason: "rate_limit" }, ramp(10, len("retryRateHigh"))),
+            s("nodeRetries", { ...node, reason: "rate_limited" }, ramp(10, len("retryRateHigh"))),
           ],
           checks: firesAfter(1, f("retryRateHigh"), [
             {
@@ -283,7 +300,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           name: "healthy: one retry every 20 executions",
           series: [
             nodeExec("success", 20, len("retryRateHigh")),
-            s("langgraph_node_retries_total", { ...node, reason: "rate_limit" }, ramp(1, len("retryRateHigh"))),
+            s("nodeRetries", { ...node, reason: "rate_limited" }, ramp(1, len("retryRateHigh"))),
           ],
           checks: silent(1, f("retryRateHigh")),
         },
@@ -291,7 +308,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           name: "too little traffic: one execution and one retry a minute",
           series: [
             nodeExec("success", 1, len("retryRateHigh")),
-            s("langgraph_node_retries_total", { ...node, reason: "rate_limit" }, ramp(1, len("retryRateHigh"))),
+            s("nodeRetries", { ...node, reason: "rate_limited" }, ramp(1, len("retryRateHigh"))),
           ],
           checks: silent(1, f("retryRateHigh")),
         },
@@ -302,7 +319,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
       scenarios: [
         {
           name: "the node gives up once a minute",
-          series: [s("langgraph_node_retries_exhausted_total", node, ramp(1, len("retriesExhausted")))],
+          series: [s("retriesExhausted", node, ramp(1, len("retriesExhausted")))],
           checks: firesAfter(1, f("retriesExhausted"), [
             {
               labels: { job: JOB, graph: "support", node: "call_model" },
@@ -312,7 +329,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
         },
         {
           name: "a series that first appears at 1 (prom-client creates it on the first increment)",
-          series: [s("langgraph_node_retries_exhausted_total", node, `_ _ _ _ _ 1x${len("retriesExhausted") + 20}`)],
+          series: [s("retriesExhausted", node, `_ _ _ _ _ 1x${len("retriesExhausted") + 20}`)],
           checks: [
             ...firesAfter(5, f("retriesExhausted"), [
               {
@@ -325,12 +342,12 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
         },
         {
           name: "healthy: the counter exists and stays at zero",
-          series: [s("langgraph_node_retries_exhausted_total", node, `0x${len("retriesExhausted")}`)],
+          series: [s("retriesExhausted", node, `0x${len("retriesExhausted")}`)],
           checks: silent(1, f("retriesExhausted")),
         },
         {
           name: "resolved: one give-up long ago is forgotten after 15m",
-          series: [s("langgraph_node_retries_exhausted_total", node, `0 1x${len("retriesExhausted") + 30}`)],
+          series: [s("retriesExhausted", node, `0 1x${len("retriesExhausted") + 30}`)],
           checks: [
             { atMinutes: 17, firing: [] },
             { atMinutes: 40, firing: [] },
@@ -343,10 +360,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
       scenarios: [
         {
           name: "a timeout every four executions",
-          series: [
-            nodeExec("success", 20, len("timeoutRateHigh")),
-            s("langgraph_node_timeouts_total", node, ramp(5, len("timeoutRateHigh"))),
-          ],
+          series: [nodeExec("success", 20, len("timeoutRateHigh")), s("nodeTimeouts", node, ramp(5, len("timeoutRateHigh")))],
           checks: firesAfter(1, f("timeoutRateHigh"), [
             {
               labels: { job: JOB, graph: "support", node: "call_model" },
@@ -356,15 +370,12 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
         },
         {
           name: "healthy: a timeout every 40 executions",
-          series: [
-            nodeExec("success", 20, len("timeoutRateHigh")),
-            s("langgraph_node_timeouts_total", node, ramp(0.5, len("timeoutRateHigh"))),
-          ],
+          series: [nodeExec("success", 20, len("timeoutRateHigh")), s("nodeTimeouts", node, ramp(0.5, len("timeoutRateHigh")))],
           checks: silent(1, f("timeoutRateHigh")),
         },
         {
           name: "too little traffic: one execution that times out a minute",
-          series: [nodeExec("error", 1, len("timeoutRateHigh")), s("langgraph_node_timeouts_total", node, ramp(1, len("timeoutRateHigh")))],
+          series: [nodeExec("error", 1, len("timeoutRateHigh")), s("nodeTimeouts", node, ramp(1, len("timeoutRateHigh")))],
           checks: silent(1, f("timeoutRateHigh")),
         },
       ],
@@ -407,7 +418,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
       scenarios: [
         {
           name: "the breaker recovers every minute",
-          series: [s("langgraph_circuit_breaker_transitions_total", { ...base, breaker: "openai", to: "closed" }, ramp(1, 40))],
+          series: [s("breakerTransitions", { ...base, breaker: "openai", to: "closed" }, ramp(1, 40))],
           checks: [
             { atMinutes: config.thresholds.breakerFlapsPer30m, firing: [] },
             {
@@ -423,7 +434,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
         },
         {
           name: "healthy: one recovery",
-          series: [s("langgraph_circuit_breaker_transitions_total", { ...base, breaker: "openai", to: "closed" }, "0 1x40")],
+          series: [s("breakerTransitions", { ...base, breaker: "openai", to: "closed" }, "0 1x40")],
           checks: [
             { atMinutes: 5, firing: [] },
             { atMinutes: 30, firing: [] },
@@ -463,7 +474,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           name: "puts fail six times a minute",
           series: [
             s(
-              "langgraph_checkpoint_operation_duration_seconds_count",
+              ["checkpointDuration", "count"],
               { ...base, saver: "PostgresSaver", operation: "put", status: "error" },
               ramp(6, len("checkpointErrors")),
             ),
@@ -483,7 +494,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
                 name: "a single failed put does not fire",
                 series: [
                   s(
-                    "langgraph_checkpoint_operation_duration_seconds_count",
+                    ["checkpointDuration", "count"],
                     { ...base, saver: "PostgresSaver", operation: "put", status: "error" },
                     `0 0 0 1x${len("checkpointErrors")}`,
                   ),
@@ -496,7 +507,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           name: "healthy: puts succeed",
           series: [
             s(
-              "langgraph_checkpoint_operation_duration_seconds_count",
+              ["checkpointDuration", "count"],
               { ...base, saver: "PostgresSaver", operation: "put", status: "success" },
               ramp(6, len("checkpointErrors")),
             ),
@@ -575,7 +586,7 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
       scenarios: [
         {
           name: "a target that exported LangGraph metrics stops answering",
-          series: [s("up", base, `1x10 0x${len("targetDown")}`), s("langgraph_graph_runs_in_flight", graph, "0x10 stale")],
+          series: [up(base, `1x10 0x${len("targetDown")}`), s("graphsInFlight", graph, "0x10 stale")],
           checks: firesAfter(11, f("targetDown"), [
             {
               labels: base,
@@ -585,22 +596,19 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
         },
         {
           name: "one failed scrape",
-          series: [
-            s("up", base, `1x10 0 1x${len("targetDown")}`),
-            s("langgraph_graph_runs_in_flight", graph, `0x10 stale 0x${len("targetDown")}`),
-          ],
+          series: [up(base, `1x10 0 1x${len("targetDown")}`), s("graphsInFlight", graph, `0x10 stale 0x${len("targetDown")}`)],
           checks: Array.from({ length: f("targetDown") + 4 }, (_, i) => ({ atMinutes: 10 + i, firing: [] })),
         },
         {
           name: "healthy: the target is up",
-          series: [s("up", base, `1x${len("targetDown")}`), s("langgraph_graph_runs_in_flight", graph, `0x${len("targetDown")}`)],
+          series: [up(base, `1x${len("targetDown")}`), s("graphsInFlight", graph, `0x${len("targetDown")}`)],
           checks: silent(0, f("targetDown")),
         },
         {
           name: "another job's target is down",
           series: [
-            s("up", { job: "other", instance: "10.0.0.2:80" }, `0x${len("targetDown")}`),
-            s("langgraph_graph_runs_in_flight", graph, `0x${len("targetDown")}`),
+            up({ job: "other", instance: "10.0.0.2:80" }, `0x${len("targetDown")}`),
+            s("graphsInFlight", graph, `0x${len("targetDown")}`),
           ],
           checks: silent(0, f("targetDown")),
         },

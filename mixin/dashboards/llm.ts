@@ -1,18 +1,18 @@
 /** "LangGraph / LLM & Tools": token use, model latency and errors, and tool calls. */
-import type { MixinConfig } from "../../alerts/src/config.js";
+import { is, metric } from "../catalogue.js";
+import type { MixinConfig } from "../config.js";
 import { type Dashboard, dashboard, layout, queryVariable, standardVariables } from "./grafana.js";
-import { g, j, quantile, ratio, sumRate } from "./queries.js";
+import { num, panelRatio, panelSelectors, percent, quantile, sumRate } from "../promql.js";
 
-/** `j()` plus the `model` variable, for the GenAI metrics. */
-const m = (metric: string, ...extra: string[]): string => j(metric, 'gen_ai_request_model=~"$model"', ...extra);
-
-const OPS = "gen_ai_client_operation_duration_seconds";
-const TOKENS = "gen_ai_client_token_usage";
+const OPS = metric("genAiDuration");
+const TOKENS = metric("genAiTokens");
 const MODEL = "gen_ai_provider_name, gen_ai_request_model";
-const TOOLS = "langgraph_tool_calls_total";
+const TOOLS = metric("toolCalls");
 
 /** The LLM and tools dashboard. LLM metrics follow the OpenTelemetry GenAI conventions and carry no `graph` label. */
 export function llmDashboard(config: MixinConfig): Dashboard {
+  const { g, j } = panelSelectors(config);
+  const m = (metric: string, ...extra: string[]): string => j(metric, 'gen_ai_request_model=~"$model"', ...extra);
   return dashboard({
     uid: `${config.uidPrefix}-llm`,
     title: "LangGraph / LLM & Tools",
@@ -32,6 +32,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 1,
           title: "Tokens/s by model and type",
           description: "Input and output tokens per second reported by the models (usage metadata).",
           unit: "short",
@@ -44,15 +45,17 @@ export function llmDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 2,
           title: "Tokens per run",
           description: "Tokens of all models divided by graph runs finished, for the selected jobs and instances.",
           unit: "short",
-          targets: [{ expr: `${sumRate(m(`${TOKENS}_sum`))} / ${sumRate(j("langgraph_graph_runs_total"))}`, legend: "tokens per run" }],
+          targets: [{ expr: `${sumRate(m(`${TOKENS}_sum`))} / ${sumRate(j(metric("graphRuns")))}`, legend: "tokens per run" }],
         },
       ],
       [
         {
           type: "timeseries",
+          id: 3,
           title: "LLM calls/s by model",
           description: "Model calls per second, successful or not.",
           unit: "reqps",
@@ -60,23 +63,25 @@ export function llmDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 4,
           title: "LLM latency p50 / p95 / p99 by model",
           description: "Quantiles of model call duration (gen_ai.client.operation.duration).",
           unit: "s",
           targets: ["0.5", "0.95", "0.99"].map((q) => ({
             expr: quantile(q, m(`${OPS}_bucket`), "gen_ai_request_model"),
-            legend: `{{gen_ai_request_model}} p${Number(q) * 100}`,
+            legend: `{{gen_ai_request_model}} p${num(Number(q) * 100)}`,
           })),
         },
         {
           type: "timeseries",
+          id: 5,
           title: "LLM error ratio by model",
-          description: `Share of model calls that failed (series with an error_type). Alert threshold: ${config.thresholds.llmErrorRatio * 100}%.`,
+          description: `Share of model calls that failed (series with an error_type). Alert threshold: ${percent(config.thresholds.llmErrorRatio)}.`,
           unit: "percentunit",
           min: 0,
           targets: [
             {
-              expr: ratio(sumRate(m(`${OPS}_count`, 'error_type!=""'), MODEL), sumRate(m(`${OPS}_count`), MODEL)),
+              expr: panelRatio(sumRate(m(`${OPS}_count`, 'error_type!=""'), MODEL), sumRate(m(`${OPS}_count`), MODEL)),
               legend: "{{gen_ai_provider_name}} {{gen_ai_request_model}}",
             },
           ],
@@ -85,6 +90,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "table",
+          id: 6,
           title: "Top models by tokens",
           description: "The ten models that used the most tokens over the dashboard's time range.",
           unit: "short",
@@ -95,6 +101,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "bargauge",
+          id: 7,
           title: "Tokens per call by model and type",
           description: "Average tokens per model call over the dashboard's time range.",
           unit: "short",
@@ -110,6 +117,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
       [
         {
           type: "timeseries",
+          id: 8,
           title: "Tool calls/s by tool and status",
           description: "Tool calls per second by tool and outcome.",
           unit: "ops",
@@ -117,23 +125,25 @@ export function llmDashboard(config: MixinConfig): Dashboard {
         },
         {
           type: "timeseries",
+          id: 9,
           title: "Tool error ratio by tool",
           description: "Share of tool calls that failed.",
           unit: "percentunit",
           min: 0,
           targets: [
             {
-              expr: ratio(sumRate(g(TOOLS, 'status="error"'), "graph, tool"), sumRate(g(TOOLS), "graph, tool")),
+              expr: panelRatio(sumRate(g(TOOLS, is("toolCalls", "status", "error")), "graph, tool"), sumRate(g(TOOLS), "graph, tool")),
               legend: "{{graph}} {{tool}}",
             },
           ],
         },
         {
           type: "timeseries",
+          id: 10,
           title: "Tool p95 duration",
           description: "95th percentile of tool call duration.",
           unit: "s",
-          targets: [{ expr: quantile("0.95", g("langgraph_tool_duration_seconds_bucket"), "graph, tool"), legend: "{{graph}} {{tool}}" }],
+          targets: [{ expr: quantile("0.95", g(metric("toolDuration", "bucket")), "graph, tool"), legend: "{{graph}} {{tool}}" }],
         },
       ],
     ]),

@@ -1,0 +1,315 @@
+/**
+ * The catalogue of series: every metric the kit exports, with its name, help, type, labels, the values a bounded
+ * label may take, and its buckets. `createMetrics` declares its series from it; the mixin (dashboards, rules,
+ * promtool scenarios), the README's metric tables and the tests read it, so a series, a label or a label value that
+ * is not here can be neither emitted nor queried.
+ */
+import { ERROR_REASONS } from "../core/reasons.js";
+
+/** Final status of a graph run. */
+export const GRAPH_RUN_STATUSES = ["success", "error", "interrupted", "cancelled"] as const;
+/** Status of a node execution (`cancelled`: aborted because its run was cancelled or a sibling failed). */
+export const NODE_STATUSES = GRAPH_RUN_STATUSES;
+/** Status of a tool call. */
+export const TOOL_STATUSES = ["success", "error", "interrupted"] as const;
+/** Status of a checkpointer operation. */
+export const CHECKPOINT_STATUSES = ["success", "error"] as const;
+/** `operation` of a checkpointer series; `pool` counts errors the connection pool reports outside any operation. */
+export const CHECKPOINT_OPERATIONS = ["get", "put", "put_writes", "list", "pool"] as const;
+/** Reasons of a retry: the classification reasons, plus `retry_policy` for a LangGraph `RetryPolicy` re-run. */
+export const RETRY_REASONS = [...ERROR_REASONS, "retry_policy"] as const;
+/** States of a circuit breaker. */
+export const BREAKER_STATES = ["closed", "open", "half_open"] as const;
+/** Results of an idempotency lookup. */
+export const IDEMPOTENCY_RESULTS = ["hit", "miss", "conflict"] as const;
+/** `gen_ai_token_type` of the token histogram. */
+export const TOKEN_TYPES = ["input", "output"] as const;
+/** Results of a batch of spans handed to a trace exporter. */
+export const EXPORT_RESULTS = ["success", "failure"] as const;
+
+/** Bucket boundaries (seconds) of the graph, node and tool duration histograms. */
+export const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+/** Bucket boundaries (seconds) of `langgraph_checkpoint_operation_duration_seconds`. */
+export const CHECKPOINT_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Bucket boundaries (bytes) of `langgraph_checkpoint_size_bytes`. */
+export const CHECKPOINT_SIZE_BUCKETS: readonly number[] = [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216];
+/** OpenTelemetry GenAI (v1.41) bucket boundaries of `gen_ai.client.operation.duration`, in seconds. */
+export const GEN_AI_DURATION_BUCKETS: readonly number[] = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+/** OpenTelemetry GenAI (v1.41) bucket boundaries of `gen_ai.client.token.usage`. */
+export const GEN_AI_TOKEN_BUCKETS: readonly number[] = [
+  1, 4, 16, 64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864,
+];
+
+/** A label whose values are names chosen by the user (graph, node, model…): bounded by the label guards, not here. */
+export const OPEN = null;
+
+/** One series of the catalogue. */
+export interface SeriesSpec {
+  /** Name after the prefix (`langgraph_` by default), or the full name when {@link SeriesSpec.prefixed} is false. */
+  readonly name: string;
+  /** False for the `gen_ai_*` series, which keep their semantic-convention names whatever the prefix. */
+  readonly prefixed: boolean;
+  readonly type: "counter" | "gauge" | "histogram";
+  readonly help: string;
+  /** Label names in order, each with its allowed values ({@link OPEN} for user-chosen names). */
+  readonly labels: Readonly<Record<string, readonly string[] | null>>;
+  readonly buckets?: readonly number[];
+  /** The README's "meaning" column. */
+  readonly doc: string;
+  /** The README's example query. */
+  readonly example: string;
+}
+
+const graphNode = { graph: OPEN, node: OPEN } as const;
+const genAi = { gen_ai_operation_name: OPEN, gen_ai_provider_name: OPEN, gen_ai_request_model: OPEN } as const;
+
+/** Every series, keyed by the name the code uses for it. The order is the README's. */
+export const SERIES = {
+  graphRuns: {
+    name: "graph_runs_total",
+    prefixed: true,
+    type: "counter",
+    help: "Graph runs, by final status (success, error, interrupted, cancelled).",
+    labels: { graph: OPEN, status: GRAPH_RUN_STATUSES },
+    doc: "finished graph runs; status `success`, `error`, `interrupted` (human-in-the-loop pause, also static `interruptBefore`), `cancelled` (AbortSignal, abandoned stream)",
+    example:
+      'sum by (graph) (rate(langgraph_graph_runs_total{status="error"}[5m])) / sum by (graph) (rate(langgraph_graph_runs_total[5m]))',
+  },
+  graphDuration: {
+    name: "graph_run_duration_seconds",
+    prefixed: true,
+    type: "histogram",
+    help: "Duration of graph runs.",
+    labels: { graph: OPEN, status: GRAPH_RUN_STATUSES },
+    buckets: DURATION_BUCKETS,
+    doc: "run duration",
+    example: "histogram_quantile(0.95, sum by (graph, le) (rate(langgraph_graph_run_duration_seconds_bucket[5m])))",
+  },
+  graphsInFlight: {
+    name: "graph_runs_in_flight",
+    prefixed: true,
+    type: "gauge",
+    help: "Graph runs started and not yet finished.",
+    labels: { graph: OPEN },
+    doc: "runs started and not finished (exists at 0 from `instrument()` on)",
+    example: "sum by (graph) (langgraph_graph_runs_in_flight)",
+  },
+  nodeExecutions: {
+    name: "node_executions_total",
+    prefixed: true,
+    type: "counter",
+    help: "Node executions (each LangGraph RetryPolicy attempt counts), by status.",
+    labels: { ...graphNode, status: NODE_STATUSES },
+    doc: "node runs, one per LangGraph `RetryPolicy` attempt; `withRetry` attempts inside one run are not extra executions. Status `success`, `error`, `interrupted`, and `cancelled` for a node aborted because its run was cancelled or a sibling failed",
+    example: 'sum by (node) (rate(langgraph_node_executions_total{graph="support-agent",status="error"}[5m]))',
+  },
+  nodeDuration: {
+    name: "node_duration_seconds",
+    prefixed: true,
+    type: "histogram",
+    help: "Duration of node executions.",
+    labels: { ...graphNode, status: NODE_STATUSES },
+    buckets: DURATION_BUCKETS,
+    doc: "node run duration",
+    example: "histogram_quantile(0.99, sum by (node, le) (rate(langgraph_node_duration_seconds_bucket[5m])))",
+  },
+  nodeRetries: {
+    name: "node_retries_total",
+    prefixed: true,
+    type: "counter",
+    help: "Retries of a node: withRetry attempts after a failure and LangGraph RetryPolicy re-runs.",
+    labels: { ...graphNode, reason: RETRY_REASONS },
+    doc: '`withRetry` retries (reason from `classifyError`: `rate_limited`, `server_error`, `timeout`…) and LangGraph `RetryPolicy` re-runs (`reason="retry_policy"`)',
+    example: "sum by (node, reason) (rate(langgraph_node_retries_total[5m]))",
+  },
+  retriesExhausted: {
+    name: "node_retries_exhausted_total",
+    prefixed: true,
+    type: "counter",
+    help: "withRetry gave up on a node call.",
+    labels: graphNode,
+    doc: "`withRetry` gave up",
+    example: "increase(langgraph_node_retries_exhausted_total[1h]) > 0",
+  },
+  nodeTimeouts: {
+    name: "node_timeouts_total",
+    prefixed: true,
+    type: "counter",
+    help: "Node attempts that passed their withTimeout deadline.",
+    labels: graphNode,
+    doc: "`withTimeout` deadlines hit",
+    example: "rate(langgraph_node_timeouts_total[5m])",
+  },
+  fallbacks: {
+    name: "node_fallbacks_total",
+    prefixed: true,
+    type: "counter",
+    help: "Failed node calls whose update came from a fallback.",
+    labels: graphNode,
+    doc: "updates supplied by `withFallback`",
+    example: "rate(langgraph_node_fallbacks_total[5m])",
+  },
+  bulkheadRejections: {
+    name: "bulkhead_rejections_total",
+    prefixed: true,
+    type: "counter",
+    help: "Node calls rejected by a full bulkhead.",
+    labels: graphNode,
+    doc: "calls rejected by a full `withBulkhead`",
+    example: "rate(langgraph_bulkhead_rejections_total[5m]) > 0",
+  },
+  breakerState: {
+    name: "circuit_breaker_state",
+    prefixed: true,
+    type: "gauge",
+    help: "Circuit breaker state, one-hot: 1 for the current state, 0 for the other two.",
+    labels: { breaker: OPEN, state: BREAKER_STATES },
+    doc: "one-hot: 1 for the current state (`closed`, `open`, `half_open`), 0 for the others, from the breaker's creation on",
+    example: 'max by (breaker) (langgraph_circuit_breaker_state{state="open"}) == 1',
+  },
+  breakerTransitions: {
+    name: "circuit_breaker_transitions_total",
+    prefixed: true,
+    type: "counter",
+    help: "Circuit breaker state transitions, by target state.",
+    labels: { breaker: OPEN, to: BREAKER_STATES },
+    doc: "state transitions (exist at 0 for live breakers)",
+    example: 'increase(langgraph_circuit_breaker_transitions_total{to="open"}[15m])',
+  },
+  breakerRejections: {
+    name: "circuit_breaker_rejections_total",
+    prefixed: true,
+    type: "counter",
+    help: "Calls rejected at once by an open circuit breaker.",
+    labels: { breaker: OPEN },
+    doc: "calls rejected at once by an open breaker",
+    example: "rate(langgraph_circuit_breaker_rejections_total[5m])",
+  },
+  idempotencyRequests: {
+    name: "idempotency_requests_total",
+    prefixed: true,
+    type: "counter",
+    help: "Idempotency lookups, by result (hit, miss, conflict).",
+    labels: { ...graphNode, result: IDEMPOTENCY_RESULTS },
+    doc: "idempotency lookups: `hit` (replayed), `miss`, `conflict`",
+    example: 'sum(rate(langgraph_idempotency_requests_total{result="hit"}[1h]))',
+  },
+  interrupts: {
+    name: "interrupts_total",
+    prefixed: true,
+    type: "counter",
+    help: "Human-in-the-loop interrupts raised by nodes.",
+    labels: graphNode,
+    doc: "`interrupt()` calls that paused a run (counted once, at the innermost node)",
+    example: "sum by (node) (increase(langgraph_interrupts_total[1d]))",
+  },
+  toolCalls: {
+    name: "tool_calls_total",
+    prefixed: true,
+    type: "counter",
+    help: "Tool calls, by status.",
+    labels: { graph: OPEN, tool: OPEN, status: TOOL_STATUSES },
+    doc: "tool calls, `success` or `error`",
+    example: 'sum by (tool) (rate(langgraph_tool_calls_total{status="error"}[5m]))',
+  },
+  toolDuration: {
+    name: "tool_duration_seconds",
+    prefixed: true,
+    type: "histogram",
+    help: "Duration of tool calls.",
+    labels: { graph: OPEN, tool: OPEN, status: TOOL_STATUSES },
+    buckets: DURATION_BUCKETS,
+    doc: "tool call duration",
+    example: "histogram_quantile(0.95, sum by (tool, le) (rate(langgraph_tool_duration_seconds_bucket[5m])))",
+  },
+  checkpointDuration: {
+    name: "checkpoint_operation_duration_seconds",
+    prefixed: true,
+    type: "histogram",
+    help: "Duration of checkpointer operations (get, put, put_writes, list).",
+    labels: { saver: OPEN, operation: CHECKPOINT_OPERATIONS, status: CHECKPOINT_STATUSES },
+    buckets: CHECKPOINT_DURATION_BUCKETS,
+    doc: "checkpointer `get`, `put`, `put_writes`, `list` (from `instrumentCheckpointer`)",
+    example: "histogram_quantile(0.99, sum by (operation, le) (rate(langgraph_checkpoint_operation_duration_seconds_bucket[5m])))",
+  },
+  checkpointSize: {
+    name: "checkpoint_size_bytes",
+    prefixed: true,
+    type: "histogram",
+    help: "Serialized size of saved checkpoints.",
+    labels: { saver: OPEN },
+    buckets: CHECKPOINT_SIZE_BUCKETS,
+    doc: "serialized size of saved checkpoints",
+    example: "rate(langgraph_checkpoint_size_bytes_sum[5m]) / rate(langgraph_checkpoint_size_bytes_count[5m])",
+  },
+  genAiDuration: {
+    name: "gen_ai_client_operation_duration_seconds",
+    prefixed: false,
+    type: "histogram",
+    help: "GenAI operation duration (OpenTelemetry gen_ai.client.operation.duration).",
+    labels: { ...genAi, error_type: OPEN },
+    buckets: GEN_AI_DURATION_BUCKETS,
+    doc: "LLM call duration (OpenTelemetry GenAI v1.45 buckets); `error_type` is empty on success, the HTTP status or error name on failure",
+    example: "histogram_quantile(0.95, sum by (gen_ai_request_model, le) (rate(gen_ai_client_operation_duration_seconds_bucket[5m])))",
+  },
+  genAiTokens: {
+    name: "gen_ai_client_token_usage",
+    prefixed: false,
+    type: "histogram",
+    help: "Tokens used per GenAI operation (OpenTelemetry gen_ai.client.token.usage).",
+    labels: { ...genAi, gen_ai_token_type: TOKEN_TYPES },
+    buckets: GEN_AI_TOKEN_BUCKETS,
+    doc: "tokens per LLM call, `input`/`output`, from `usage_metadata` (falling back to the provider's `llmOutput`)",
+    example: "sum by (gen_ai_request_model, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum[1h]))",
+  },
+  traceExportSpans: {
+    name: "trace_export_spans_total",
+    prefixed: true,
+    type: "counter",
+    help: "Spans handed to a trace exporter, by exporter and result (success, failure).",
+    labels: { exporter: OPEN, result: EXPORT_RESULTS },
+    doc: "spans handed to a trace exporter wrapped by `reportExports` (the OTLP and Langfuse exporters of `startTelemetry` are), `success` or `failure` (destination down, 5xx, timeout, after the exporter's own retries); both exist at 0 from the exporter's creation on",
+    example:
+      'sum by (exporter) (rate(langgraph_trace_export_spans_total{result="failure"}[5m])) / sum by (exporter) (rate(langgraph_trace_export_spans_total[5m]))',
+  },
+} as const satisfies Record<string, SeriesSpec>;
+
+/** Key of a series in {@link SERIES}. */
+export type SeriesKey = keyof typeof SERIES;
+/** Label names of series `K`. */
+export type LabelOf<K extends SeriesKey> = keyof (typeof SERIES)[K]["labels"] & string;
+/** The values label `L` of series `K` may take: the catalogue's list, or any string for an {@link OPEN} label. */
+export type LabelValue<K extends SeriesKey, L extends LabelOf<K>> = (typeof SERIES)[K]["labels"][L] extends readonly (infer V)[]
+  ? V
+  : string;
+/** A full label set of series `K`, each value checked against the catalogue at compile time. */
+export type LabelSet<K extends SeriesKey> = { [L in LabelOf<K>]: LabelValue<K, L> };
+
+/** The kit's default prefix of the `langgraph_*` series. */
+export const DEFAULT_PREFIX = "langgraph_";
+
+/** Full name of series `key` under `prefix` (the `gen_ai_*` series ignore it). */
+export function seriesName(key: SeriesKey, prefix: string = DEFAULT_PREFIX): string {
+  const spec: SeriesSpec = SERIES[key];
+  return spec.prefixed ? `${prefix}${spec.name}` : spec.name;
+}
+
+/** Label names of series `key`, in order. */
+export function labelNames<K extends SeriesKey>(key: K): LabelOf<K>[] {
+  return Object.keys(SERIES[key].labels) as LabelOf<K>[];
+}
+
+/**
+ * `value`, checked against the catalogue: a TypeError when label `label` of series `key` does not allow it (the
+ * type already refuses a literal that is not in the list; this also catches values computed at run time).
+ */
+export function labelValue<K extends SeriesKey, L extends LabelOf<K>>(key: K, label: L, value: LabelValue<K, L>): LabelValue<K, L> {
+  const allowed = (SERIES[key].labels as Record<string, readonly string[] | null>)[label];
+  if (allowed === undefined) throw new TypeError(`series ${key} has no label ${label}`);
+  if (allowed !== null && !allowed.includes(value as string)) {
+    throw new TypeError(`${label} of ${seriesName(key)} must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
