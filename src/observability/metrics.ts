@@ -64,6 +64,8 @@ export const CHECKPOINT_SIZE_BUCKETS: readonly number[] = [256, 1024, 4096, 16_3
 export const GEN_AI_DURATION_BUCKETS: readonly number[] = [
   0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];
+/** Bucket boundaries (seconds) of `langgraph_thread_lock_wait_seconds`. */
+export const THREAD_LOCK_WAIT_BUCKETS: readonly number[] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 /** OpenTelemetry GenAI (v1.41) bucket boundaries of `gen_ai.client.token.usage`. */
 export const GEN_AI_TOKEN_BUCKETS: readonly number[] = [
   1, 4, 16, 64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864,
@@ -114,6 +116,8 @@ export interface MetricsCore {
   readonly genAiDuration: Histogram<GenAiLabel | "error_type">;
   readonly genAiTokens: Histogram<GenAiLabel | "gen_ai_token_type">;
   readonly traceExportSpans: Counter<"exporter" | "result">;
+  readonly threadLocks: Counter<"graph" | "strategy" | "outcome">;
+  readonly threadLockWait: Histogram<"graph" | "strategy">;
 }
 
 /** @internal Labels shared by the two GenAI histograms. */
@@ -284,6 +288,17 @@ function createCore(
       "node",
       "result",
     ]),
+    threadLocks: counter(
+      "thread_lock_total",
+      "Claims of a thread by guardThreads runs, by strategy and outcome (acquired, rejected, waited, interrupted, taken_over).",
+      ["graph", "strategy", "outcome"],
+    ),
+    threadLockWait: histogram(
+      "thread_lock_wait_seconds",
+      "Time guardThreads runs waited for their thread before running.",
+      ["graph", "strategy"],
+      THREAD_LOCK_WAIT_BUCKETS,
+    ),
     interrupts: counter("interrupts_total", "Human-in-the-loop interrupts raised by nodes.", ["graph", "node"]),
     toolCalls: counter("tool_calls_total", "Tool calls, by status.", ["graph", "tool", "status"]),
     toolDuration: histogram("tool_duration_seconds", "Duration of tool calls.", ["graph", "tool", "status"], DURATION_BUCKETS),
@@ -345,6 +360,14 @@ function subscribeWrapperEvents(core: MetricsCore): Array<() => void> {
     }),
     subscribe(CHANNELS.breakerRejected, (e) => {
       core.breakerRejections.inc({ breaker: guards.value("breaker", e.breaker) });
+    }),
+    // Thread claims happen before a run has callbacks: every Metrics counts them, under the graph's bound name.
+    subscribe(CHANNELS.threadLock, (e) => {
+      const graph = guards.value("graph", e.graph);
+      core.threadLocks.inc({ graph, strategy: e.strategy, outcome: e.outcome });
+      if (e.outcome === "waited" || (e.outcome === "taken_over" && e.waitedMs > 0)) {
+        core.threadLockWait.observe({ graph, strategy: e.strategy }, e.waitedMs / 1000);
+      }
     }),
     // Exporters are process-wide too.
     subscribe(CHANNELS.traceExport, (e) => {

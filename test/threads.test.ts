@@ -1,0 +1,147 @@
+/**
+ * guardThreads in one process (InMemoryThreadLockStore, real LangGraph graphs and MemorySaver): the strategies, every
+ * entry point, release on every ending, and the metrics series.
+ */
+import { Annotation, MemorySaver, StateGraph } from "@langchain/langgraph";
+import { describe, expect, it, vi } from "vitest";
+import { createMetrics, instrument, CHANNELS, subscribe } from "../src/index.js";
+import { guardThreads, InMemoryThreadLockStore, ThreadBusyError } from "../src/index.js";
+
+const State = Annotation.Root({
+  turns: Annotation<string[]>({ reducer: (a, b) => [...a, ...b], default: () => [] }),
+  ms: Annotation<number>(),
+});
+
+/** A graph whose one node appends the input turn after `ms` (honouring its signal). */
+function slowGraph() {
+  return new StateGraph(State)
+    .addNode("work", async (state, config) => {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, state.ms);
+        config.signal?.addEventListener("abort", () => {
+          clearTimeout(t);
+          reject(config.signal?.reason);
+        });
+      });
+      return { turns: ["done"] };
+    })
+    .addEdge("__start__", "work")
+    .compile({ checkpointer: new MemorySaver(), name: "slow" });
+}
+
+const thread = (id: string) => ({ configurable: { thread_id: id } });
+
+describe("guardThreads (in-memory store)", () => {
+  it("reject: a second run on a busy thread fails at once with ThreadBusyError; other threads are free", async () => {
+    const graph = guardThreads(slowGraph(), { store: new InMemoryThreadLockStore(), strategy: "reject" });
+    const first = graph.invoke({ turns: ["a"], ms: 200 }, thread("t1"));
+    await new Promise((r) => setTimeout(r, 30));
+    const second = await graph.invoke({ turns: ["b"], ms: 0 }, thread("t1")).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(ThreadBusyError);
+    expect((second as ThreadBusyError).threadId).toBe("t1");
+    expect((second as ThreadBusyError).busyForMs).toBeGreaterThan(0);
+    expect((await graph.invoke({ turns: ["c"], ms: 0 }, thread("t2"))).turns).toEqual(["c", "done"]);
+    expect((await first).turns).toEqual(["a", "done"]);
+    // Released on success: the thread takes a new run.
+    expect((await graph.invoke({ turns: ["d"], ms: 0 }, thread("t1"))).turns).toEqual(["a", "done", "d", "done"]);
+  });
+
+  it("enqueue: runs wait their turn in FIFO order and each sees the state the previous one left", async () => {
+    const graph = guardThreads(slowGraph(), { store: new InMemoryThreadLockStore(), strategy: "enqueue", leaseMs: 1000 });
+    const order: string[] = [];
+    const runs = ["a", "b", "c"].map(async (turn, i) => {
+      await new Promise((r) => setTimeout(r, i * 20));
+      const out = await graph.invoke({ turns: [turn], ms: 80 }, thread("q"));
+      order.push(turn);
+      return out;
+    });
+    const outs = await Promise.all(runs);
+    expect(order).toEqual(["a", "b", "c"]);
+    expect(outs[2]?.turns).toEqual(["a", "done", "b", "done", "c", "done"]);
+  });
+
+  it("enqueue: a waiter gives up after waitMs, and its caller's signal aborts the wait", async () => {
+    const graph = guardThreads(slowGraph(), { store: new InMemoryThreadLockStore(), strategy: "enqueue", waitMs: 50 });
+    const first = graph.invoke({ turns: ["a"], ms: 300 }, thread("w"));
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(graph.invoke({ turns: ["b"], ms: 0 }, thread("w"))).rejects.toBeInstanceOf(ThreadBusyError);
+    const patient = guardThreads(slowGraph(), { store: new InMemoryThreadLockStore(), strategy: "enqueue" });
+    const held = patient.invoke({ turns: ["a"], ms: 300 }, thread("w2"));
+    await new Promise((r) => setTimeout(r, 20));
+    const controller = new AbortController();
+    const waiting = patient.invoke({ turns: ["b"], ms: 0 }, { ...thread("w2"), signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("caller gave up")), 30);
+    await expect(waiting).rejects.toThrow(/caller gave up|abort/i);
+    await Promise.all([first, held]);
+  });
+
+  it("interrupt: the running run is cancelled with its checkpoints kept, then the new run completes", async () => {
+    const graph = guardThreads(slowGraph(), { store: new InMemoryThreadLockStore(), strategy: "interrupt" });
+    await graph.invoke({ turns: ["a"], ms: 0 }, thread("i"));
+    const first = graph.invoke({ turns: ["b"], ms: 5_000 }, thread("i")).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    const second = await graph.invoke({ turns: ["c"], ms: 0 }, thread("i"));
+    const error = await first;
+    expect(error).toBeInstanceOf(Error);
+    // LangGraph ends an aborted run with its own "Abort" error.
+    expect((error as Error).message).toMatch(/abort/i);
+    // The interrupted run's input step was checkpointed ("b" kept), its node never finished.
+    expect(second.turns).toEqual(["a", "done", "b", "c", "done"]);
+  });
+
+  it("releases the thread on error, on a cancelled stream, and guards stream, streamEvents and batch", async () => {
+    const store = new InMemoryThreadLockStore();
+    const graph = guardThreads(slowGraph(), { store, strategy: "reject" });
+    await expect(graph.invoke({ turns: ["x"], ms: -1 } as never, { ...thread("e"), recursionLimit: 0 })).rejects.toThrow();
+    const stream = await graph.stream({ turns: ["s"], ms: 200 }, { ...thread("e"), streamMode: "values" });
+    await expect(graph.invoke({ turns: ["y"], ms: 0 }, thread("e"))).rejects.toBeInstanceOf(ThreadBusyError);
+    await stream.cancel();
+    // The cancelled run stops at its next step boundary; the thread is free once it has.
+    await vi.waitFor(() => expect(graph.invoke({ turns: ["z"], ms: 0 }, thread("e"))).resolves.toBeDefined(), {
+      timeout: 2000,
+      interval: 50,
+    });
+    const events = graph.streamEvents({ turns: ["v"], ms: 100 }, { ...thread("e"), version: "v2" });
+    const iterator = events[Symbol.asyncIterator]();
+    await iterator.next();
+    await expect(graph.invoke({ turns: ["y"], ms: 0 }, thread("e"))).rejects.toBeInstanceOf(ThreadBusyError);
+    for (let r = await iterator.next(); !r.done; r = await iterator.next());
+    const batch = await graph.batch(
+      [
+        { turns: ["b1"], ms: 50 },
+        { turns: ["b2"], ms: 50 },
+      ],
+      [thread("e"), thread("e")],
+      {
+        returnExceptions: true,
+      },
+    );
+    expect(batch.filter((r) => r instanceof ThreadBusyError)).toHaveLength(1);
+  });
+
+  it("counts langgraph_thread_lock_total under the instrumented graph's name and publishes events", async () => {
+    const metrics = createMetrics();
+    const seen: string[] = [];
+    const stop = subscribe(CHANNELS.threadLock, (e) => seen.push(e.outcome));
+    const graph = instrument(guardThreads(slowGraph(), { store: new InMemoryThreadLockStore(), strategy: "reject" }), {
+      metrics,
+      name: "support",
+    });
+    const first = graph.invoke({ turns: ["a"], ms: 100 }, thread("m"));
+    await new Promise((r) => setTimeout(r, 20));
+    await graph.invoke({ turns: ["b"], ms: 0 }, thread("m")).catch(() => undefined);
+    await first;
+    stop();
+    expect(seen).toEqual(["acquired", "rejected"]);
+    const text = await metrics.text();
+    expect(text).toContain('langgraph_thread_lock_total{graph="support",strategy="reject",outcome="acquired"} 1');
+    expect(text).toContain('langgraph_thread_lock_total{graph="support",strategy="reject",outcome="rejected"} 1');
+  });
+
+  it("rejects bad options naming the option", () => {
+    expect(() => guardThreads(slowGraph(), { store: new InMemoryThreadLockStore(), strategy: "later" as never })).toThrow(
+      /guardThreads\(graph, options\)\.strategy must be/,
+    );
+    expect(() => guardThreads(slowGraph(), { strategy: "reject" } as never)).toThrow(/\.store must be/);
+  });
+});
