@@ -3,33 +3,20 @@
  * store) or Redis (the Redis store). Each suite runs two runs on one thread in two processes under each strategy, kills
  * a holder with SIGKILL, and checks in the database that no two runs of a thread ever overlapped.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PostgresServer, startPostgres } from "./support/postgres.js";
 import { type RedisServer, startRedis } from "./support/redis.js";
+import { type Replica, startThreadReplica } from "./support/thread-replicas.js";
 
-const REPLICA = fileURLToPath(new URL("./fixtures/thread-replica.ts", import.meta.url));
 const LEASE_MS = 1500;
-
-/** One answer line of a replica. */
-export interface Answer {
-  id: string;
-  event?: "started";
-  ok?: boolean;
-  turns?: string[];
-  error?: string;
-  message?: string;
-  cancelled?: number;
-}
 
 let postgres: PostgresServer;
 let redis: RedisServer;
 let db: pg.Client;
-const children = new Set<ChildProcess>();
+const replicas = new Set<Replica>();
 
 beforeAll(async () => {
   [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
@@ -43,68 +30,25 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  for (const replica of replicas) replica.child.kill("SIGKILL");
   await db?.end();
   await Promise.all([postgres?.stop(), redis?.stop()]);
 });
-
-/** A replica process: send it runs, read its answers. */
-export function startReplica(name: string, store: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", REPLICA], {
-    env: { ...process.env, DATABASE_URL: postgres.url, REDIS_URL: redis.url, STORE: store, REPLICA: name, LEASE_MS: String(LEASE_MS) },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  children.add(child);
-  const answers: Answer[] = [];
-  const waiters: Array<() => void> = [];
-  let stderr = "";
-  child.stderr?.on("data", (c: Buffer) => {
-    stderr += c.toString();
-  });
-  let buffered = "";
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      for (let i = buffered.indexOf("\n"); i >= 0; i = buffered.indexOf("\n")) {
-        const line = buffered.slice(0, i);
-        buffered = buffered.slice(i + 1);
-        if (line === "ready") resolve();
-        else answers.push(JSON.parse(line) as Answer);
-        for (const w of waiters.splice(0)) w();
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`replica ${name} exited (${code}): ${stderr}`)));
-  });
-  ready.catch(() => undefined);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const answer = (id: string, event?: "started"): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const look = (): void => {
-        const found = answers.find((a) => a.id === id && (event === undefined ? a.event === undefined : a.event === event));
-        if (found !== undefined) resolve(found);
-        else if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`replica ${name} is gone: ${stderr}`));
-        else waiters.push(look);
-      };
-      look();
-    });
-  const send = (run: { id: string; thread: string; turn: string; ms: number; strategy: string }): void => {
-    child.stdin?.write(`${JSON.stringify(run)}\n`);
-  };
-  const stop = async (): Promise<void> => {
-    child.stdin?.end();
-    await exited;
-    children.delete(child);
-  };
-  return { child, answers, ready, exited, send, answer, stop, stderr: () => stderr };
-}
 
 async function overlaps(): Promise<number> {
   return (await db.query("SELECT 1 FROM run_overlaps")).rowCount ?? 0;
 }
 
+function startReplica(name: string, store: string): Replica {
+  const replica = startThreadReplica({ name, store, databaseUrl: postgres.url, redisUrl: redis.url, leaseMs: LEASE_MS });
+  replicas.add(replica);
+  replica.exited.then(() => replicas.delete(replica));
+  return replica;
+}
+
 describe.each(["postgres", "redis"])("guardThreads across two processes on the %s store", (store) => {
-  let a: ReturnType<typeof startReplica>;
-  let b: ReturnType<typeof startReplica>;
+  let a: Replica;
+  let b: Replica;
   beforeAll(async () => {
     a = startReplica(`a-${store}`, store);
     b = startReplica(`b-${store}`, store);
@@ -163,7 +107,6 @@ describe.each(["postgres", "redis"])("guardThreads across two processes on the %
     const killedAt = Date.now();
     victim.child.kill("SIGKILL");
     await victim.exited;
-    children.delete(victim.child);
     const after = await b.answer("k2");
     expect(after.turns).toEqual(["doomed", "after", "k2:done"]);
     // It waited for the lease to expire (generous bound above: the lease plus polling, never forever).
