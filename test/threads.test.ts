@@ -3,8 +3,11 @@
  * entry point, release on every ending, and the metrics series.
  */
 import { Annotation, MemorySaver, StateGraph } from "@langchain/langgraph";
-import { describe, expect, it, vi } from "vitest";
-import { createMetrics, instrument, CHANNELS, subscribe } from "../src/index.js";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { context, trace } from "@opentelemetry/api";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { createLogger, createMetrics, instrument, CHANNELS, subscribe } from "../src/index.js";
 import { guardThreads, InMemoryThreadLockStore, ThreadBusyError } from "../src/index.js";
 
 const State = Annotation.Root({
@@ -136,6 +139,91 @@ describe("guardThreads (in-memory store)", () => {
     const text = await metrics.text();
     expect(text).toContain('langgraph_thread_lock_total{graph="support",strategy="reject",outcome="acquired"} 1');
     expect(text).toContain('langgraph_thread_lock_total{graph="support",strategy="reject",outcome="rejected"} 1');
+  });
+
+  it("frees the thread when the caller's signal aborts a stream nobody reads any more", async () => {
+    // Several quick steps before the slow one: more chunks are waiting than the stream's buffers pull through by themselves.
+    const chatty = new StateGraph(State)
+      .addNode("a", () => ({ turns: ["a"] }))
+      .addNode("b", () => ({ turns: ["b"] }))
+      .addNode("c", () => ({ turns: ["c"] }))
+      .addNode("slow", async (state, config) => {
+        if (state.ms === 0) return {};
+        await new Promise<void>((_resolve, reject) => config.signal?.addEventListener("abort", () => reject(config.signal?.reason)));
+        return {};
+      })
+      .addEdge("__start__", "a")
+      .addEdge("a", "b")
+      .addEdge("b", "c")
+      .addEdge("c", "slow")
+      .compile({ checkpointer: new MemorySaver() });
+    const graph = guardThreads(chatty, { store: new InMemoryThreadLockStore(), strategy: "reject" });
+    const controller = new AbortController();
+    const stream = await graph.stream(
+      { turns: ["s"], ms: 1 },
+      { ...thread("abandoned"), signal: controller.signal, streamMode: ["values", "updates", "debug"] },
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(graph.invoke({ turns: ["x"], ms: 0 }, thread("abandoned"))).rejects.toBeInstanceOf(ThreadBusyError);
+    controller.abort(new Error("client went away"));
+    await vi.waitFor(() => expect(graph.invoke({ turns: ["n"], ms: 0 }, thread("abandoned"))).resolves.toBeDefined(), {
+      timeout: 2000,
+      interval: 50,
+    });
+    expect(stream).toBeDefined();
+  });
+
+  it("the interrupted run counts as cancelled in the graph's run metrics", async () => {
+    const metrics = createMetrics();
+    const graph = instrument(guardThreads(slowGraph(), { store: new InMemoryThreadLockStore(), strategy: "interrupt" }), {
+      metrics,
+      name: "cut",
+    });
+    const first = graph.invoke({ turns: ["a"], ms: 60_000 }, thread("cut")).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 30));
+    await graph.invoke({ turns: ["b"], ms: 0 }, thread("cut"));
+    await first;
+    const text = await metrics.text();
+    expect(text).toContain('langgraph_graph_runs_total{graph="cut",status="cancelled"} 1');
+    expect(text).toContain('langgraph_graph_runs_total{graph="cut",status="success"} 1');
+    expect(text).toContain('langgraph_thread_lock_total{graph="cut",strategy="interrupt",outcome="interrupted"} 1');
+    expect(text).toContain('langgraph_thread_lock_total{graph="cut",strategy="interrupt",outcome="waited"} 1');
+    expect(text).toMatch(/langgraph_thread_lock_wait_seconds_count\{graph="cut",strategy="interrupt"\} 1/);
+  });
+
+  describe("log lines and span events", () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    trace.setGlobalTracerProvider(provider);
+    afterAll(async () => {
+      await provider.shutdown();
+      context.disable();
+      trace.disable();
+    });
+
+    it("a busy rejection is a warn line with the thread id and an event on the caller's span", async () => {
+      const lines: Array<Record<string, unknown>> = [];
+      const logger = createLogger({ level: "debug", destination: { write: (s: string) => void lines.push(JSON.parse(s)) } });
+      const graph = instrument(guardThreads(slowGraph(), { store: new InMemoryThreadLockStore(), strategy: "reject" }), {
+        logger,
+        tracing: true,
+        name: "logged",
+      });
+      const first = graph.invoke({ turns: ["a"], ms: 100 }, thread("log"));
+      await new Promise((r) => setTimeout(r, 20));
+      await trace.getTracer("http").startActiveSpan("POST /chat", async (span) => {
+        await graph.invoke({ turns: ["b"], ms: 0 }, thread("log")).catch(() => undefined);
+        span.end();
+      });
+      await first;
+      const rejected = lines.find((l) => l.msg === "thread lock rejected");
+      expect(rejected).toMatchObject({ level: 40, graph: "logged", thread_id: "log", strategy: "reject", outcome: "rejected" });
+      expect(lines.some((l) => l.msg === "thread lock acquired" && l.level === 20)).toBe(true);
+      const http = exporter.getFinishedSpans().find((s) => s.name === "POST /chat");
+      const event = http?.events.find((e) => e.name === "langgraph.thread_lock");
+      expect(event?.attributes).toMatchObject({ "langgraph.thread_lock.outcome": "rejected", "langgraph.thread_lock.strategy": "reject" });
+    });
   });
 
   it("rejects bad options naming the option", () => {

@@ -197,6 +197,70 @@ function threadOf(self: { config?: Options }, options: Options | undefined): str
   return typeof id === "string" || typeof id === "number" ? String(id) : undefined;
 }
 
+/**
+ * The run's generator, pulled by the caller, or drained by the guard when the run's signal aborts while nobody pulls
+ * (a stream abandoned with its signal): LangGraph's loop stops on the abort, but its generator only finishes, and the
+ * guard only learns the run has stopped, when someone pulls it.
+ */
+class Drivable {
+  #pulling = false;
+  #drained: Promise<void> | undefined;
+  #error: unknown;
+  #failed = false;
+  constructor(
+    private readonly inner: AsyncGenerator<unknown>,
+    private readonly signal: AbortSignal,
+  ) {
+    const onAbort = (): void => {
+      if (!this.#pulling) void this.#drain();
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  }
+
+  #drain(): Promise<void> {
+    this.#drained ??= (async () => {
+      try {
+        for (;;) if ((await this.inner.next()).done === true) return;
+      } catch (error) {
+        this.#failed = true;
+        this.#error = error;
+      }
+    })();
+    return this.#drained;
+  }
+
+  async *chunks(): AsyncGenerator<unknown> {
+    for (;;) {
+      if (this.#drained !== undefined) {
+        await this.#drained;
+        if (this.#failed) throw this.#error;
+        return;
+      }
+      this.#pulling = true;
+      let result: IteratorResult<unknown>;
+      try {
+        result = await this.inner.next();
+      } finally {
+        this.#pulling = false;
+      }
+      if (result.done === true) {
+        if (this.#drained !== undefined) continue;
+        return;
+      }
+      // Aborted while this pull was in flight: the caller may never pull again.
+      if (this.signal.aborted) void this.#drain();
+      yield result.value;
+    }
+  }
+
+  /** Resolves once the run has stopped: drained, or returned (LangGraph's generator awaits its loop in `finally`). */
+  async stop(): Promise<void> {
+    if (this.#drained !== undefined) await this.#drained;
+    else await this.inner.return(undefined).catch(() => undefined);
+  }
+}
+
 function guardedClass(Base: GraphClass, o: Resolved): GraphClass {
   class Guarded extends Base {
     override async *_streamIterator(input: unknown, options?: Options): AsyncGenerator<unknown> {
@@ -208,12 +272,16 @@ function guardedClass(Base: GraphClass, o: Resolved): GraphClass {
       const name = graphName(this, o.fallbackName);
       const holder = await claim(o, name, threadId, options?.signal);
       let held: { signal: AbortSignal; stop: () => void } | undefined;
+      let run: Drivable | undefined;
       try {
         held = await hold(o, threadId, holder);
         const signal = options?.signal === undefined ? held.signal : AbortSignal.any([options.signal, held.signal]);
-        yield* super._streamIterator(input, { ...options, signal });
+        run = new Drivable(super._streamIterator(input, { ...options, signal }), signal);
+        yield* run.chunks();
       } finally {
         held?.stop();
+        // The thread is free only once the run has stopped writing checkpoints.
+        await run?.stop();
         await o.store.release(threadId, holder).catch(() => undefined);
       }
     }
