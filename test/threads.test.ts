@@ -173,6 +173,26 @@ describe("guardThreads (in-memory store)", () => {
     expect(stream).toBeDefined();
   });
 
+  it("a run whose lease expired unrenewed is stopped, and the next run takes the thread over", async () => {
+    let skew = 0;
+    const store = new InMemoryThreadLockStore({ now: () => Date.now() + skew });
+    const seen: string[] = [];
+    const stop = subscribe(CHANNELS.threadLock, (e) => {
+      if (e.threadId === "lost") seen.push(e.outcome);
+    });
+    const graph = guardThreads(slowGraph(), { store, strategy: "reject", leaseMs: 300 });
+    const first = graph.invoke({ turns: ["a"], ms: 60_000 }, thread("lost")).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 30));
+    // The store's clock jumps past the lease (a frozen process): the next renewal finds it expired.
+    skew = 10_000;
+    const second = await graph.invoke({ turns: ["b"], ms: 0 }, thread("lost"));
+    const error = await first;
+    stop();
+    expect((error as Error).message).toMatch(/abort/i);
+    expect(second.turns).toContain("b");
+    expect(seen).toEqual(["acquired", "taken_over"]);
+  });
+
   it("the interrupted run counts as cancelled in the graph's run metrics", async () => {
     const metrics = createMetrics();
     const graph = instrument(guardThreads(slowGraph(), { store: new InMemoryThreadLockStore(), strategy: "interrupt" }), {
