@@ -6,7 +6,7 @@ import { Annotation, MemorySaver, StateGraph } from "@langchain/langgraph";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { context, trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, expectTypeOf, it, vi } from "vitest";
 import { createLogger, createMetrics, instrument, CHANNELS, subscribe } from "../src/index.js";
 import { guardThreads, InMemoryThreadLockStore, ThreadBusyError } from "../src/index.js";
 
@@ -244,6 +244,25 @@ describe("guardThreads (in-memory store)", () => {
       const event = http?.events.find((e) => e.name === "langgraph.thread_lock");
       expect(event?.attributes).toMatchObject({ "langgraph.thread_lock.outcome": "rejected", "langgraph.thread_lock.strategy": "reject" });
     });
+  });
+
+  it("returns the same graph type and class, usable as a subgraph (its runs there are not locked again)", async () => {
+    const inner = slowGraph();
+    // One store for parent and child: a child that locked the thread again would wait for its own parent.
+    const store = new InMemoryThreadLockStore();
+    const guarded = guardThreads(inner, { store, strategy: "enqueue", waitMs: 2000 });
+    expectTypeOf(guarded).toEqualTypeOf<typeof inner>();
+    expect(guarded).toBeInstanceOf(inner.constructor);
+    expect(guarded.constructor.name).toBe(inner.constructor.name);
+    const parent = guardThreads(
+      new StateGraph(State).addNode("child", guarded).addEdge("__start__", "child").compile({ checkpointer: new MemorySaver() }),
+      { store, strategy: "enqueue" },
+    );
+    const out = await parent.invoke({ turns: ["p"], ms: 0 }, thread("nested"));
+    expect(out.turns).toContain("done");
+    // Called directly, the guarded child locks its own thread as usual.
+    expect((await guarded.invoke({ turns: ["c"], ms: 0 }, thread("direct"))).turns).toEqual(["c", "done"]);
+    expect((await parent.getState(thread("nested"))).values.turns).toEqual(out.turns);
   });
 
   it("rejects bad options naming the option", () => {
