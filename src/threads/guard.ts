@@ -119,10 +119,11 @@ async function waitTurn(
   try {
     await o.store.enqueue(threadId, holder, o.leaseMs);
     for (;;) {
-      if (o.strategy === "interrupt" && busy.holder !== undefined && busy.holder !== cancelled) {
-        cancelled = busy.holder;
+      if (o.strategy === "interrupt" && busy.holder !== undefined) {
+        // Sent again on every poll: a holder that had not subscribed yet (just acquired) would miss a single message.
         await o.store.publish({ type: "cancel", threadId, holder: busy.holder });
-        emit(name, o.strategy, "interrupted", threadId, Date.now() - start, busy.busyForMs);
+        if (busy.holder !== cancelled) emit(name, o.strategy, "interrupted", threadId, Date.now() - start, busy.busyForMs);
+        cancelled = busy.holder;
       }
       const left = o.waitMs - (Date.now() - start);
       if (left <= 0) throw new ThreadBusyError(threadId, busy.busyForMs, Date.now() - start);
