@@ -8,6 +8,7 @@ const BUSY_BRAND = Symbol.for("langgraph-ops.ThreadBusyError");
  * after `waitMs` under `"enqueue"` and `"interrupt"`. An HTTP API answers it with 409 Conflict.
  */
 export class ThreadBusyError extends Error {
+  /** Recognises the errors of every copy of this class (ESM and CommonJS builds). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BUSY_BRAND] === true;
   }
@@ -30,6 +31,7 @@ export class ThreadBusyError extends Error {
 
 /** The abort reason of a run's signal when a newer run on its thread interrupted it (`strategy: "interrupt"`). */
 export class ThreadInterruptedError extends Error {
+  /** The thread the newer run took. */
   readonly threadId: string;
   constructor(threadId: string) {
     super(`Run on thread "${threadId}" was interrupted by a newer run on the same thread`);
@@ -40,6 +42,7 @@ export class ThreadInterruptedError extends Error {
 
 /** The abort reason of a run's signal when its lease was lost (expired and taken over while the run was alive). */
 export class ThreadLeaseLostError extends Error {
+  /** The thread whose lease was lost. */
   readonly threadId: string;
   constructor(threadId: string) {
     super(`Run on thread "${threadId}" lost its lease (not renewed within leaseMs) and was stopped`);
