@@ -22,7 +22,7 @@ beforeAll(async () => {
   [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
   db = new pg.Client({ connectionString: postgres.url });
   await db.connect();
-  await db.query("CREATE TABLE active (thread_id text NOT NULL, run text PRIMARY KEY, beat timestamptz NOT NULL)");
+  await db.query("CREATE TABLE active (thread_id text NOT NULL, run text PRIMARY KEY, started timestamptz NOT NULL, beat timestamptz NOT NULL)");
   await db.query("CREATE TABLE run_overlaps (thread_id text NOT NULL, run text NOT NULL)");
   const saver = PostgresSaver.fromConnString(postgres.url);
   await saver.setup();
@@ -35,7 +35,9 @@ afterAll(async () => {
   await Promise.all([postgres?.stop(), redis?.stop()]);
 });
 
+/** Overlaps recorded so far; waits out the replicas' delayed overlap checks (300 ms after each run's start). */
 async function overlaps(): Promise<number> {
+  await new Promise((r) => setTimeout(r, 500));
   return (await db.query("SELECT 1 FROM run_overlaps")).rowCount ?? 0;
 }
 

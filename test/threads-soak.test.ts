@@ -15,7 +15,8 @@ const REPLICAS = 4;
 const RUNS_PER_REPLICA = 30;
 const THREADS = 10;
 const KILLS = 2;
-const LEASE_MS = 1000;
+// Long enough that a loaded machine does not miss a renewal (a missed one is a takeover, by design).
+const LEASE_MS = 2000;
 const STRATEGIES = ["reject", "enqueue", "interrupt"] as const;
 
 /** mulberry32: a seeded PRNG, so a failing schedule can be replayed. */
@@ -39,7 +40,9 @@ beforeAll(async () => {
   [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
   db = new pg.Client({ connectionString: postgres.url });
   await db.connect();
-  await db.query("CREATE TABLE active (thread_id text NOT NULL, run text PRIMARY KEY, beat timestamptz NOT NULL)");
+  await db.query(
+    "CREATE TABLE active (thread_id text NOT NULL, run text PRIMARY KEY, started timestamptz NOT NULL, beat timestamptz NOT NULL)",
+  );
   await db.query("CREATE TABLE run_overlaps (thread_id text NOT NULL, run text NOT NULL)");
   const saver = PostgresSaver.fromConnString(postgres.url);
   await saver.setup();

@@ -86,11 +86,23 @@ export class PostgresThreadLockStore implements ThreadLockStore {
   /** Creates the tables when missing; every operation calls it once, so calling it yourself is optional. */
   setup(): Promise<void> {
     this.#ready ??= (async () => {
-      await this.#pool.query(`CREATE TABLE IF NOT EXISTS ${this.#locks} (
-        thread_id text PRIMARY KEY, holder text NOT NULL, since timestamptz NOT NULL, expires_at timestamptz NOT NULL)`);
-      await this.#pool.query(`CREATE TABLE IF NOT EXISTS ${this.#queue} (
-        thread_id text NOT NULL, holder text NOT NULL, seq bigserial, expires_at timestamptz NOT NULL,
-        PRIMARY KEY (thread_id, holder))`);
+      const client = await this.#pool.connect();
+      try {
+        // Replicas starting together: concurrent CREATE TABLE IF NOT EXISTS can still collide on the row type.
+        await client.query("BEGIN");
+        await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7042))", [this.#locks]);
+        await client.query(`CREATE TABLE IF NOT EXISTS ${this.#locks} (
+          thread_id text PRIMARY KEY, holder text NOT NULL, since timestamptz NOT NULL, expires_at timestamptz NOT NULL)`);
+        await client.query(`CREATE TABLE IF NOT EXISTS ${this.#queue} (
+          thread_id text NOT NULL, holder text NOT NULL, seq bigserial, expires_at timestamptz NOT NULL,
+          PRIMARY KEY (thread_id, holder))`);
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
     })().catch((error: unknown) => {
       this.#ready = undefined;
       throw error;
