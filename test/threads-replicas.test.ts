@@ -22,7 +22,9 @@ beforeAll(async () => {
   [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
   db = new pg.Client({ connectionString: postgres.url });
   await db.connect();
-  await db.query("CREATE TABLE active (thread_id text NOT NULL, run text PRIMARY KEY, started timestamptz NOT NULL, beat timestamptz NOT NULL)");
+  await db.query(
+    "CREATE TABLE active (thread_id text NOT NULL, run text PRIMARY KEY, started timestamptz NOT NULL, beat timestamptz NOT NULL, ended timestamptz, aborted boolean NOT NULL DEFAULT false)",
+  );
   await db.query("CREATE TABLE run_overlaps (thread_id text NOT NULL, run text NOT NULL)");
   const saver = PostgresSaver.fromConnString(postgres.url);
   await saver.setup();

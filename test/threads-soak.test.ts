@@ -41,7 +41,7 @@ beforeAll(async () => {
   db = new pg.Client({ connectionString: postgres.url });
   await db.connect();
   await db.query(
-    "CREATE TABLE active (thread_id text NOT NULL, run text PRIMARY KEY, started timestamptz NOT NULL, beat timestamptz NOT NULL)",
+    "CREATE TABLE active (thread_id text NOT NULL, run text PRIMARY KEY, started timestamptz NOT NULL, beat timestamptz NOT NULL, ended timestamptz, aborted boolean NOT NULL DEFAULT false)",
   );
   await db.query("CREATE TABLE run_overlaps (thread_id text NOT NULL, run text NOT NULL)");
   const saver = PostgresSaver.fromConnString(postgres.url);
