@@ -81,6 +81,8 @@ export {
   type BreakerStateChangeEvent,
   type BreakerRejectedEvent,
   type IdempotencyEvent,
+  type ThreadLockEvent,
+  type ThreadLockOutcome,
   type TraceExportEvent,
 } from "./core/events.js";
 export {
@@ -90,6 +92,7 @@ export {
   CHECKPOINT_SIZE_BUCKETS,
   GEN_AI_DURATION_BUCKETS,
   GEN_AI_TOKEN_BUCKETS,
+  THREAD_LOCK_WAIT_BUCKETS,
   type Metrics,
   type CreateMetricsOptions,
 } from "./observability/metrics.js";
@@ -109,6 +112,15 @@ export {
 export { writeMetrics } from "./observability/exposition.js";
 export { serveClusterMetrics, type ServeClusterMetricsOptions } from "./server/cluster.js";
 // @metrics-exports
+export { guardThreads, type GuardThreadsOptions, type GuardableGraph, type ThreadStrategy } from "./threads/guard.js";
+export { ThreadBusyError, ThreadInterruptedError, ThreadLeaseLostError } from "./threads/errors.js";
+export {
+  InMemoryThreadLockStore,
+  type InMemoryThreadLockStoreOptions,
+  type ThreadLockStore,
+  type ThreadLockMessage,
+  type AcquireResult,
+} from "./threads/lock-store.js";
 export { createTracingHandler, type TracingOptions, type MaskFn } from "./observability/tracing/handler.js";
 export { composeMasks, defaultMask } from "./observability/tracing/content.js";
 export { withNodeContext } from "./observability/tracing/bridge.js";

@@ -225,6 +225,30 @@ describe("examples/http-api", () => {
     }
   });
 
+  // After the breaker test: this agent's breaker (also "openai") would otherwise stand in the scrape for the shared one.
+  it("POST /chat answers 409 to a second message on a thread whose run is still going", async () => {
+    const slow = buildApiAgent({ model: new FakeChatModel({ latencyMs: 400 }), metrics: createMetrics(), logger: silent(), retries: 0 });
+    const slowApi = createAgentApp({ graph: slow.graph, metrics, breakers: [], logger: silent() });
+    const slowServer = slowApi.app.listen(0, "127.0.0.1");
+    await new Promise((r) => slowServer.once("listening", r));
+    const url = `http://127.0.0.1:${(slowServer.address() as AddressInfo).port}/chat`;
+    const post = (message: string) =>
+      fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message, thread_id: "busy" }) });
+    try {
+      const first = post("What is the weather in Paris?");
+      await new Promise((r) => setTimeout(r, 100));
+      const second = await post("And in Oslo?");
+      expect(second.status).toBe(409);
+      expect(second.headers.get("retry-after")).toBe("1");
+      expect((await first).status).toBe(200);
+      // The thread is free again once the first run ended.
+      expect((await post("Thanks!")).status).toBe(200);
+    } finally {
+      slowServer.closeAllConnections();
+      await new Promise((r) => slowServer.close(r));
+    }
+  });
+
   it("a client that disconnects cancels its run", async () => {
     const slowMetrics = createMetrics();
     const { graph, breaker } = buildApiAgent({ model: new FakeChatModel({ latencyMs: 60_000 }), metrics: slowMetrics, logger: silent() });

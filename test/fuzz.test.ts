@@ -33,8 +33,20 @@ import {
   withTimeout,
 } from "../src/index.js";
 import { startTelemetry, type Telemetry } from "../src/integrations/otel.js";
-import { POSTGRES_IDEMPOTENCY_STORE_OPTIONS, PostgresIdempotencyStore } from "../src/integrations/postgres.js";
-import { REDIS_IDEMPOTENCY_STORE_OPTIONS, RedisIdempotencyStore } from "../src/integrations/redis.js";
+import {
+  POSTGRES_IDEMPOTENCY_STORE_OPTIONS,
+  POSTGRES_THREAD_LOCK_STORE_OPTIONS,
+  PostgresIdempotencyStore,
+  PostgresThreadLockStore,
+} from "../src/integrations/postgres.js";
+import {
+  REDIS_IDEMPOTENCY_STORE_OPTIONS,
+  REDIS_THREAD_LOCK_STORE_OPTIONS,
+  RedisIdempotencyStore,
+  RedisThreadLockStore,
+} from "../src/integrations/redis.js";
+import { GUARD_THREADS_OPTIONS, guardThreads } from "../src/threads/guard.js";
+import { IN_MEMORY_THREAD_LOCK_STORE_OPTIONS, InMemoryThreadLockStore, type ThreadLockStore } from "../src/threads/lock-store.js";
 import { TELEMETRY_OPTIONS } from "../src/integrations/telemetry-options.js";
 import { INSTRUMENT_CHECKPOINTER_OPTIONS } from "../src/observability/checkpointer.js";
 import { INSTRUMENT_OPTIONS } from "../src/observability/instrument.js";
@@ -250,6 +262,13 @@ interface Entry {
 
 const sweepNode = async (s: TestStateType) => ({ result: `${s.requestId}!` });
 
+/** Runs a one-node graph guarded by `store` (twice on one thread: the first run must have released it). */
+async function runGuarded(store: ThreadLockStore, options: Record<string, unknown> = {}): Promise<void> {
+  const graph = guardThreads(oneNodeGraph(sweepNode), { strategy: "reject", ...options, store });
+  const config = threadConfig();
+  for (let i = 0; i < 2; i++) expect((await graph.invoke({ requestId: "r" }, config)).result).toBe("r!");
+}
+
 /** Runs `wrapped` as the node of a real one-node graph with a checkpointer and a thread. */
 async function runNode(wrapped: unknown): Promise<void> {
   const graph = oneNodeGraph(wrapped as TestNode);
@@ -436,6 +455,39 @@ function entries(pg: PostgresServer, redis: RedisServer): Entry[] {
         await runNode(withIdempotency(sweepNode, { store }));
       },
       dispose: (made) => (made as RedisIdempotencyStore).close(),
+    },
+    {
+      where: "guardThreads(graph, options)",
+      spec: GUARD_THREADS_OPTIONS,
+      base: { store: new InMemoryThreadLockStore(), strategy: "reject" },
+      build: (o) => guardThreads(oneNodeGraph(sweepNode), o as never),
+      exercise: async (graph) => {
+        const config = threadConfig();
+        for (let i = 0; i < 2; i++)
+          expect((await (graph as ReturnType<typeof oneNodeGraph>).invoke({ requestId: "r" }, config)).result).toBe("r!");
+      },
+    },
+    {
+      where: "InMemoryThreadLockStore(options)",
+      spec: IN_MEMORY_THREAD_LOCK_STORE_OPTIONS,
+      build: (o) => new InMemoryThreadLockStore(o),
+      exercise: (store) => runGuarded(store as InMemoryThreadLockStore),
+    },
+    {
+      where: "PostgresThreadLockStore(options)",
+      spec: POSTGRES_THREAD_LOCK_STORE_OPTIONS,
+      base: { connectionString: pg.url },
+      build: (o) => new PostgresThreadLockStore(o as never),
+      exercise: (store) => runGuarded(store as PostgresThreadLockStore),
+      dispose: (made) => (made as PostgresThreadLockStore).close(),
+    },
+    {
+      where: "RedisThreadLockStore(options)",
+      spec: REDIS_THREAD_LOCK_STORE_OPTIONS,
+      base: { url: redis.url },
+      build: (o) => new RedisThreadLockStore(o as never),
+      exercise: (store) => runGuarded(store as RedisThreadLockStore),
+      dispose: (made) => (made as RedisThreadLockStore).close(),
     },
   ];
 }

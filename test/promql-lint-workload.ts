@@ -1,7 +1,7 @@
 /**
  * A small instrumented LangGraph app that makes every metric family of the kit emit: an LLM node behind retry, a
  * shared breaker and a timeout; a tool; a slow node with timeout + fallback; a bulkhead; runOnce before a human
- * approval interrupt; a span per run, exported through `reportExports` as exporter "otlp". `faults.on` makes the model
+ * approval interrupt; every fifth run gets a follow-up that queues for its thread (guardThreads); a span per run, exported through `reportExports` as exporter "otlp". `faults.on` makes the model
  * answer 503, which opens the breaker and fails runs; every fifth tool call fails regardless, every third checkpoint
  * write fails while faults are on, and while faults are on the spans go to a collector that is down.
  * The stand-ins are the chat model and the healthy collector (an in-memory span exporter); the collector that is down
@@ -174,22 +174,26 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
 
   const traces = createTraceExport(faults);
   const checkpointer = kit.instrumentCheckpointer(new FaultySaver(faults), { metrics });
-  const graph = kit.instrument(
-    new StateGraph(State)
-      .addNode("call_model", callModel)
-      .addNode("use_tool", useTool)
-      .addNode("slow_step", slow)
-      .addNode("guarded", guarded)
-      .addNode("approve", approve)
-      .addEdge(START, "call_model")
-      .addEdge("call_model", "use_tool")
-      .addEdge("use_tool", "slow_step")
-      .addEdge("slow_step", "guarded")
-      .addEdge("guarded", "approve")
-      .addEdge("approve", END)
-      .compile({ checkpointer }),
-    { metrics, name: graphName },
-  );
+  const compiled = new StateGraph(State)
+    .addNode("call_model", callModel)
+    .addNode("use_tool", useTool)
+    .addNode("slow_step", slow)
+    .addNode("guarded", guarded)
+    .addNode("approve", approve)
+    .addEdge(START, "call_model")
+    .addEdge("call_model", "use_tool")
+    .addEdge("use_tool", "slow_step")
+    .addEdge("slow_step", "guarded")
+    .addEdge("guarded", "approve")
+    .addEdge("approve", END)
+    .compile({ checkpointer });
+  // One run per thread; a follow-up on a busy thread waits its turn (the thread-lock series and the wait histogram).
+  const threadLocks = new kit.InMemoryThreadLockStore();
+  const graph = kit.instrument(kit.guardThreads(compiled, { store: threadLocks, strategy: "reject" }), { metrics, name: graphName });
+  const followUps = kit.instrument(kit.guardThreads(compiled, { store: threadLocks, strategy: "enqueue", waitMs: 10_000 }), {
+    metrics,
+    name: graphName,
+  });
 
   let runs = 0;
   const one = async (): Promise<void> => {
@@ -198,7 +202,10 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
     const approval = runs % 4 === 0;
     const span = (await traces.provider()).getTracer("workload").startSpan(graphName);
     try {
-      await graph.invoke({ question: `question ${runs}`, approval }, config);
+      const first = graph.invoke({ question: `question ${runs}`, approval }, config);
+      const followUp = !approval && runs % 5 === 0 ? followUps.invoke({ question: `follow-up ${runs}`, approval }, config) : undefined;
+      await Promise.allSettled([first, followUp]);
+      await first;
       if (approval) await graph.invoke(new Command({ resume: "yes" }), config);
     } catch {
       // failed runs are what the faults are for; the metrics count them

@@ -5,7 +5,16 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { MemorySaver } from "@langchain/langgraph";
 import type { Logger } from "pino";
-import { type CircuitBreaker, type Metrics, createCircuitBreaker, instrument, resilient } from "../../src/index.js";
+import {
+  type CircuitBreaker,
+  type Metrics,
+  type ThreadLockStore,
+  createCircuitBreaker,
+  guardThreads,
+  InMemoryThreadLockStore,
+  instrument,
+  resilient,
+} from "../../src/index.js";
 import { agentBuilder, callModelNode } from "../shared/agent.js";
 
 /** Options of {@link buildApiAgent}. */
@@ -17,6 +26,11 @@ export interface ApiAgentOptions {
   breaker?: { volumeThreshold?: number; resetTimeout?: number };
   /** Retries per model call. Default 2. */
   retries?: number;
+  /**
+   * Where thread leases live. Default: in this process; across replicas use `PostgresThreadLockStore` (from
+   * `langgraph-ops/postgres`) or `RedisThreadLockStore` (from `langgraph-ops/redis`).
+   */
+  threadLocks?: ThreadLockStore;
 }
 
 /** The instrumented graph and the provider's breaker (which `/readyz` watches). */
@@ -33,6 +47,8 @@ export function buildApiAgent(options: ApiAgentOptions) {
   });
   // MemorySaver keeps conversations per thread_id in this process; use a Postgres checkpointer across replicas.
   const compiled = agentBuilder(callModel).compile({ checkpointer: new MemorySaver() });
-  const graph = instrument(compiled, { metrics: options.metrics, tracing: true, logger: options.logger, name: "weather-agent" });
+  // One run per conversation: a second message while the first is answered gets ThreadBusyError (409 in app.ts).
+  const guarded = guardThreads(compiled, { store: options.threadLocks ?? new InMemoryThreadLockStore(), strategy: "reject" });
+  const graph = instrument(guarded, { metrics: options.metrics, tracing: true, logger: options.logger, name: "weather-agent" });
   return { graph, breaker };
 }

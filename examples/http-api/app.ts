@@ -8,7 +8,14 @@ import { randomUUID } from "node:crypto";
 import { type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import express, { type Express, type Request, type Response } from "express";
 import type { Logger } from "pino";
-import { type CircuitBreaker, CircuitOpenError, type Metrics, RetriesExhaustedError, TimeoutError } from "../../src/index.js";
+import {
+  type CircuitBreaker,
+  CircuitOpenError,
+  type Metrics,
+  RetriesExhaustedError,
+  ThreadBusyError,
+  TimeoutError,
+} from "../../src/index.js";
 import type { AgentState } from "../shared/agent.js";
 import { InFlightRuns } from "./in-flight.js";
 
@@ -54,6 +61,8 @@ function chatRequest(source: Record<string, unknown>): ChatRequest | undefined {
 
 /** Status and public message for a failed run; the error itself goes to the log only. */
 function failure(error: unknown): { status: number; message: string; retryAfterS?: number } {
+  // A second message on a thread whose run has not finished (guardThreads, strategy "reject"): the client retries later.
+  if (error instanceof ThreadBusyError) return { status: 409, message: "the conversation is busy with another message", retryAfterS: 1 };
   if (error instanceof CircuitOpenError) {
     return { status: 503, message: "the model provider is unavailable", retryAfterS: Math.max(1, Math.ceil(error.retryAfterMs / 1000)) };
   }

@@ -17,7 +17,8 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
   return dashboard({
     uid: `${config.uidPrefix}-nodes`,
     title: "LangGraph / Nodes & Resilience",
-    description: "Per-node executions, errors and latency, with retries, timeouts, fallbacks, bulkheads, circuit breakers and idempotency.",
+    description:
+      "Per-node executions, errors and latency, with retries, timeouts, fallbacks, bulkheads, circuit breakers, idempotency and thread claims.",
     tag: config.dashboardTag,
     variables: [
       ...standardVariables(config.selector),
@@ -181,6 +182,30 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           description: "interrupt() calls per second (human-in-the-loop pauses); not errors.",
           unit: "ops",
           targets: [{ expr: sumRate(n(metric("interrupts")), "graph, node"), legend: "{{graph}}/{{node}}" }],
+        },
+      ],
+      [
+        {
+          type: "timeseries",
+          id: 15,
+          title: "Thread claims/s by outcome",
+          description:
+            "guardThreads: runs that took their thread (acquired, waited, taken_over after a dead holder's lease expired), were refused (rejected) or cancelled the running run (interrupted).",
+          unit: "ops",
+          targets: [
+            {
+              expr: sumRate(g(metric("threadLocks")), "graph, strategy, outcome"),
+              legend: "{{graph}} {{strategy}} {{outcome}}",
+            },
+          ],
+        },
+        {
+          type: "timeseries",
+          id: 16,
+          title: "Thread wait p95",
+          description: "How long guardThreads runs queued for their thread before running (enqueue and interrupt).",
+          unit: "s",
+          targets: [{ expr: quantile("0.95", g(metric("threadLockWait", "bucket")), "graph, strategy"), legend: "{{graph}} {{strategy}}" }],
         },
       ],
     ]),

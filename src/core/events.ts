@@ -69,6 +69,8 @@ export const CHANNELS = {
   idempotency: "langgraph-ops:idempotency",
   /** A trace exporter wrapped by `reportExports` finished an export. {@link TraceExportEvent} */
   traceExport: "langgraph-ops:trace.export",
+  /** A run of a `guardThreads` graph took, waited for, was refused or interrupted a thread. {@link ThreadLockEvent} */
+  threadLock: "langgraph-ops:thread.lock",
 } as const;
 
 /** Where an event happened: the graph and node labels plus the node's run config. */
@@ -162,6 +164,36 @@ export interface TraceExportEvent {
   error: Error | undefined;
 }
 
+/** How `guardThreads` treats a second run on a busy thread (the `strategy` label of the thread-lock series). */
+export const THREAD_STRATEGIES = ["reject", "enqueue", "interrupt"] as const;
+/** A `guardThreads` strategy. */
+export type ThreadStrategy = (typeof THREAD_STRATEGIES)[number];
+
+/** What happened to a run's claim on its thread (the `outcome` label of `langgraph_thread_lock_total`). */
+export const THREAD_LOCK_OUTCOMES = ["acquired", "rejected", "waited", "interrupted", "taken_over"] as const;
+/** A value of {@link THREAD_LOCK_OUTCOMES}. */
+export type ThreadLockOutcome = (typeof THREAD_LOCK_OUTCOMES)[number];
+
+/** Published by `guardThreads` for each step of a run's claim on its thread. */
+export interface ThreadLockEvent {
+  /** Graph name bound by `instrument()`, else the graph's own name. */
+  graph: string;
+  /** The guard's strategy: reject, enqueue or interrupt. */
+  strategy: string;
+  /**
+   * `acquired`: took a free thread at once; `waited`: took it after waiting (`waitedMs`); `taken_over`: took a
+   * thread whose holder's lease had expired; `rejected`: refused (busy, or waited past `waitMs`); `interrupted`:
+   * asked the current holder to stop.
+   */
+  outcome: ThreadLockOutcome;
+  /** The thread id (high cardinality: never a metric label). */
+  threadId: string;
+  /** How long the run waited for the thread, in ms (0 when it did not). */
+  waitedMs: number;
+  /** How long the current holder had held the thread, for `rejected` and `interrupted`. */
+  busyForMs?: number;
+}
+
 /** Maps each channel name to its payload type, for typed subscribers. */
 export interface ChannelPayloads {
   [CHANNELS.retry]: RetryEvent;
@@ -174,6 +206,7 @@ export interface ChannelPayloads {
   [CHANNELS.breakerRejected]: BreakerRejectedEvent;
   [CHANNELS.idempotency]: IdempotencyEvent;
   [CHANNELS.traceExport]: TraceExportEvent;
+  [CHANNELS.threadLock]: ThreadLockEvent;
 }
 
 /** A documented channel name. */

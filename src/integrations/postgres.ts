@@ -316,3 +316,9 @@ function rowKey(key: string): string {
   if (!needsHash(key)) return key;
   return `\u0001sha256:${createHash("sha256").update(key, "utf16le").digest("hex")}`;
 }
+
+export {
+  PostgresThreadLockStore,
+  POSTGRES_THREAD_LOCK_STORE_OPTIONS,
+  type PostgresThreadLockStoreOptions,
+} from "./postgres-thread-lock.js";

@@ -226,3 +226,5 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     }
   }
 }
+
+export { RedisThreadLockStore, REDIS_THREAD_LOCK_STORE_OPTIONS, type RedisThreadLockStoreOptions } from "./redis-thread-lock.js";

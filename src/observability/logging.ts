@@ -409,6 +409,23 @@ function logWrapperEvents(logger: Logger, graph: string): void {
     // The key is omitted: it embeds the thread id, which belongs in traces, not in every log line.
     logger[level]({ ...eventFields(e.graph, e.node, e.config), result: e.result, operation: e.operation }, `idempotency ${e.result}`);
   });
+  subscribe(CHANNELS.threadLock, (e) => {
+    if (!mine(e.graph)) return;
+    const level = e.outcome === "acquired" ? "debug" : e.outcome === "waited" ? "info" : "warn";
+    if (!logger.isLevelEnabled(level)) return;
+    // The thread id is a conversation id, as in traces (gen_ai.conversation.id); a busy thread is found by it.
+    logger[level](
+      {
+        graph: e.graph,
+        thread_id: e.threadId,
+        strategy: e.strategy,
+        outcome: e.outcome,
+        waited_ms: e.waitedMs,
+        ...(e.busyForMs === undefined ? {} : { busy_for_ms: e.busyForMs }),
+      },
+      `thread lock ${e.outcome}`,
+    );
+  });
 }
 
 const breakerLoggers = new WeakSet<Logger>();

@@ -61,6 +61,7 @@ export {
   DURATION_BUCKETS,
   GEN_AI_DURATION_BUCKETS,
   GEN_AI_TOKEN_BUCKETS,
+  THREAD_LOCK_WAIT_BUCKETS,
 } from "./series.js";
 
 const PREFIX_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
@@ -107,6 +108,8 @@ export interface MetricsCore {
   readonly genAiDuration: Histogram<LabelOf<"genAiDuration">>;
   readonly genAiTokens: Histogram<LabelOf<"genAiTokens">>;
   readonly traceExportSpans: Counter<LabelOf<"traceExportSpans">>;
+  readonly threadLocks: Counter<LabelOf<"threadLocks">>;
+  readonly threadLockWait: Histogram<LabelOf<"threadLockWait">>;
 }
 
 /** @internal Labels shared by the two GenAI histograms. */
@@ -267,6 +270,8 @@ function createCore(
     checkpointSize: histogram("checkpointSize"),
     genAiDuration: histogram("genAiDuration"),
     genAiTokens: histogram("genAiTokens"),
+    threadLocks: counter("threadLocks"),
+    threadLockWait: histogram("threadLockWait"),
   };
 }
 
@@ -304,6 +309,14 @@ function subscribeWrapperEvents(core: MetricsCore): Array<() => void> {
     }),
     subscribe(CHANNELS.breakerRejected, (e) => {
       core.breakerRejections.inc({ breaker: guards.value("breaker", e.breaker) });
+    }),
+    // Thread claims happen before a run has callbacks: every Metrics counts them, under the graph's bound name.
+    subscribe(CHANNELS.threadLock, (e) => {
+      const graph = guards.value("graph", e.graph);
+      core.threadLocks.inc({ graph, strategy: e.strategy, outcome: e.outcome });
+      if (e.outcome === "waited" || (e.outcome === "taken_over" && e.waitedMs > 0)) {
+        core.threadLockWait.observe({ graph, strategy: e.strategy }, e.waitedMs / 1000);
+      }
     }),
     // Exporters are process-wide too.
     subscribe(CHANNELS.traceExport, (e) => {

@@ -5,6 +5,7 @@
  * is not here can be neither emitted nor queried.
  */
 import { ERROR_REASONS } from "../core/reasons.js";
+import { THREAD_LOCK_OUTCOMES, THREAD_STRATEGIES } from "../core/events.js";
 
 /** Final status of a graph run. */
 export const GRAPH_RUN_STATUSES = ["success", "error", "interrupted", "cancelled"] as const;
@@ -33,6 +34,8 @@ export const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.
 export const CHECKPOINT_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 /** Bucket boundaries (bytes) of `langgraph_checkpoint_size_bytes`. */
 export const CHECKPOINT_SIZE_BUCKETS: readonly number[] = [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216];
+/** Bucket boundaries (seconds) of `langgraph_thread_lock_wait_seconds`. */
+export const THREAD_LOCK_WAIT_BUCKETS: readonly number[] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 /** OpenTelemetry GenAI (v1.41) bucket boundaries of `gen_ai.client.operation.duration`, in seconds. */
 export const GEN_AI_DURATION_BUCKETS: readonly number[] = [
   0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
@@ -273,6 +276,25 @@ export const SERIES = {
     doc: "spans handed to a trace exporter wrapped by `reportExports` (the OTLP and Langfuse exporters of `startTelemetry` are), `success` or `failure` (destination down, 5xx, timeout, after the exporter's own retries); both exist at 0 from the exporter's creation on",
     example:
       'sum by (exporter) (rate(langgraph_trace_export_spans_total{result="failure"}[5m])) / sum by (exporter) (rate(langgraph_trace_export_spans_total[5m]))',
+  },
+  threadLocks: {
+    name: "thread_lock_total",
+    prefixed: true,
+    type: "counter",
+    help: "Claims of a thread by guardThreads runs, by strategy and outcome (acquired, rejected, waited, interrupted, taken_over).",
+    labels: { graph: OPEN, strategy: THREAD_STRATEGIES, outcome: THREAD_LOCK_OUTCOMES },
+    doc: "claims of a thread by `guardThreads` runs: `acquired`, `waited`, `taken_over` (a dead holder's lease had expired), `rejected` (busy, or waited past `waitMs`), `interrupted` (cancel sent to the running run)",
+    example: 'sum by (graph) (rate(langgraph_thread_lock_total{outcome="rejected"}[5m]))',
+  },
+  threadLockWait: {
+    name: "thread_lock_wait_seconds",
+    prefixed: true,
+    type: "histogram",
+    help: "Time guardThreads runs waited for their thread before running.",
+    labels: { graph: OPEN, strategy: THREAD_STRATEGIES },
+    buckets: THREAD_LOCK_WAIT_BUCKETS,
+    doc: "how long `enqueue` and `interrupt` runs waited for their thread",
+    example: "histogram_quantile(0.95, sum by (graph, le) (rate(langgraph_thread_lock_wait_seconds_bucket[5m])))",
   },
 } as const satisfies Record<string, SeriesSpec>;
 

@@ -87,6 +87,15 @@ export function installTracingBridge(): void {
       "langgraph.circuit_breaker.retry_after_ms": e.retryAfterMs,
     });
   });
+  // A thread is claimed before the graph's root span exists: the event goes on the caller's span (an HTTP request).
+  subscribe(CHANNELS.threadLock, (e) => {
+    trace.getActiveSpan()?.addEvent("langgraph.thread_lock", {
+      "langgraph.thread_lock.outcome": e.outcome,
+      "langgraph.thread_lock.strategy": e.strategy,
+      "langgraph.thread_lock.waited_ms": e.waitedMs,
+      ...(e.busyForMs === undefined ? {} : { "langgraph.thread_lock.busy_for_ms": e.busyForMs }),
+    });
+  });
   subscribe(CHANNELS.idempotency, (e) => {
     nodeSpanOf(e.config)?.addEvent("langgraph.idempotency", {
       "langgraph.idempotency.result": e.result,
