@@ -62,7 +62,8 @@ describe.each(["ChatOpenAI", "ChatAnthropic"] as const)("%s: metrics and spans p
     // error_type is the class name, as on the spans: a dashboard filter and a trace search use the same value.
     expect(await r.llmCalls("InternalServerError")).toBe(3);
     expect(r.chatSpans).toHaveLength(3);
-    for (const span of r.chatSpans) expect(span.attributes).toMatchObject({ "error.type": "InternalServerError", "langgraph.error.status": 503 });
+    for (const span of r.chatSpans)
+      expect(span.attributes).toMatchObject({ "error.type": "InternalServerError", "langgraph.error.status": 503 });
     for (const span of r.chatSpans) expect(span.status.code).toBe(SpanStatusCode.ERROR);
     expect(r.nodeSpan?.status.code).toBe(SpanStatusCode.ERROR);
     expect(r.rootSpan?.status.code).toBe(SpanStatusCode.ERROR);

@@ -37,8 +37,6 @@ interface LlmSeries {
   output: GenAiLabels & { gen_ai_token_type: string };
   base: GenAiLabels;
 }
-/** What the sink keeps in a run's slot: its label objects, and a root's exemplar. */
-type Slot = NodeSeries | ToolSeries | LlmSeries | { exemplar: Exemplar };
 
 function statusLabels<L>(make: (status: GraphRunStatus) => L): StatusLabels<L> {
   return { success: make("success"), error: make("error"), interrupted: make("interrupted"), cancelled: make("cancelled") };

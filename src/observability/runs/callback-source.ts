@@ -105,7 +105,15 @@ export abstract class RunCallbackAdapter extends BaseCallbackHandler {
     metadata?: Metadata,
   ): void {
     const invocation = extraParams?.invocation_params as RunMetadata | undefined;
-    this.input.llmStart({ runId, parentRunId, operation: "text_completion", className: classOf(llm), metadata, invocation, input: prompts });
+    this.input.llmStart({
+      runId,
+      parentRunId,
+      operation: "text_completion",
+      className: classOf(llm),
+      metadata,
+      invocation,
+      input: prompts,
+    });
   }
 
   override handleLLMNewToken(_token: string, _idx: unknown, runId: string): void {

@@ -7,10 +7,16 @@
 const HIDDEN_TAG = "langsmith:hidden";
 const STEP_TAG_PREFIX = "graph:step:";
 /** Runnables LangGraph serialises its graphs as (a `RemoteGraph` proxies one). */
-const GRAPH_CLASSES: ReadonlySet<string> = new Set(["CompiledStateGraph", "CompiledGraph", "Pregel", "CompiledMessageGraph", "RemoteGraph"]);
+const GRAPH_CLASSES: ReadonlySet<string> = new Set([
+  "CompiledStateGraph",
+  "CompiledGraph",
+  "Pregel",
+  "CompiledMessageGraph",
+  "RemoteGraph",
+]);
 
 /** @internal What a chain run is to the tracker. */
-export type ChainRunKind = "root" | "node" | "passthrough" | "detached" | "foreign";
+export type ChainRunKind = "root" | "node" | "subgraph" | "hidden" | "passthrough" | "detached" | "foreign";
 
 /** @internal Whether a runnable class is a LangGraph graph. */
 export function isGraphClass(className: string | undefined): boolean {
@@ -33,7 +39,10 @@ function isNodeRun(tags: readonly string[] | undefined, node: unknown, runName: 
  * - detached: a parentless run that is not a graph (`updateState`'s writers): no graph run, its children stand alone;
  * - foreign: a run that is not a graph under a parent the tracker does not know;
  * - node: a node attempt (run name = `langgraph_node`, a `graph:step:N` tag, not hidden);
- * - passthrough: hidden runs, conditional edges, nested graph roots, user chains inside nodes.
+ * - subgraph: a nested graph's own run (its nodes are nodes of the tree);
+ * - hidden: runs LangGraph hides (`__start__`, channel writes);
+ * - passthrough: conditional edges, user chains inside nodes.
+ * Subgraph, hidden and pass-through runs get no record: they stand for their parent.
  */
 export function classifyChainRun(
   className: string | undefined,
@@ -47,5 +56,8 @@ export function classifyChainRun(
     if (isGraphClass(className)) return "root";
     return parentRunId === undefined ? "detached" : "foreign";
   }
-  return isNodeRun(tags, metadata?.langgraph_node, runName) ? "node" : "passthrough";
+  if (isNodeRun(tags, metadata?.langgraph_node, runName)) return "node";
+  if (isGraphClass(className)) return "subgraph";
+  if (tags?.includes(HIDDEN_TAG) === true) return "hidden";
+  return "passthrough";
 }

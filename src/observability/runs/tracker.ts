@@ -9,18 +9,7 @@
 import { isGraphBubbleUp, isGraphInterrupt } from "@langchain/langgraph";
 import { classifyChainRun } from "./classify.js";
 import { errorType, isAbortError, modelName, providerName, tokenUsage, type LlmOutputLike } from "./facts.js";
-import type {
-  ChainStart,
-  LlmStart,
-  RunEnd,
-  RunInput,
-  RunKind,
-  RunSink,
-  RunStatus,
-  RunTracking,
-  ToolStart,
-  TrackedRun,
-} from "./types.js";
+import type { ChainStart, LlmStart, RunEnd, RunInput, RunKind, RunSink, RunStatus, RunTracking, ToolStart, TrackedRun } from "./types.js";
 
 /** Default age after which an open record counts as abandoned (one hour, as the tracing option's default). */
 export const DEFAULT_ABANDON_AFTER_MS = 3_600_000;
@@ -43,15 +32,18 @@ export interface RunTrackerOptions {
 export class RunTracker implements RunInput, RunTracking {
   readonly #sinks: readonly RunSink[];
   readonly #runs = new Map<string, Entry>();
+  /** Ids of nested graph runs that sinks were told about (rare: only those need telling when they end). */
+  readonly #subgraphs = new Set<string>();
   readonly #abandonAfterMs: number;
   #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(sinks: readonly RunSink[], options: RunTrackerOptions = {}) {
     this.#sinks = sinks;
     let abandonAfterMs = options.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS;
-    for (const sink of sinks) if (sink.abandonAfterMs !== undefined && sink.abandonAfterMs < abandonAfterMs) abandonAfterMs = sink.abandonAfterMs;
+    for (const sink of sinks)
+      if (sink.abandonAfterMs !== undefined && sink.abandonAfterMs < abandonAfterMs) abandonAfterMs = sink.abandonAfterMs;
     this.#abandonAfterMs = abandonAfterMs;
-    sinks.forEach((sink, slot) => sink.attach(slot, this));
+    for (let slot = 0; slot < sinks.length; slot++) (sinks[slot] as RunSink).attach(slot, this);
   }
 
   /** Run ids tracked (own records and pass-through ids); 0 when idle. */
@@ -140,7 +132,7 @@ export class RunTracker implements RunInput, RunTracking {
     if (entry === undefined) return undefined;
     if (entry === DETACHED || entry.id !== id) {
       this.#delete(id);
-      if (entry !== DETACHED) for (const sink of this.#sinks) sink.passThrough?.(id, undefined);
+      if (this.#subgraphs.size > 0 && this.#subgraphs.delete(id)) this.#subgraphEnded(id);
       return undefined;
     }
     if (kind !== undefined && entry.kind !== kind) return undefined;
@@ -166,9 +158,12 @@ export class RunTracker implements RunInput, RunTracking {
       this.#set(s.runId, DETACHED);
       return;
     }
-    if (kind === "passthrough") {
+    if (kind !== "node") {
       this.#set(s.runId, parentEntry);
-      for (const sink of this.#sinks) sink.passThrough?.(s.runId, parentEntry);
+      if (kind === "subgraph") {
+        this.#subgraphs.add(s.runId);
+        for (const sink of this.#sinks) sink.subgraph?.(s.runId, parentEntry);
+      }
       return;
     }
     const taskNs = s.metadata?.langgraph_checkpoint_ns;
@@ -265,7 +260,8 @@ export class RunTracker implements RunInput, RunTracking {
   llmError(runId: string, error: unknown): void {
     const run = this.#take(runId, "llm");
     if (run === undefined) return;
-    if (isGraphBubbleUp(error)) this.#end(run, ended("interrupted", error, undefined, isGraphInterrupt(error) ? "interrupt" : "bubble_up", true, undefined));
+    if (isGraphBubbleUp(error))
+      this.#end(run, ended("interrupted", error, undefined, isGraphInterrupt(error) ? "interrupt" : "bubble_up", true, undefined));
     else if (isAbortError(error)) this.#end(run, ended("cancelled", error, undefined, undefined, false, undefined));
     else this.#end(run, ended("error", error, undefined, undefined, false, undefined));
   }
@@ -286,6 +282,10 @@ export class RunTracker implements RunInput, RunTracking {
     return this.#endAll((entry) => nowMs - entry.startMs >= this.#abandonAfterMs, "abandoned");
   }
 
+  #subgraphEnded(id: string): void {
+    for (const sink of this.#sinks) sink.subgraph?.(id, undefined);
+  }
+
   /** Ends the matching records innermost first (children were registered after their parents); forgets their pass-through ids. */
   #endAll(match: (run: TrackedRun) => boolean, status: "cancelled" | "abandoned"): number {
     const own: TrackedRun[] = [];
@@ -294,7 +294,7 @@ export class RunTracker implements RunInput, RunTracking {
       if (entry.id === id) own.push(entry);
       else {
         this.#runs.delete(id);
-        for (const sink of this.#sinks) sink.passThrough?.(id, undefined);
+        if (this.#subgraphs.delete(id)) this.#subgraphEnded(id);
       }
     }
     own.reverse();
@@ -306,7 +306,10 @@ export class RunTracker implements RunInput, RunTracking {
       // Detached ids have no start time: they go with the records they were opened under, or once nothing is open.
       let open = false;
       for (const entry of this.#runs.values()) if (entry !== DETACHED) open = true;
-      if (!open) for (const id of [...this.#runs.keys()]) this.#delete(id);
+      if (!open) {
+        for (const id of [...this.#runs.keys()]) this.#delete(id);
+        this.#subgraphs.clear();
+      }
     }
     return own.length;
   }

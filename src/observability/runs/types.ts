@@ -137,8 +137,8 @@ export interface RunSink {
   attach(slot: number, tracker: RunTracking): void;
   start(run: TrackedRun, input: unknown): void;
   end(run: TrackedRun, end: RunEnd): void;
-  /** A run with no record of its own (edge lambdas, nested graph roots) started inside `ancestor`, or ended (`ancestor` undefined). */
-  passThrough?(runId: string, ancestor: TrackedRun | undefined): void;
+  /** A nested graph's own run (no record of its own) started inside `ancestor`, or ended (`ancestor` undefined). */
+  subgraph?(runId: string, ancestor: TrackedRun | undefined): void;
 }
 
 /** @internal What a sink may ask of its tracker. */

@@ -57,7 +57,6 @@ export const ATTR = {
   runStatus: "langgraph.run.status",
 } as const;
 
-
 type Md = Readonly<Record<string, unknown>> | undefined;
 
 /** @internal Attributes shared by every span of a run: workflow name and conversation. */

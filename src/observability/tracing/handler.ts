@@ -109,7 +109,7 @@ class TracingSink implements RunSink {
     return record;
   }
 
-  passThrough(runId: string, ancestor: TrackedRun | undefined): void {
+  subgraph(runId: string, ancestor: TrackedRun | undefined): void {
     if (ancestor === undefined) {
       const record = getRun(runId);
       if (record !== undefined && record.runId !== runId && record.owner === this) deleteRun(runId);
