@@ -56,10 +56,19 @@ type Md = Readonly<Record<string, unknown>> | undefined;
 
 /** @internal The model name of an LLM run: LangChain's `ls_model_name`, else the invocation parameters. */
 export function modelName(metadata: Md, invocation: Md): string {
-  const candidates = [metadata?.ls_model_name, invocation?.model, invocation?.model_name, invocation?.modelName];
-  for (const c of candidates) if (typeof c === "string" && c !== "") return c;
+  // Straight-line, no candidate array: this runs once per LLM call.
+  const declared = metadata?.ls_model_name;
+  if (typeof declared === "string" && declared !== "") return declared;
+  if (invocation === undefined) return "unknown";
+  for (const key of MODEL_PARAMS) {
+    const value = invocation[key];
+    if (typeof value === "string" && value !== "") return value;
+  }
   return "unknown";
 }
+
+/** Invocation parameters providers name the model by, in order of preference. */
+const MODEL_PARAMS = ["model", "model_name", "modelName"] as const;
 
 /** @internal Token usage of one LLM result by type; undefined where the provider reported nothing. */
 export interface TokenUsage {

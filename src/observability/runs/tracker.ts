@@ -32,8 +32,6 @@ export interface RunTrackerOptions {
 export class RunTracker implements RunInput, RunTracking {
   readonly #sinks: readonly RunSink[];
   readonly #runs = new Map<string, Entry>();
-  /** Ids of nested graph runs that sinks were told about (rare: only those need telling when they end). */
-  readonly #subgraphs = new Set<string>();
   readonly #abandonAfterMs: number;
   #sweeper: ReturnType<typeof setInterval> | undefined;
 
@@ -132,7 +130,7 @@ export class RunTracker implements RunInput, RunTracking {
     if (entry === undefined) return undefined;
     if (entry === DETACHED || entry.id !== id) {
       this.#delete(id);
-      if (this.#subgraphs.size > 0 && this.#subgraphs.delete(id)) this.#subgraphEnded(id);
+      if (entry !== DETACHED) this.#passThroughEnded(id);
       return undefined;
     }
     if (kind !== undefined && entry.kind !== kind) return undefined;
@@ -160,10 +158,8 @@ export class RunTracker implements RunInput, RunTracking {
     }
     if (kind !== "node") {
       this.#set(s.runId, parentEntry);
-      if (kind === "subgraph") {
-        this.#subgraphs.add(s.runId);
-        for (const sink of this.#sinks) sink.subgraph?.(s.runId, parentEntry);
-      }
+      // Hidden runs (channel writes, `__start__`) are never a node function's parent: no sink needs their ids.
+      if (kind !== "hidden") for (const sink of this.#sinks) sink.passThrough?.(s.runId, parentEntry);
       return;
     }
     const taskNs = s.metadata?.langgraph_checkpoint_ns;
@@ -282,8 +278,8 @@ export class RunTracker implements RunInput, RunTracking {
     return this.#endAll((entry) => nowMs - entry.startMs >= this.#abandonAfterMs, "abandoned");
   }
 
-  #subgraphEnded(id: string): void {
-    for (const sink of this.#sinks) sink.subgraph?.(id, undefined);
+  #passThroughEnded(id: string): void {
+    for (const sink of this.#sinks) sink.passThrough?.(id, undefined);
   }
 
   /** Ends the matching records innermost first (children were registered after their parents); forgets their pass-through ids. */
@@ -294,7 +290,7 @@ export class RunTracker implements RunInput, RunTracking {
       if (entry.id === id) own.push(entry);
       else {
         this.#runs.delete(id);
-        if (this.#subgraphs.delete(id)) this.#subgraphEnded(id);
+        this.#passThroughEnded(id);
       }
     }
     own.reverse();
@@ -306,10 +302,7 @@ export class RunTracker implements RunInput, RunTracking {
       // Detached ids have no start time: they go with the records they were opened under, or once nothing is open.
       let open = false;
       for (const entry of this.#runs.values()) if (entry !== DETACHED) open = true;
-      if (!open) {
-        for (const id of [...this.#runs.keys()]) this.#delete(id);
-        this.#subgraphs.clear();
-      }
+      if (!open) for (const id of [...this.#runs.keys()]) this.#delete(id);
     }
     return own.length;
   }

@@ -137,8 +137,11 @@ export interface RunSink {
   attach(slot: number, tracker: RunTracking): void;
   start(run: TrackedRun, input: unknown): void;
   end(run: TrackedRun, end: RunEnd): void;
-  /** A nested graph's own run (no record of its own) started inside `ancestor`, or ended (`ancestor` undefined). */
-  subgraph?(runId: string, ancestor: TrackedRun | undefined): void;
+  /**
+   * A run with no record of its own (a nested graph's run, an edge, a user chain inside a node; not hidden runs)
+   * started inside `ancestor`, or ended (`ancestor` undefined).
+   */
+  passThrough?(runId: string, ancestor: TrackedRun | undefined): void;
 }
 
 /** @internal What a sink may ask of its tracker. */

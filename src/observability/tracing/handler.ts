@@ -109,13 +109,14 @@ class TracingSink implements RunSink {
     return record;
   }
 
-  subgraph(runId: string, ancestor: TrackedRun | undefined): void {
+  passThrough(runId: string, ancestor: TrackedRun | undefined): void {
     if (ancestor === undefined) {
       const record = getRun(runId);
       if (record !== undefined && record.runId !== runId && record.owner === this) deleteRun(runId);
       return;
     }
-    // Registered so a graph instrumented again inside this one's nodes joins this trace instead of starting its own.
+    // Registered so wrapper events and the context bridge find the node's span from a child run's config, and a graph
+    // instrumented again inside this one's nodes joins this trace instead of starting its own.
     if (hasRun(runId)) return;
     for (let p: TrackedRun | undefined = ancestor; p !== undefined; p = p.parent) {
       const record = p.slots[this.#slot] as RunRecord | undefined;
