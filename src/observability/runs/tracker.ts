@@ -60,10 +60,6 @@ export class RunTracker implements RunInput, RunTracking {
 
   #delete(id: string): void {
     this.#runs.delete(id);
-    if (this.#runs.size === 0 && this.#sweeper !== undefined) {
-      clearInterval(this.#sweeper);
-      this.#sweeper = undefined;
-    }
   }
 
   #tracked(id: string | undefined): TrackedRun | undefined {
@@ -275,7 +271,13 @@ export class RunTracker implements RunInput, RunTracking {
 
   /** Ends, as abandoned, every record older than `abandonAfterMs` at `nowMs` (`performance.now()` scale); returns how many. */
   sweep(nowMs: number): number {
-    return this.#endAll((entry) => nowMs - entry.startMs >= this.#abandonAfterMs, "abandoned");
+    const ended = this.#endAll((entry) => nowMs - entry.startMs >= this.#abandonAfterMs, "abandoned");
+    // The timer stops only here, once idle: stopping it whenever the table empties would start one per run.
+    if (this.#runs.size === 0 && this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+    return ended;
   }
 
   #passThroughEnded(id: string): void {
