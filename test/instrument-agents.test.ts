@@ -95,7 +95,8 @@ describe("agents", () => {
       await sum(metrics, "gen_ai_client_operation_duration_seconds_count", {
         ...GEN,
         gen_ai_request_model: "fake-model-2",
-        error_type: "529",
+        // The class name, as on the span; the status stays on the span (langgraph.error.status) and the log line.
+        error_type: "Error",
       }),
     ).toBe(1);
     expect(await sum(metrics, "gen_ai_client_token_usage_sum", { ...GEN, gen_ai_token_type: "output" })).toBe(7 * 2 * N);

@@ -59,8 +59,11 @@ describe.each(["ChatOpenAI", "ChatAnthropic"] as const)("%s: metrics and spans p
     expect(await r.retries("server_error")).toBe(2);
     expect(await r.exhausted()).toBe(1);
     expect(await r.executions("error")).toBe(1);
-    expect(await r.llmCalls("503")).toBe(3);
+    // error_type is the class name, as on the spans: a dashboard filter and a trace search use the same value.
+    expect(await r.llmCalls("InternalServerError")).toBe(3);
     expect(r.chatSpans).toHaveLength(3);
+    for (const span of r.chatSpans)
+      expect(span.attributes).toMatchObject({ "error.type": "InternalServerError", "langgraph.error.status": 503 });
     for (const span of r.chatSpans) expect(span.status.code).toBe(SpanStatusCode.ERROR);
     expect(r.nodeSpan?.status.code).toBe(SpanStatusCode.ERROR);
     expect(r.rootSpan?.status.code).toBe(SpanStatusCode.ERROR);
@@ -70,7 +73,9 @@ describe.each(["ChatOpenAI", "ChatAnthropic"] as const)("%s: metrics and spans p
     const r = await run(client, { fault: "rate_limited", retryAfterMs: "1500" });
     expect(provider.count()).toBe(3);
     expect(await r.retries("rate_limited")).toBe(2);
-    expect(await r.llmCalls("429")).toBe(3);
+    // LangChain (>= 1.1) rethrows a 429 as its own RateLimitCapacityError; spans and metrics both name it.
+    expect(await r.llmCalls("RateLimitCapacityError")).toBe(3);
+    for (const span of r.chatSpans) expect(span.attributes["error.type"]).toBe("RateLimitCapacityError");
   });
 
   it("a context overflow: no retry, no give-up, one failed chat span and a failed node", async () => {

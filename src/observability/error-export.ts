@@ -6,7 +6,7 @@
 import { classifyError } from "../resilience/classify.js";
 import { chainCode, chainStatus } from "../resilience/error-fields.js";
 import type { ErrorReason } from "../core/reasons.js";
-import { errorType } from "./tracing/attributes.js";
+import { errorType } from "./runs/facts.js";
 import { defaultMask, type MaskFn, maskAndCap } from "./tracing/content.js";
 
 /** @internal The exportable facts of an error. */

@@ -1,24 +1,27 @@
 /**
- * The one LangChain callback handler `instrument()` attaches. It forwards every event to the kit's signal handlers
- * (metrics, tracing, logging) in that order, in the caller's flow.
+ * The one LangChain callback handler `instrument()` attaches: the callback source of one run tracker whose sinks are
+ * the kit's metrics, tracing and logging. Each run is classified and parsed once, and every signal hears the same
+ * start and end.
  *
  * LangChain pays per attached handler and per event: an AsyncLocalStorage frame, two promises, and a pass over the
- * handler list each time it builds a child callback manager. One forwarding handler pays that once for all signals,
- * which is most of what three separate handlers cost over a single no-op handler.
+ * handler list each time it builds a child callback manager. One handler pays that once for all signals.
  */
-import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
 import { GRAPH_NAME_HANDLER_KEY } from "../core/events.js";
 import { METRICS_CORE } from "./metrics.js";
 import { checkNestedRetries, watchNestedRetries } from "./nested-retries.js";
+import { RunCallbackAdapter, sinkOf } from "./runs/callback-source.js";
+import { RunTracker } from "./runs/tracker.js";
+import type { RunInput, RunSink } from "./runs/types.js";
 
 const GRAPH_CALLBACK_HANDLER = Symbol.for("langgraph.graph_callback_handler");
 
 type Metadata = Record<string, unknown> | undefined;
 
-/** The callback methods forwarded to the parts. */
+/** The callback methods forwarded to handlers that are not the kit's. */
 type CallbackMethod =
   | "handleChainStart"
   | "handleChainEnd"
@@ -34,7 +37,7 @@ type CallbackMethod =
   | "handleInterrupt"
   | "handleAbandonedRun";
 
-/** A part as the forwarder sees it: its name, and whichever callback methods it implements. */
+/** A handler as the forwarder sees it: its name, and whichever callback methods it implements. */
 type Part = { readonly name: string } & Partial<Record<CallbackMethod, (...args: unknown[]) => unknown>>;
 
 function warn(part: Part, method: string, error: unknown): void {
@@ -43,29 +46,28 @@ function warn(part: Part, method: string, error: unknown): void {
 }
 
 /**
- * Forwards LangChain callbacks to the kit's metrics, tracing and logging handlers. Created by `instrument()`;
- * exported for applications that attach callbacks themselves.
+ * Feeds the kit's metrics, tracing and logging handlers from one run tracker; other handlers in `parts` get the
+ * callbacks as LangChain passed them. Created by `instrument()`; exported for applications that attach callbacks
+ * themselves.
  * @example
  * const handler = new InstrumentCallbackHandler([new MetricsCallbackHandler(core, "support-agent")]);
  */
-export class InstrumentCallbackHandler extends BaseCallbackHandler {
+export class InstrumentCallbackHandler extends RunCallbackAdapter {
   override name = "langgraph-ops";
-  override awaitHandlers = true;
-  override ignoreRetriever = true;
-  override ignoreCustomEvent = true;
-  /** The handlers events are forwarded to, in order. */
+  /** The handlers this one stands for, in order. */
   readonly parts: readonly BaseCallbackHandler[];
-  readonly #parts: readonly Part[];
+  readonly #tracker: RunTracker;
+  /** Handlers that are not the kit's: forwarded raw. */
+  readonly #others: readonly Part[];
   readonly #graphName: string | undefined;
 
   /**
-   * @param parts the kit's handlers, in the order they must hear each event (tracing before logging)
+   * @param parts the kit's handlers (and any others), in the order they must hear each event (tracing before logging)
    * @param graphName the graph the handler is bound to: the resilience wrappers' `graph` label for its runs
    */
   constructor(parts: readonly BaseCallbackHandler[], graphName?: string) {
     super();
     this.parts = parts;
-    this.#parts = parts as unknown as readonly Part[];
     this.#graphName = graphName;
     watchNestedRetries();
     const self = this as unknown as Record<symbol, unknown>;
@@ -75,20 +77,27 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
       }
       self[GRAPH_NAME_HANDLER_KEY] = graphName;
     }
+    const sinks: RunSink[] = [];
+    const others: Part[] = [];
     for (const part of parts) {
       const own = part as unknown as Record<symbol, unknown>;
       // Wrapper events find the metrics their run belongs to through this key; LangGraph (>= 1.7) calls
       // handleInterrupt only on handlers that carry the graph-callback mark.
       if (own[METRICS_CORE] !== undefined) self[METRICS_CORE] = own[METRICS_CORE];
       if (own[GRAPH_CALLBACK_HANDLER] === true) self[GRAPH_CALLBACK_HANDLER] = true;
+      const sink = sinkOf(part);
+      if (sink !== undefined) sinks.push(sink);
+      else others.push(part as unknown as Part);
     }
+    this.#tracker = new RunTracker(sinks);
+    this.#others = others;
   }
 
-  /**
-   * Calls `method` on each part that has it, in order, with the callback's arguments as LangChain passed them; a
-   * part that throws is reported and the others still hear the event. Positional arguments, not a closure or a
-   * rest array: this runs for every run event of every instrumented graph.
-   */
+  protected get input(): RunInput {
+    return this.#tracker;
+  }
+
+  /** Positional arguments, not a closure or a rest array: this runs for every run event when other handlers are given. */
   #forward(
     method: CallbackMethod,
     a?: unknown,
@@ -100,7 +109,7 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     g?: unknown,
     h?: unknown,
   ): void {
-    for (const part of this.#parts) {
+    for (const part of this.#others) {
       const fn = part[method];
       if (fn === undefined) continue;
       try {
@@ -109,11 +118,6 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
         warn(part, method, error);
       }
     }
-  }
-
-  /** Holds no per-run state of its own; LangChain may copy handlers when it builds child managers. */
-  override copy(): this {
-    return this;
   }
 
   override handleChainStart(
@@ -126,15 +130,18 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     runType?: string,
     runName?: string,
   ): void {
-    this.#forward("handleChainStart", chain, inputs, runId, parentRunId, tags, metadata, runType, runName);
+    super.handleChainStart(chain, inputs, runId, parentRunId, tags, metadata, runType, runName);
+    if (this.#others.length > 0) this.#forward("handleChainStart", chain, inputs, runId, parentRunId, tags, metadata, runType, runName);
   }
 
   override handleChainEnd(outputs: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#forward("handleChainEnd", outputs, runId, parentRunId, tags);
+    super.handleChainEnd(outputs, runId);
+    if (this.#others.length > 0) this.#forward("handleChainEnd", outputs, runId, parentRunId, tags);
   }
 
   override handleChainError(error: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#forward("handleChainError", error, runId, parentRunId, tags);
+    super.handleChainError(error, runId);
+    if (this.#others.length > 0) this.#forward("handleChainError", error, runId, parentRunId, tags);
   }
 
   override handleToolStart(
@@ -147,15 +154,18 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     runName?: string,
     toolCallId?: string,
   ): void {
-    this.#forward("handleToolStart", tool, input, runId, parentRunId, tags, metadata, runName, toolCallId);
+    super.handleToolStart(tool, input, runId, parentRunId, tags, metadata, runName, toolCallId);
+    if (this.#others.length > 0) this.#forward("handleToolStart", tool, input, runId, parentRunId, tags, metadata, runName, toolCallId);
   }
 
   override handleToolEnd(output: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#forward("handleToolEnd", output, runId, parentRunId, tags);
+    super.handleToolEnd(output, runId);
+    if (this.#others.length > 0) this.#forward("handleToolEnd", output, runId, parentRunId, tags);
   }
 
   override handleToolError(error: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#forward("handleToolError", error, runId, parentRunId, tags);
+    super.handleToolError(error, runId);
+    if (this.#others.length > 0) this.#forward("handleToolError", error, runId, parentRunId, tags);
   }
 
   override handleChatModelStart(
@@ -169,7 +179,9 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     runName?: string,
   ): void {
     checkNestedRetries(this.#graphName, llm, metadata);
-    this.#forward("handleChatModelStart", llm, messages, runId, parentRunId, extraParams, tags, metadata, runName);
+    super.handleChatModelStart(llm, messages, runId, parentRunId, extraParams, tags, metadata);
+    if (this.#others.length > 0)
+      this.#forward("handleChatModelStart", llm, messages, runId, parentRunId, extraParams, tags, metadata, runName);
   }
 
   override handleLLMStart(
@@ -182,28 +194,32 @@ export class InstrumentCallbackHandler extends BaseCallbackHandler {
     metadata?: Metadata,
     runName?: string,
   ): void {
-    this.#forward("handleLLMStart", llm, prompts, runId, parentRunId, extraParams, tags, metadata, runName);
+    super.handleLLMStart(llm, prompts, runId, parentRunId, extraParams, tags, metadata);
+    if (this.#others.length > 0) this.#forward("handleLLMStart", llm, prompts, runId, parentRunId, extraParams, tags, metadata, runName);
   }
 
   override handleLLMNewToken(token: string, idx: unknown, runId: string, parentRunId?: string, tags?: string[], fields?: unknown): void {
-    this.#forward("handleLLMNewToken", token, idx, runId, parentRunId, tags, fields);
+    super.handleLLMNewToken(token, idx, runId);
+    if (this.#others.length > 0) this.#forward("handleLLMNewToken", token, idx, runId, parentRunId, tags, fields);
   }
 
   override handleLLMEnd(output: LLMResult, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#forward("handleLLMEnd", output, runId, parentRunId, tags);
+    super.handleLLMEnd(output, runId);
+    if (this.#others.length > 0) this.#forward("handleLLMEnd", output, runId, parentRunId, tags);
   }
 
   override handleLLMError(error: unknown, runId: string, parentRunId?: string, tags?: string[]): void {
-    this.#forward("handleLLMError", error, runId, parentRunId, tags);
+    super.handleLLMError(error, runId);
+    if (this.#others.length > 0) this.#forward("handleLLMError", error, runId, parentRunId, tags);
   }
 
-  /** Called by LangGraph (>= 1.7) when the root graph pauses, including static `interruptBefore`/`interruptAfter`. */
-  handleInterrupt(event: { runId?: string | undefined }): void {
-    this.#forward("handleInterrupt", event);
+  override handleInterrupt(event: { runId?: string | undefined }): void {
+    super.handleInterrupt(event);
+    if (this.#others.length > 0) this.#forward("handleInterrupt", event);
   }
 
-  /** @internal Called by `instrument()` when a stream is cancelled before its run ended (no callback follows then). */
-  handleAbandonedRun(runId: string): void {
-    this.#forward("handleAbandonedRun", runId);
+  override handleAbandonedRun(runId: string): void {
+    super.handleAbandonedRun(runId);
+    if (this.#others.length > 0) this.#forward("handleAbandonedRun", runId);
   }
 }

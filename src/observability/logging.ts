@@ -4,19 +4,17 @@
  * and the resilience wrappers' events. No state, inputs, outputs or messages are ever logged by the kit; errors are
  * logged by type, status, code and reason, their message only with `errorMessages: true` (masked and capped).
  */
-import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
-import type { Serialized } from "@langchain/core/load/serializable";
+import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { isGraphBubbleUp } from "@langchain/langgraph";
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { type DestinationStream, type Level, type Logger, type LoggerOptions, pino } from "pino";
 import { checkOptions } from "../core/options.js";
 import { type ErrorTextPolicy, errorFacts, maskedMessage } from "./error-export.js";
 import { CHANNELS, TOOL_NAME_METADATA_KEY, subscribe } from "../core/events.js";
 import { CREATE_LOGGER_OPTIONS, resolveDestination } from "./logger-options.js";
-import { isAbort } from "./tracing/attributes.js";
+import { SinkCallbackHandler } from "./runs/callback-source.js";
+import type { RunEnd, RunSink, RunTracking, TrackedRun } from "./runs/types.js";
 import { DEFAULT_MAX_CONTENT_LENGTH, defaultMask, type MaskFn, withDefaultMask } from "./tracing/content.js";
-import { classifyChainRun } from "./tracing/classify.js";
 import { getRun, type RunRecord, runOfConfig } from "./tracing/registry.js";
 
 /** Redaction paths applied by default: credentials wherever they appear one or two levels deep, and run payloads. */
@@ -138,33 +136,9 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   return logger;
 }
 
-type Metadata = Record<string, unknown>;
-
-/** What the logging handler remembers of an open run; pass-through runs point at their parent's entry. */
-interface LogRun {
-  readonly runId: string;
-  readonly kind: "root" | "node" | "tool";
-  readonly name: string;
-  readonly startMs: number;
-  /** The run's span record when tracing is on; its ids are read only when a line is written. */
+/** What the logging sink keeps in a run's slot: the run's span record when tracing is on (its ids are read only when a line is written). */
+interface LogSlot {
   readonly traced: RunRecord | undefined;
-  /** The run's root entry (itself for the root). */
-  readonly root: LogRun | undefined;
-  /** Root entries: a node below was interrupted. */
-  interrupted: boolean;
-}
-
-/** A log line's correlation and location fields. */
-function fieldsOf(graph: string, run: LogRun): Record<string, unknown> {
-  const fields: Record<string, unknown> = { graph };
-  if (run.kind === "node") fields.node = run.name;
-  else if (run.kind === "tool") fields.tool = run.name;
-  const sc = run.traced?.span.spanContext();
-  if (sc !== undefined && isSpanContextValid(sc)) {
-    fields.trace_id = sc.traceId;
-    fields.span_id = sc.spanId;
-  }
-  return fields;
 }
 
 /** The span record of `runId` itself (not an ancestor's it passes through to). */
@@ -173,173 +147,109 @@ function tracedRun(runId: string): RunRecord | undefined {
   return record !== undefined && record.runId === runId ? record : undefined;
 }
 
-/** The callback handler behind `instrument(graph, { logger })`. */
-class LoggingHandler extends BaseCallbackHandler {
-  name = "langgraph-ops-logging";
-  // Synchronous, so durations and trace ids belong to the moment the event happened.
-  override awaitHandlers = true;
-  // Retriever and custom events carry nothing the kit records; skipping them saves a call per event.
-  override ignoreRetriever = true;
-  override ignoreCustomEvent = true;
+/** The message subject of a run's lines. */
+const SUBJECT = { root: "graph run", node: "node", tool: "tool" } as const;
 
+/** The logging sink: graph runs, nodes and tools. No state, inputs, outputs or messages. */
+class LoggingSink implements RunSink {
+  readonly name = "langgraph-ops-logging";
+  tracker: RunTracking | undefined;
+  #slot = 0;
   readonly #logger: Logger;
   readonly #graph: string;
   readonly #errorText: ErrorTextPolicy;
-  readonly #runs = new Map<string, LogRun>();
 
   constructor(logger: Logger, graph: string) {
-    super();
     this.#logger = logger;
     this.#graph = graph;
     this.#errorText = errorTextOf(logger);
   }
 
-  override copy(): this {
-    return this;
+  attach(slot: number, tracker: RunTracking): void {
+    this.#slot = slot;
+    this.tracker = tracker;
+  }
+
+  /** A log line's correlation and location fields. */
+  #fields(run: TrackedRun, slot: LogSlot): Record<string, unknown> {
+    const fields: Record<string, unknown> = { graph: this.#graph };
+    if (run.kind === "node") fields.node = run.name;
+    else if (run.kind === "tool") fields.tool = run.name;
+    const sc = slot.traced?.span.spanContext();
+    if (sc !== undefined && isSpanContextValid(sc)) {
+      fields.trace_id = sc.traceId;
+      fields.span_id = sc.spanId;
+    }
+    return fields;
+  }
+
+  start(run: TrackedRun): void {
+    if (run.kind === "llm") return;
+    const slot: LogSlot = { traced: tracedRun(run.id) };
+    run.slots[this.#slot] = slot;
+    if (!this.#logger.isLevelEnabled("debug")) return;
+    const fields = this.#fields(run, slot);
+    if (run.kind === "root") {
+      const thread = run.metadata?.thread_id;
+      if (typeof thread === "string") fields.thread_id = thread;
+      this.#logger.debug(fields, "graph run started");
+    } else if (run.kind === "node") {
+      const step = run.metadata?.langgraph_step;
+      if (typeof step === "number") fields.step = step;
+      this.#logger.debug(fields, "node started");
+    } else this.#logger.debug(fields, "tool started");
+  }
+
+  end(run: TrackedRun, end: RunEnd): void {
+    const slot = run.slots[this.#slot] as LogSlot | undefined;
+    if (slot === undefined || run.kind === "llm") return;
+    const logger = this.#logger;
+    const what = SUBJECT[run.kind];
+    const status = end.status;
+    // An abandoned stream is one line for its graph run; the swept records of a run that never ended, none.
+    if ((status === "cancelled" && end.error === undefined && run.kind !== "root") || status === "abandoned") return;
+    if (status === "success") {
+      // One info line per successful run; per-node and per-tool success lines are debug, so production logs at info
+      // hold runs, interrupts, warnings and errors only.
+      const level = run.kind === "root" ? "info" : "debug";
+      if (!logger.isLevelEnabled(level)) return;
+      const fields = this.#fields(run, slot);
+      fields.duration_ms = Math.round((end.endMs - run.startMs) * 1000) / 1000;
+      fields.status = "success";
+      logger[level](fields, run.kind === "root" ? "graph run finished" : `${what} finished`);
+      return;
+    }
+    const fields = this.#fields(run, slot);
+    if (end.error !== undefined || run.kind !== "root") fields.duration_ms = Math.round((end.endMs - run.startMs) * 1000) / 1000;
+    fields.status = status;
+    if (status === "interrupted") {
+      if (logger.isLevelEnabled("info")) logger.info(fields, `${what} interrupted`);
+      return;
+    }
+    if (status === "cancelled") {
+      if (logger.isLevelEnabled("warn")) logger.warn(fields, `${what} cancelled`);
+      return;
+    }
+    // Never the stack, headers or bodies; the message only when the logger opted in.
+    Object.assign(fields, errorLogFields(end.error, this.#errorText));
+    if (run.kind === "tool") logger.warn(fields, `${what} failed`);
+    else logger.error(fields, `${what} failed`);
+  }
+}
+
+/** The callback handler behind `instrument(graph, { logger })`. */
+class LoggingHandler extends SinkCallbackHandler {
+  override name = "langgraph-ops-logging";
+  readonly #sink: LoggingSink;
+
+  constructor(sink: LoggingSink) {
+    super(sink);
+    this.#sink = sink;
   }
 
   /** @internal Open entries (pass-through ids included); 0 when no run is in progress. */
   get openRuns(): number {
-    return this.#runs.size;
-  }
-
-  #open(runId: string, kind: LogRun["kind"], name: string, parent: LogRun | undefined): LogRun {
-    const run: LogRun = {
-      runId,
-      kind,
-      name,
-      startMs: performance.now(),
-      traced: tracedRun(runId),
-      root: parent?.root,
-      interrupted: false,
-    };
-    if (kind === "root") (run as { root: LogRun | undefined }).root = run;
-    this.#runs.set(runId, run);
-    return run;
-  }
-
-  #take(runId: string): LogRun | undefined {
-    const run = this.#runs.get(runId);
-    if (run === undefined) return undefined;
-    this.#runs.delete(runId);
-    return run.runId === runId ? run : undefined;
-  }
-
-  #ended(run: LogRun, msg: string): void {
-    // One info line per successful run; per-node and per-tool success lines are debug, so production logs at info
-    // hold runs, interrupts, warnings and errors only.
-    const level = run.kind === "root" ? "info" : "debug";
-    if (!this.#logger.isLevelEnabled(level)) return;
-    const fields = fieldsOf(this.#graph, run);
-    fields.duration_ms = Math.round((performance.now() - run.startMs) * 1000) / 1000;
-    fields.status = "success";
-    this.#logger[level](fields, msg);
-  }
-
-  #failed(run: LogRun, error: unknown, what: string): void {
-    const fields = fieldsOf(this.#graph, run);
-    fields.duration_ms = Math.round((performance.now() - run.startMs) * 1000) / 1000;
-    if (isGraphBubbleUp(error)) {
-      if (run.root !== undefined) run.root.interrupted = true;
-      fields.status = "interrupted";
-      if (this.#logger.isLevelEnabled("info")) this.#logger.info(fields, `${what} interrupted`);
-      return;
-    }
-    if (isAbort(error)) {
-      fields.status = "cancelled";
-      if (this.#logger.isLevelEnabled("warn")) this.#logger.warn(fields, `${what} cancelled`);
-      return;
-    }
-    fields.status = "error";
-    // Never the stack, headers or bodies; the message only when the logger opted in.
-    Object.assign(fields, errorLogFields(error, this.#errorText));
-    if (run.kind === "tool") this.#logger.warn(fields, `${what} failed`);
-    else this.#logger.error(fields, `${what} failed`);
-  }
-
-  override handleChainStart(
-    chain: Serialized,
-    _inputs: unknown,
-    runId: string,
-    parentRunId?: string,
-    tags?: string[],
-    metadata?: Metadata,
-    _runType?: string,
-    runName?: string,
-  ): void {
-    const parent = parentRunId === undefined ? undefined : this.#runs.get(parentRunId);
-    const kind = classifyChainRun(chain, parentRunId, parent !== undefined, tags, metadata, runName);
-    if (kind === "root") {
-      const run = this.#open(runId, "root", this.#graph, undefined);
-      if (this.#logger.isLevelEnabled("debug")) {
-        const fields = fieldsOf(this.#graph, run);
-        const thread = metadata?.thread_id;
-        if (typeof thread === "string") fields.thread_id = thread;
-        this.#logger.debug(fields, "graph run started");
-      }
-      return;
-    }
-    if (parent === undefined || kind === "hidden" || kind === "foreign") return;
-    if (kind === "node") {
-      const run = this.#open(runId, "node", runName as string, parent);
-      if (this.#logger.isLevelEnabled("debug")) {
-        const fields = fieldsOf(this.#graph, run);
-        if (typeof metadata?.langgraph_step === "number") fields.step = metadata.langgraph_step;
-        this.#logger.debug(fields, "node started");
-      }
-      return;
-    }
-    this.#runs.set(runId, parent);
-  }
-
-  override handleChainEnd(outputs: unknown, runId: string): void {
-    const run = this.#take(runId);
-    if (run === undefined) return;
-    if (run.kind === "root" && (run.interrupted || (outputs !== null && typeof outputs === "object" && "__interrupt__" in outputs))) {
-      if (this.#logger.isLevelEnabled("info"))
-        this.#logger.info({ ...fieldsOf(this.#graph, run), status: "interrupted" }, "graph run interrupted");
-      return;
-    }
-    this.#ended(run, run.kind === "root" ? "graph run finished" : "node finished");
-  }
-
-  override handleChainError(error: unknown, runId: string): void {
-    const run = this.#take(runId);
-    if (run === undefined) return;
-    this.#failed(run, error, run.kind === "root" ? "graph run" : "node");
-  }
-
-  override handleToolStart(
-    _tool: Serialized,
-    _input: string,
-    runId: string,
-    parentRunId?: string,
-    _tags?: string[],
-    _md?: Metadata,
-    runName?: string,
-  ): void {
-    const parent = parentRunId === undefined ? undefined : this.#runs.get(parentRunId);
-    const run = this.#open(runId, "tool", runName ?? "tool", parent);
-    if (this.#logger.isLevelEnabled("debug")) this.#logger.debug(fieldsOf(this.#graph, run), "tool started");
-  }
-
-  override handleToolEnd(_output: unknown, runId: string): void {
-    const run = this.#take(runId);
-    if (run !== undefined) this.#ended(run, "tool finished");
-  }
-
-  override handleToolError(error: unknown, runId: string): void {
-    const run = this.#take(runId);
-    if (run !== undefined) this.#failed(run, error, "tool");
-  }
-
-  /** Called by `instrument()` when a caller cancels a stream before the run ended: forgets the run's entries. */
-  handleAbandonedRun(runId: string): void {
-    const root = this.#runs.get(runId);
-    if (root === undefined || root.runId !== runId) return;
-    for (const [id, run] of this.#runs) if (run === root || run.root === root) this.#runs.delete(id);
-    if (this.#logger.isLevelEnabled("warn"))
-      this.#logger.warn({ ...fieldsOf(this.#graph, root), status: "cancelled" }, "graph run cancelled");
+    return (this.#sink.tracker ?? (this.input as unknown as RunTracking)).size;
   }
 }
 
@@ -455,5 +365,5 @@ export function createLoggingHandler(logger: Logger, graphName: string): BaseCal
     throw new TypeError("createLoggingHandler(logger, graphName): graphName must be a non-empty string");
   logWrapperEvents(logger, graphName);
   logBreakerTransitions(logger);
-  return new LoggingHandler(logger, graphName);
+  return new LoggingHandler(new LoggingSink(logger, graphName));
 }

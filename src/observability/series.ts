@@ -12,7 +12,7 @@ export const GRAPH_RUN_STATUSES = ["success", "error", "interrupted", "cancelled
 /** Status of a node execution (`cancelled`: aborted because its run was cancelled or a sibling failed). */
 export const NODE_STATUSES = GRAPH_RUN_STATUSES;
 /** Status of a tool call. */
-export const TOOL_STATUSES = ["success", "error", "interrupted"] as const;
+export const TOOL_STATUSES = ["success", "error", "interrupted", "cancelled"] as const;
 /** Status of a checkpointer operation. */
 export const CHECKPOINT_STATUSES = ["success", "error"] as const;
 /** `operation` of a checkpointer series; `pool` counts errors the connection pool reports outside any operation. */
@@ -214,7 +214,7 @@ export const SERIES = {
     type: "counter",
     help: "Tool calls, by status.",
     labels: { graph: OPEN, tool: OPEN, status: TOOL_STATUSES },
-    doc: "tool calls, `success` or `error`",
+    doc: "tool calls, `success`, `error`, `interrupted` or `cancelled` (aborted)",
     example: 'sum by (tool) (rate(langgraph_tool_calls_total{status="error"}[5m]))',
   },
   toolDuration: {
@@ -254,7 +254,7 @@ export const SERIES = {
     help: "GenAI operation duration (OpenTelemetry gen_ai.client.operation.duration).",
     labels: { ...genAi, error_type: OPEN },
     buckets: GEN_AI_DURATION_BUCKETS,
-    doc: "LLM call duration (OpenTelemetry GenAI v1.45 buckets); `error_type` is empty on success, the HTTP status or error name on failure",
+    doc: "LLM call duration (OpenTelemetry GenAI v1.45 buckets); `error_type` is empty on success, on failure the error's class name (as `error.type` on the span), `cancelled` for an aborted call",
     example: "histogram_quantile(0.95, sum by (gen_ai_request_model, le) (rate(gen_ai_client_operation_duration_seconds_bucket[5m])))",
   },
   genAiTokens: {
@@ -264,7 +264,7 @@ export const SERIES = {
     help: "Tokens used per GenAI operation (OpenTelemetry gen_ai.client.token.usage).",
     labels: { ...genAi, gen_ai_token_type: TOKEN_TYPES },
     buckets: GEN_AI_TOKEN_BUCKETS,
-    doc: "tokens per LLM call, `input`/`output`, from `usage_metadata` (falling back to the provider's `llmOutput`)",
+    doc: "tokens per LLM call, `input`/`output`, from `usage_metadata` summed over the result's generations (falling back to the provider's `llmOutput`); `gen_ai_provider_name` is the GenAI well-known name (`aws.bedrock`, `gcp.vertex_ai`…) as on spans",
     example: "sum by (gen_ai_request_model, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum[1h]))",
   },
   traceExportSpans: {

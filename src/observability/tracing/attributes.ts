@@ -3,6 +3,7 @@
  * Langfuse reads, so the same spans render in Langfuse and in any OTLP backend.
  */
 import type { Attributes } from "@opentelemetry/api";
+import type { TokenUsage } from "../runs/facts.js";
 
 /** @internal Attribute keys used by the kit's spans. */
 export const ATTR = {
@@ -55,47 +56,6 @@ export const ATTR = {
   attempt: "langgraph.attempt",
   runStatus: "langgraph.run.status",
 } as const;
-
-/** LangChain `ls_provider` values mapped to `gen_ai.provider.name` well-known values. */
-const PROVIDERS: Readonly<Record<string, string>> = {
-  openai: "openai",
-  anthropic: "anthropic",
-  azure: "azure.ai.openai",
-  azure_openai: "azure.ai.openai",
-  bedrock: "aws.bedrock",
-  amazon_bedrock: "aws.bedrock",
-  google_vertexai: "gcp.vertex_ai",
-  vertexai: "gcp.vertex_ai",
-  google_genai: "gcp.gemini",
-  google: "gcp.gemini",
-  mistral: "mistral_ai",
-  mistralai: "mistral_ai",
-  groq: "groq",
-  deepseek: "deepseek",
-  xai: "x_ai",
-  cohere: "cohere",
-  ollama: "ollama",
-};
-
-/** @internal `gen_ai.provider.name` for LangChain's `ls_provider`; unknown providers pass through, bounded in length. */
-export function providerName(lsProvider: unknown): string {
-  if (typeof lsProvider !== "string" || lsProvider === "") return "unknown";
-  return PROVIDERS[lsProvider] ?? lsProvider.slice(0, 64);
-}
-
-/** @internal Low-cardinality `error.type`: the error's class name, never its message. */
-export function errorType(error: unknown): string {
-  if (error instanceof Error) {
-    const name = error.name !== "Error" ? error.name : error.constructor?.name;
-    return typeof name === "string" && name !== "" ? name.slice(0, 64) : "Error";
-  }
-  return "_OTHER";
-}
-
-/** @internal Whether an error is a cancellation (caller abort, stream cancelled) rather than a failure. */
-export function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === "AbortError" || error.message === "Abort");
-}
 
 type Md = Readonly<Record<string, unknown>> | undefined;
 
@@ -163,18 +123,11 @@ export function nodeAttributes(graph: string, node: string, metadata: Md): Attri
   return attrs;
 }
 
-/** @internal The model name of an LLM run: LangChain's `ls_model_name`, else the invocation parameters. */
-export function modelName(metadata: Md, invocation: Md): string {
-  const candidates = [metadata?.ls_model_name, invocation?.model, invocation?.model_name, invocation?.modelName];
-  for (const c of candidates) if (typeof c === "string" && c !== "") return c;
-  return "unknown";
-}
-
 /** @internal LLM span attributes at start. */
-export function llmAttributes(graph: string, metadata: Md, invocation: Md, model: string, chat: boolean): Attributes {
+export function llmAttributes(graph: string, metadata: Md, invocation: Md, model: string, provider: string, chat: boolean): Attributes {
   const attrs = baseAttributes(graph, metadata);
   attrs[ATTR.operationName] = chat ? "chat" : "text_completion";
-  attrs[ATTR.providerName] = providerName(metadata?.ls_provider);
+  attrs[ATTR.providerName] = provider;
   attrs[ATTR.requestModel] = model;
   attrs[ATTR.lfType] = "generation";
   const temperature = metadata?.ls_temperature ?? invocation?.temperature;
@@ -204,43 +157,26 @@ export function toolAttributes(graph: string, metadata: Md, tool: string, callId
   return attrs;
 }
 
-interface Usage {
-  input_tokens?: number;
-  output_tokens?: number;
-  total_tokens?: number;
-  input_token_details?: { cache_read?: number; cache_creation?: number };
-  output_token_details?: { reasoning?: number };
-}
-
 interface GenerationLike {
   text?: string;
   generationInfo?: Record<string, unknown>;
-  message?: { id?: unknown; usage_metadata?: Usage; response_metadata?: Record<string, unknown> };
+  message?: { id?: unknown; response_metadata?: Record<string, unknown> };
 }
 
-/** @internal What an LLM result contributes to its span: usage, response model/id, finish reasons. */
-export function llmEndAttributes(generations: GenerationLike[][] | undefined, llmOutput: Record<string, unknown> | undefined): Attributes {
+/** @internal What an LLM result contributes to its span: usage (parsed once by the run tracker), response model/id, finish reasons. */
+export function llmEndAttributes(
+  generations: GenerationLike[][] | undefined,
+  llmOutput: Record<string, unknown> | undefined,
+  usage: TokenUsage | undefined,
+): Attributes {
   const attrs: Attributes = {};
-  const first = generations?.[0]?.[0];
-  const message = first?.message;
-  let usage = message?.usage_metadata;
-  if (usage === undefined) {
-    // Providers that report usage only in llmOutput (OpenAI completions style).
-    const tu = (llmOutput?.tokenUsage ?? llmOutput?.estimatedTokenUsage) as Record<string, unknown> | undefined;
-    if (tu !== undefined && typeof tu.promptTokens === "number") {
-      usage = {
-        input_tokens: tu.promptTokens,
-        output_tokens: typeof tu.completionTokens === "number" ? tu.completionTokens : 0,
-        total_tokens: typeof tu.totalTokens === "number" ? tu.totalTokens : undefined,
-      };
-    }
-  }
-  if (usage !== undefined) {
-    const input = usage.input_tokens ?? 0;
-    const output = usage.output_tokens ?? 0;
-    const cacheRead = usage.input_token_details?.cache_read ?? 0;
-    const cacheCreation = usage.input_token_details?.cache_creation ?? 0;
-    const reasoning = usage.output_token_details?.reasoning ?? 0;
+  const message = generations?.[0]?.[0]?.message;
+  if (usage !== undefined && (usage.input !== undefined || usage.output !== undefined)) {
+    const input = usage.input ?? 0;
+    const output = usage.output ?? 0;
+    const cacheRead = usage.cacheRead ?? 0;
+    const cacheCreation = usage.cacheCreation ?? 0;
+    const reasoning = usage.reasoning ?? 0;
     attrs[ATTR.inputTokens] = input;
     attrs[ATTR.outputTokens] = output;
     if (cacheRead > 0) attrs[ATTR.cacheReadTokens] = cacheRead;
@@ -250,7 +186,7 @@ export function llmEndAttributes(generations: GenerationLike[][] | undefined, ll
     const details: Record<string, number> = {
       input: Math.max(0, input - cacheRead - cacheCreation),
       output: Math.max(0, output - reasoning),
-      total: usage.total_tokens ?? input + output,
+      total: usage.total ?? input + output,
     };
     if (cacheRead > 0) details.input_cache_read = cacheRead;
     if (cacheCreation > 0) details.input_cache_creation = cacheCreation;

@@ -3,85 +3,71 @@
  * `chat {model}` / `execute_tool {tool}`, parented by LangChain run ids. Only `@opentelemetry/api` is used here; the
  * SDK (or no SDK at all, which makes every call a no-op) is the application's choice.
  */
-import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
-import type { Serialized } from "@langchain/core/load/serializable";
+import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
-import type { ChainValues } from "@langchain/core/utils/types";
-import { isGraphBubbleUp, isGraphInterrupt } from "@langchain/langgraph";
-import { type Attributes, type Context, context, type Span, SpanKind } from "@opentelemetry/api";
-import {
-  ATTR,
-  errorType,
-  isAbort,
-  llmAttributes,
-  llmEndAttributes,
-  modelName,
-  nodeAttributes,
-  rootAttributes,
-  toolAttributes,
-} from "./attributes.js";
+import { type Attributes, type Context, context, type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { SinkCallbackHandler } from "../runs/callback-source.js";
+import { errorType } from "../runs/facts.js";
+import type { RunEnd, RunSink, TrackedRun } from "../runs/types.js";
+import { ATTR, llmAttributes, llmEndAttributes, nodeAttributes, rootAttributes, toolAttributes } from "./attributes.js";
 import { installTracingBridge } from "./bridge.js";
-import { recordError } from "./error-span.js";
-import { classifyChainRun } from "./classify.js";
-import { rememberInterrupted, takeResumeLink } from "./resume-links.js";
 import { maskAndCap, toContentString, toGenAIMessage } from "./content.js";
+import { recordError } from "./error-span.js";
 import { type ResolvedTracingOptions, resolveTracingOptions, type TracingOptions } from "./options.js";
-import { deleteRun, getRun, hasRun, type RunKind, type RunRecord, recordsOfRoot, setRun, spanContextOf } from "./registry.js";
+import { deleteRun, getRun, hasRun, type RunKind, type RunRecord, setRun, spanContextOf } from "./registry.js";
+import { rememberInterrupted, takeResumeLink } from "./resume-links.js";
 
 export type { MaskFn, TracingOptions } from "./options.js";
 
 type Metadata = Record<string, unknown>;
 
-function nowMs(): number {
-  // Sub-millisecond wall clock, the same scale the OpenTelemetry SDK uses for its own timestamps.
-  return performance.timeOrigin + performance.now();
-}
+/** The tracer's clock: sub-millisecond wall time, the scale the OpenTelemetry SDK uses for its own timestamps. */
+const ORIGIN = performance.timeOrigin;
+const wall = (perfMs: number): number => ORIGIN + perfMs;
 
-/** Marks `span` for a failed, interrupted or cancelled run; returns the run status it stands for. */
-function recordFailure(span: Span, error: unknown, o: ResolvedTracingOptions): "error" | "interrupted" | "cancelled" {
-  if (isGraphBubbleUp(error)) {
-    // Control flow, not a failure: interrupts and parent commands leave the status unset.
-    if (isGraphInterrupt(error)) {
-      span.addEvent("langgraph.interrupt");
-      return "interrupted";
-    }
-    span.addEvent("langgraph.bubble_up", { "langgraph.bubble_up.type": errorType(error) });
-    return "interrupted";
+/** Marks `span` for a failed, interrupted or cancelled run. */
+function recordEnd(span: Span, end: RunEnd, o: ResolvedTracingOptions): void {
+  if (end.control === "interrupt") {
+    span.addEvent("langgraph.interrupt");
+    return;
   }
-  if (isAbort(error)) {
+  if (end.control === "bubble_up") {
+    // Control flow, not a failure: parent commands leave the status unset.
+    span.addEvent("langgraph.bubble_up", { "langgraph.bubble_up.type": errorType(end.error) });
+    return;
+  }
+  if (end.status === "cancelled") {
     span.addEvent("langgraph.cancelled");
     span.setAttribute(ATTR.errorType, "cancelled");
-    return "cancelled";
+    return;
   }
-  recordError(span, error, o);
-  return "error";
+  if (end.status === "abandoned") {
+    span.setAttribute(ATTR.errorType, "abandoned");
+    span.setStatus({ code: SpanStatusCode.ERROR, message: "abandoned" });
+    return;
+  }
+  if (end.status === "error") recordError(span, end.error, o);
 }
 
-/** The callback handler behind `instrument(graph, { tracing })`. */
-class TracingHandler extends BaseCallbackHandler {
-  name = "langgraph-ops-tracing";
-  // Spans must exist before the node function runs (so the context bridge finds them) and carry the time the event
-  // happened, not the time LangChain's background queue got round to it.
-  override awaitHandlers = true;
-  // Retriever and custom events carry nothing the kit records; skipping them saves a call per event.
-  override ignoreRetriever = true;
-  override ignoreCustomEvent = true;
-
+/** The tracing sink: one span per graph run, node attempt, LLM call and tool call, kept in the run's slot. */
+class TracingSink implements RunSink {
+  readonly name = "langgraph-ops-tracing";
+  readonly abandonAfterMs: number;
+  #slot = 0;
   readonly #graph: string;
   readonly #o: ResolvedTracingOptions;
   readonly #rootBaseAttributes: { userId: ResolvedTracingOptions["userId"]; tags: string[] | undefined; agent: boolean };
 
   constructor(graph: string, options: ResolvedTracingOptions) {
-    super();
     this.#graph = graph;
     this.#o = options;
+    this.abandonAfterMs = options.abandonAfterMs;
     this.#rootBaseAttributes = { userId: options.userId, tags: options.tags, agent: options.kind === "agent" };
   }
 
-  /** Handlers carry no per-run state of their own; LangChain may copy them when it builds child managers. */
-  override copy(): this {
-    return this;
+  attach(slot: number): void {
+    this.#slot = slot;
   }
 
   #content(span: Span, attribute: string, value: unknown): void {
@@ -89,18 +75,19 @@ class TracingHandler extends BaseCallbackHandler {
     span.setAttribute(attribute, maskAndCap(toContentString(value), attribute, o.mask, o.maxContentLength));
   }
 
-  #open(
-    runId: string,
-    kind: RunKind,
-    span: Span,
-    base: Context,
-    parent: RunRecord | undefined,
-    node: string | undefined,
-    start: number,
-    thread?: string,
-  ): RunRecord {
+  /** The span record of the run's nearest traced ancestor: ours, or (nested instrumented graphs) another tracer's. */
+  #parentRecord(run: TrackedRun): RunRecord | undefined {
+    for (let p = run.parent; p !== undefined; p = p.parent) {
+      const record = p.slots[this.#slot] as RunRecord | undefined;
+      if (record !== undefined) return record;
+    }
+    return getRun(run.parentRunId);
+  }
+
+  #open(run: TrackedRun, kind: RunKind, span: Span, base: Context, parent: RunRecord | undefined, start: number): RunRecord {
+    const thread = run.metadata?.thread_id;
     const record: RunRecord = {
-      runId,
+      runId: run.id,
       span,
       kind,
       owner: this,
@@ -108,67 +95,96 @@ class TracingHandler extends BaseCallbackHandler {
       active: undefined,
       root: undefined,
       graph: parent?.graph ?? this.#graph,
-      node,
+      node: kind === "node" ? run.name : undefined,
       startMs: start,
       abandonAfterMs: this.#o.abandonAfterMs,
       calls: 0,
       firstChunkMs: 0,
       interrupted: false,
-      thread: kind === "root" ? thread : undefined,
+      thread: kind === "root" && typeof thread === "string" ? thread : undefined,
     };
     (record as { root: RunRecord | undefined }).root = kind === "root" ? record : parent?.root;
-    setRun(runId, record);
+    run.slots[this.#slot] = record;
+    setRun(run.id, record);
     return record;
   }
 
-  /** Takes the record of a run this handler must end, forgetting pass-through ids on the way. */
-  #take(runId: string): RunRecord | undefined {
-    const record = getRun(runId);
-    if (record === undefined) return undefined;
-    if (record.runId !== runId) {
-      deleteRun(runId);
-      return undefined;
+  passThrough(runId: string, ancestor: TrackedRun | undefined): void {
+    if (ancestor === undefined) {
+      const record = getRun(runId);
+      if (record !== undefined && record.runId !== runId && record.owner === this) deleteRun(runId);
+      return;
     }
-    if (record.owner !== this) return undefined;
-    deleteRun(runId);
-    return record;
-  }
-
-  // Parameter order is the one the CallbackManager really uses (parentRunId 4th, runType 7th, runName 8th), which
-  // differs from the order in the base class's declaration; the types line up position by position.
-  override handleChainStart(
-    chain: Serialized,
-    inputs: ChainValues,
-    runId: string,
-    parentRunId?: string,
-    tags?: string[],
-    metadata?: Metadata,
-    _runType?: string,
-    runName?: string,
-  ): void {
+    // Registered so wrapper events and the context bridge find the node's span from a child run's config, and a graph
+    // instrumented again inside this one's nodes joins this trace instead of starting its own.
     if (hasRun(runId)) return;
-    const parent = getRun(parentRunId);
-    const kind = classifyChainRun(chain, parentRunId, parent !== undefined, tags, metadata, runName);
-    if (kind === "root") {
-      this.#startRoot(runId, inputs, metadata);
-      return;
+    for (let p: TrackedRun | undefined = ancestor; p !== undefined; p = p.parent) {
+      const record = p.slots[this.#slot] as RunRecord | undefined;
+      if (record !== undefined) {
+        setRun(runId, record);
+        return;
+      }
     }
-    if (parent === undefined || kind === "hidden" || kind === "foreign") return;
-    if (kind === "node") {
-      const node = runName as string;
-      const start = nowMs();
-      const attrs = nodeAttributes(parent.graph, node, metadata);
-      const span = this.#o.tracer.startSpan(node, { kind: SpanKind.INTERNAL, attributes: attrs, startTime: start }, spanContextOf(parent));
-      if (this.#o.captureContent) this.#content(span, ATTR.lfInput, inputs);
-      this.#open(runId, "node", span, parent.base, parent, node, start);
-      return;
-    }
-    // Conditional edges, nested graph roots, user chains: no span of their own, children attach to the parent.
-    setRun(runId, parent);
   }
 
-  #startRoot(runId: string, inputs: ChainValues, metadata: Metadata | undefined): void {
-    const start = nowMs();
+  start(run: TrackedRun, input: unknown): void {
+    // Another tracer (an outer instrumented graph) already represents this run.
+    if (hasRun(run.id)) return;
+    const start = wall(run.startMs);
+    const o = this.#o;
+    switch (run.kind) {
+      case "root": {
+        this.#startRoot(run, input, start);
+        return;
+      }
+      case "node": {
+        const parent = this.#parentRecord(run);
+        if (parent === undefined) return;
+        const attrs = nodeAttributes(parent.graph, run.name, run.metadata);
+        const span = o.tracer.startSpan(run.name, { kind: SpanKind.INTERNAL, attributes: attrs, startTime: start }, spanContextOf(parent));
+        if (o.captureContent) this.#content(span, ATTR.lfInput, input);
+        this.#open(run, "node", span, parent.base, parent, start);
+        return;
+      }
+      case "llm": {
+        const parent = this.#parentRecord(run);
+        const base = parent?.base ?? context.active();
+        const llm = run.llm as NonNullable<TrackedRun["llm"]>;
+        const chat = llm.operation === "chat";
+        const attrs: Attributes = llmAttributes(parent?.graph ?? this.#graph, run.metadata, llm.invocation, llm.model, llm.provider, chat);
+        if (parent !== undefined && parent.kind === "node" && parent.calls > 0) attrs[ATTR.attempt] = parent.calls;
+        const span = o.tracer.startSpan(
+          `${llm.operation} ${llm.model}`,
+          { kind: SpanKind.CLIENT, attributes: attrs, startTime: start },
+          parent === undefined ? base : spanContextOf(parent),
+        );
+        this.#open(run, "llm", span, base, parent, start);
+        if (o.captureContent) {
+          const content = chat
+            ? ((input as BaseMessage[][])[0] ?? []).map(toGenAIMessage)
+            : (input as string[]).map((p) => ({ role: "user", parts: [{ type: "text", content: p }] }));
+          this.#content(span, ATTR.inputMessages, content);
+        }
+        return;
+      }
+      case "tool": {
+        const parent = this.#parentRecord(run);
+        const base = parent?.base ?? context.active();
+        const attrs = toolAttributes(parent?.graph ?? this.#graph, run.metadata, run.name, run.callId);
+        if (parent !== undefined && parent.kind === "node" && parent.calls > 0) attrs[ATTR.attempt] = parent.calls;
+        const span = o.tracer.startSpan(
+          `execute_tool ${run.name}`,
+          { kind: SpanKind.INTERNAL, attributes: attrs, startTime: start },
+          parent === undefined ? base : spanContextOf(parent),
+        );
+        if (o.captureContent) this.#content(span, ATTR.toolArguments, input);
+        this.#open(run, "tool", span, base, parent, start);
+      }
+    }
+  }
+
+  #startRoot(run: TrackedRun, inputs: unknown, start: number): void {
+    const metadata = run.metadata as Metadata | undefined;
     const base = context.active();
     const r = this.#rootBaseAttributes;
     let user: string | undefined;
@@ -189,109 +205,43 @@ class TracingHandler extends BaseCallbackHandler {
       base,
     );
     if (this.#o.captureContent) this.#content(span, ATTR.lfInput, inputs);
-    const thread = metadata?.thread_id;
-    this.#open(runId, "root", span, base, undefined, undefined, start, typeof thread === "string" ? thread : undefined);
+    this.#open(run, "root", span, base, undefined, start);
   }
 
-  override handleChainEnd(outputs: ChainValues, runId: string): void {
-    const record = this.#take(runId);
+  end(run: TrackedRun, end: RunEnd): void {
+    const record = run.slots[this.#slot] as RunRecord | undefined;
     if (record === undefined) return;
+    // The registry's own sweep may have ended the span already.
+    if (getRun(run.id) !== record) return;
+    deleteRun(run.id);
     const span = record.span;
-    if (record.kind === "root") {
-      const interrupted = record.interrupted || (outputs !== null && typeof outputs === "object" && "__interrupt__" in outputs);
-      if (interrupted) {
+    const status = end.status;
+    if (end.error === undefined && (status === "success" || status === "interrupted")) {
+      if (status === "interrupted") {
         span.addEvent("langgraph.interrupt");
         const thread = record.thread;
         if (thread !== undefined) rememberInterrupted(thread, span.spanContext());
       }
-      span.setAttribute(ATTR.runStatus, interrupted ? "interrupted" : "success");
-    }
-    if (this.#o.captureContent) this.#content(span, ATTR.lfOutput, outputs);
-    span.end(nowMs());
+      if (run.kind === "llm") this.#endLlm(run, record, end);
+      else if (this.#o.captureContent) {
+        if (run.kind === "tool") {
+          const content = (end.output as { content?: unknown } | null)?.content;
+          this.#content(span, ATTR.toolResult, content !== undefined ? content : end.output);
+        } else this.#content(span, ATTR.lfOutput, end.output);
+      }
+    } else recordEnd(span, end, this.#o);
+    if (run.kind === "root" && status !== "abandoned") span.setAttribute(ATTR.runStatus, status);
+    span.end(status === "abandoned" ? undefined : wall(end.endMs));
   }
 
-  override handleChainError(error: unknown, runId: string): void {
-    const record = this.#take(runId);
-    if (record === undefined) return;
-    const status = recordFailure(record.span, error, this.#o);
-    if (status === "interrupted" && record.root !== undefined) record.root.interrupted = true;
-    if (record.kind === "root") record.span.setAttribute(ATTR.runStatus, status);
-    record.span.end(nowMs());
-  }
-
-  #startLlm(
-    llm: Serialized,
-    runId: string,
-    parentRunId: string | undefined,
-    extra: Metadata | undefined,
-    metadata: Metadata | undefined,
-    chat: boolean,
-  ): Span | undefined {
-    if (hasRun(runId)) return undefined;
-    void llm;
-    const start = nowMs();
-    const parent = getRun(parentRunId);
-    const base = parent?.base ?? context.active();
-    const invocation = extra?.invocation_params as Metadata | undefined;
-    const model = modelName(metadata, invocation);
-    const attrs: Attributes = llmAttributes(parent?.graph ?? this.#graph, metadata, invocation, model, chat);
-    if (parent !== undefined && parent.kind === "node" && parent.calls > 0) attrs[ATTR.attempt] = parent.calls;
-    const parentCtx = parent === undefined ? base : spanContextOf(parent);
-    const span = this.#o.tracer.startSpan(
-      `${chat ? "chat" : "text_completion"} ${model}`,
-      { kind: SpanKind.CLIENT, attributes: attrs, startTime: start },
-      parentCtx,
-    );
-    this.#open(runId, "llm", span, base, parent, undefined, start);
-    return span;
-  }
-
-  override handleChatModelStart(
-    llm: Serialized,
-    messages: BaseMessage[][],
-    runId: string,
-    parentRunId?: string,
-    extraParams?: Metadata,
-    _tags?: string[],
-    metadata?: Metadata,
-  ): void {
-    const span = this.#startLlm(llm, runId, parentRunId, extraParams, metadata, true);
-    if (span !== undefined && this.#o.captureContent) this.#content(span, ATTR.inputMessages, (messages[0] ?? []).map(toGenAIMessage));
-  }
-
-  override handleLLMStart(
-    llm: Serialized,
-    prompts: string[],
-    runId: string,
-    parentRunId?: string,
-    extraParams?: Metadata,
-    _tags?: string[],
-    metadata?: Metadata,
-  ): void {
-    const span = this.#startLlm(llm, runId, parentRunId, extraParams, metadata, false);
-    if (span !== undefined && this.#o.captureContent) {
-      this.#content(
-        span,
-        ATTR.inputMessages,
-        prompts.map((p) => ({ role: "user", parts: [{ type: "text", content: p }] })),
-      );
-    }
-  }
-
-  override handleLLMNewToken(_token: string, _idx: unknown, runId: string): void {
-    const record = getRun(runId);
-    if (record !== undefined && record.runId === runId && record.firstChunkMs === 0) record.firstChunkMs = nowMs();
-  }
-
-  override handleLLMEnd(output: LLMResult, runId: string): void {
-    const record = this.#take(runId);
-    if (record === undefined) return;
+  #endLlm(run: TrackedRun, record: RunRecord, end: RunEnd): void {
     const span = record.span;
-    span.setAttributes(llmEndAttributes(output?.generations as Parameters<typeof llmEndAttributes>[0], output?.llmOutput));
-    if (record.firstChunkMs > 0) {
+    const output = end.output as LLMResult | undefined;
+    span.setAttributes(llmEndAttributes(output?.generations as Parameters<typeof llmEndAttributes>[0], output?.llmOutput, end.usage));
+    if (run.firstChunkMs > 0) {
       span.setAttribute(ATTR.requestStream, true);
-      span.setAttribute(ATTR.timeToFirstChunk, (record.firstChunkMs - record.startMs) / 1000);
-      span.setAttribute(ATTR.lfCompletionStart, new Date(record.firstChunkMs).toISOString());
+      span.setAttribute(ATTR.timeToFirstChunk, (run.firstChunkMs - run.startMs) / 1000);
+      span.setAttribute(ATTR.lfCompletionStart, new Date(wall(run.firstChunkMs)).toISOString());
     }
     if (this.#o.captureContent) {
       const generations = output?.generations?.[0] ?? [];
@@ -301,78 +251,12 @@ class TracingHandler extends BaseCallbackHandler {
       });
       this.#content(span, ATTR.outputMessages, messages);
     }
-    span.end(nowMs());
   }
+}
 
-  override handleLLMError(error: unknown, runId: string): void {
-    const record = this.#take(runId);
-    if (record === undefined) return;
-    recordFailure(record.span, error, this.#o);
-    record.span.end(nowMs());
-  }
-
-  override handleToolStart(
-    tool: Serialized,
-    input: string,
-    runId: string,
-    parentRunId?: string,
-    _tags?: string[],
-    metadata?: Metadata,
-    runName?: string,
-    toolCallId?: string,
-  ): void {
-    if (hasRun(runId)) return;
-    const start = nowMs();
-    const parent = getRun(parentRunId);
-    const base = parent?.base ?? context.active();
-    const id = tool?.id;
-    const name = runName ?? (Array.isArray(id) ? id[id.length - 1] : undefined) ?? "tool";
-    const attrs = toolAttributes(parent?.graph ?? this.#graph, metadata, name, toolCallId);
-    if (parent !== undefined && parent.kind === "node" && parent.calls > 0) attrs[ATTR.attempt] = parent.calls;
-    const parentCtx = parent === undefined ? base : spanContextOf(parent);
-    const span = this.#o.tracer.startSpan(
-      `execute_tool ${name}`,
-      { kind: SpanKind.INTERNAL, attributes: attrs, startTime: start },
-      parentCtx,
-    );
-    if (this.#o.captureContent) this.#content(span, ATTR.toolArguments, input);
-    this.#open(runId, "tool", span, base, parent, undefined, start);
-  }
-
-  override handleToolEnd(output: unknown, runId: string): void {
-    const record = this.#take(runId);
-    if (record === undefined) return;
-    if (this.#o.captureContent) {
-      const content = (output as { content?: unknown } | null)?.content;
-      this.#content(record.span, ATTR.toolResult, content !== undefined ? content : output);
-    }
-    record.span.end(nowMs());
-  }
-
-  /**
-   * Called by `instrument()` when a caller cancels a stream before the run ended: ends the run's open spans as
-   * cancelled (LangGraph may send no end callback then).
-   */
-  handleAbandonedRun(runId: string): void {
-    const root = getRun(runId);
-    if (root === undefined || root.runId !== runId || root.owner !== this) return;
-    const end = nowMs();
-    for (const record of recordsOfRoot(root)) {
-      deleteRun(record.runId);
-      record.span.addEvent("langgraph.cancelled");
-      record.span.setAttribute(ATTR.errorType, "cancelled");
-      if (record.kind === "root") record.span.setAttribute(ATTR.runStatus, "cancelled");
-      record.span.end(end);
-    }
-  }
-
-  override handleToolError(error: unknown, runId: string): void {
-    const record = this.#take(runId);
-    if (record === undefined) return;
-    const status = recordFailure(record.span, error, this.#o);
-    if (status === "interrupted" && record.root !== undefined) record.root.interrupted = true;
-    record.span.end(nowMs());
-  }
+/** The callback handler behind `instrument(graph, { tracing })`. */
+class TracingHandler extends SinkCallbackHandler {
+  override name = "langgraph-ops-tracing";
 }
 
 /**
@@ -384,5 +268,5 @@ export function createTracingHandler(graphName: string, options: TracingOptions 
   if (typeof graphName !== "string" || graphName === "") throw new TypeError("graphName must be a non-empty string");
   const resolved = resolveTracingOptions(options);
   installTracingBridge();
-  return new TracingHandler(graphName, resolved);
+  return new TracingHandler(new TracingSink(graphName, resolved), resolved.abandonAfterMs);
 }
