@@ -36,11 +36,11 @@ export const CHECKPOINT_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.
 export const CHECKPOINT_SIZE_BUCKETS: readonly number[] = [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216];
 /** Bucket boundaries (seconds) of `langgraph_thread_lock_wait_seconds`. */
 export const THREAD_LOCK_WAIT_BUCKETS: readonly number[] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
-/** OpenTelemetry GenAI (v1.41) bucket boundaries of `gen_ai.client.operation.duration`, in seconds. */
+/** OpenTelemetry GenAI (v1.45) bucket boundaries of `gen_ai.client.operation.duration`, in seconds. */
 export const GEN_AI_DURATION_BUCKETS: readonly number[] = [
   0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];
-/** OpenTelemetry GenAI (v1.41) bucket boundaries of `gen_ai.client.token.usage`. */
+/** OpenTelemetry GenAI (v1.45) bucket boundaries of `gen_ai.client.token.usage`. */
 export const GEN_AI_TOKEN_BUCKETS: readonly number[] = [
   1, 4, 16, 64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864,
 ];

@@ -1,5 +1,5 @@
 /**
- * Span attribute keys and pure builders: OpenTelemetry GenAI semantic conventions (v1.41) plus the `langfuse.*` keys
+ * Span attribute keys and pure builders: OpenTelemetry GenAI semantic conventions (v1.45) plus the `langfuse.*` keys
  * Langfuse reads, so the same spans render in Langfuse and in any OTLP backend.
  */
 import type { Attributes } from "@opentelemetry/api";
