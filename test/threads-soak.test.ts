@@ -11,10 +11,10 @@ import { type PostgresServer, startPostgres } from "./support/postgres.js";
 import { type RedisServer, startRedis } from "./support/redis.js";
 import { type Answer, type Replica, type ReplicaRun, startThreadReplica } from "./support/thread-replicas.js";
 
-const REPLICAS = 4;
-const RUNS_PER_REPLICA = 30;
-const THREADS = 10;
-const KILLS = 2;
+const REPLICAS = 8;
+const RUNS_PER_REPLICA = 25;
+const THREADS = 20;
+const KILLS = 3;
 // Long enough that a loaded machine does not miss a renewal (a missed one is a takeover, by design).
 const LEASE_MS = 2000;
 const STRATEGIES = ["reject", "enqueue", "interrupt"] as const;
