@@ -4,38 +4,26 @@
  * a holder with SIGKILL, and checks in the database that no two runs of a thread ever overlapped.
  */
 import { randomUUID } from "node:crypto";
-import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PostgresServer, startPostgres } from "./support/postgres.js";
-import { type RedisServer, startRedis } from "./support/redis.js";
-import { type Replica, startThreadReplica } from "./support/thread-replicas.js";
+import type { PostgresServer } from "./support/postgres.js";
+import type { RedisServer } from "./support/redis.js";
+import { type Replica, startThreadReplica, startThreadServers, stopThreadServers, type ThreadServers } from "./support/thread-replicas.js";
 
 const LEASE_MS = 1500;
 
+let servers: ThreadServers;
 let postgres: PostgresServer;
 let redis: RedisServer;
 let db: pg.Client;
 const replicas = new Set<Replica>();
 
 beforeAll(async () => {
-  [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
-  db = new pg.Client({ connectionString: postgres.url });
-  await db.connect();
-  await db.query(
-    "CREATE TABLE active (thread_id text NOT NULL, run text PRIMARY KEY, started timestamptz NOT NULL, beat timestamptz NOT NULL, ended timestamptz, aborted boolean NOT NULL DEFAULT false)",
-  );
-  await db.query("CREATE TABLE run_overlaps (thread_id text NOT NULL, run text NOT NULL)");
-  const saver = PostgresSaver.fromConnString(postgres.url);
-  await saver.setup();
-  await saver.end();
+  servers = await startThreadServers();
+  ({ postgres, redis, db } = servers);
 }, 60_000);
 
-afterAll(async () => {
-  for (const replica of replicas) replica.child.kill("SIGKILL");
-  await db?.end();
-  await Promise.all([postgres?.stop(), redis?.stop()]);
-});
+afterAll(() => stopThreadServers(servers, replicas));
 
 /** Overlaps recorded so far; waits out the replicas' delayed overlap checks (300 ms after each run's start). */
 async function overlaps(): Promise<number> {

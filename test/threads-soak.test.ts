@@ -1,15 +1,24 @@
 /**
- * Soak of guardThreads across processes: 4 replicas send 30 runs each on 10 shared threads with random strategies
- * (seeded), and two replicas are killed with SIGKILL mid-way and replaced. Afterwards, in the database: no two runs of
+ * Soak of guardThreads across processes: 8 replicas send 25 runs each on 20 shared threads with random strategies
+ * (seeded), and three replicas are killed with SIGKILL mid-way and replaced. Afterwards, in the database: no two runs of
  * a thread overlapped, no thread has two checkpoints with one parent (no fork), and every run is accounted for.
  */
 import { randomUUID } from "node:crypto";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
-import pg from "pg";
+import type pg from "pg";
+import { seededRandom } from "../bench/support.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PostgresServer, startPostgres } from "./support/postgres.js";
-import { type RedisServer, startRedis } from "./support/redis.js";
-import { type Answer, type Replica, type ReplicaRun, startThreadReplica } from "./support/thread-replicas.js";
+import type { PostgresServer } from "./support/postgres.js";
+import type { RedisServer } from "./support/redis.js";
+import {
+  type Answer,
+  type Replica,
+  type ReplicaRun,
+  startThreadReplica,
+  startThreadServers,
+  stopThreadServers,
+  type ThreadServers,
+} from "./support/thread-replicas.js";
 
 const REPLICAS = 8;
 const RUNS_PER_REPLICA = 25;
@@ -19,46 +28,23 @@ const KILLS = 3;
 const LEASE_MS = 2000;
 const STRATEGIES = ["reject", "enqueue", "interrupt"] as const;
 
-/** mulberry32: a seeded PRNG, so a failing schedule can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+let servers: ThreadServers;
 let postgres: PostgresServer;
 let redis: RedisServer;
 let db: pg.Client;
 const live = new Set<Replica>();
 
 beforeAll(async () => {
-  [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
-  db = new pg.Client({ connectionString: postgres.url });
-  await db.connect();
-  await db.query(
-    "CREATE TABLE active (thread_id text NOT NULL, run text PRIMARY KEY, started timestamptz NOT NULL, beat timestamptz NOT NULL, ended timestamptz, aborted boolean NOT NULL DEFAULT false)",
-  );
-  await db.query("CREATE TABLE run_overlaps (thread_id text NOT NULL, run text NOT NULL)");
-  const saver = PostgresSaver.fromConnString(postgres.url);
-  await saver.setup();
-  await saver.end();
+  servers = await startThreadServers();
+  ({ postgres, redis, db } = servers);
 }, 60_000);
 
-afterAll(async () => {
-  for (const replica of live) replica.child.kill("SIGKILL");
-  await db?.end();
-  await Promise.all([postgres?.stop(), redis?.stop()]);
-});
+afterAll(() => stopThreadServers(servers, live));
 
 describe.each(["postgres", "redis"])("guardThreads soak on the %s store", (store) => {
   it(`${REPLICAS} processes x ${RUNS_PER_REPLICA} runs on ${THREADS} threads, random strategies, ${KILLS} kills: no overlap, no fork, every run accounted for`, async () => {
     const seed = Number(process.env.SOAK_SEED ?? 20_261_202);
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const prefix = `soak-${store}-${randomUUID().slice(0, 8)}`;
     const threads = Array.from({ length: THREADS }, (_, i) => `${prefix}-t${i}`);
     const start = (name: string): Replica => {

@@ -4,6 +4,10 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
+import pg from "pg";
+import { type PostgresServer, startPostgres } from "./postgres.js";
+import { type RedisServer, startRedis } from "./redis.js";
 
 const REPLICA = fileURLToPath(new URL("../fixtures/thread-replica.ts", import.meta.url));
 
@@ -78,3 +82,35 @@ export function startThreadReplica(o: { name: string; store: string; databaseUrl
 
 /** A started replica. */
 export type Replica = ReturnType<typeof startThreadReplica>;
+
+/** The servers the replicas share, and a connection to the database where they record their runs. */
+export interface ThreadServers {
+  postgres: PostgresServer;
+  redis: RedisServer;
+  db: pg.Client;
+}
+
+/**
+ * Starts PostgreSQL and Redis for the replica suites, with the tables the replicas record runs (`active`) and overlaps
+ * (`run_overlaps`) in, and the checkpointer's schema.
+ */
+export async function startThreadServers(): Promise<ThreadServers> {
+  const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
+  const db = new pg.Client({ connectionString: postgres.url });
+  await db.connect();
+  await db.query(
+    "CREATE TABLE active (thread_id text NOT NULL, run text PRIMARY KEY, started timestamptz NOT NULL, beat timestamptz NOT NULL, ended timestamptz, aborted boolean NOT NULL DEFAULT false)",
+  );
+  await db.query("CREATE TABLE run_overlaps (thread_id text NOT NULL, run text NOT NULL)");
+  const saver = PostgresSaver.fromConnString(postgres.url);
+  await saver.setup();
+  await saver.end();
+  return { postgres, redis, db };
+}
+
+/** Kills the replicas still running, then stops the servers. */
+export async function stopThreadServers(servers: ThreadServers | undefined, replicas: Iterable<Replica>): Promise<void> {
+  for (const replica of replicas) replica.child.kill("SIGKILL");
+  await servers?.db.end();
+  await Promise.all([servers?.postgres.stop(), servers?.redis.stop()]);
+}
