@@ -41,6 +41,8 @@ const EXTENSIONS: Record<string, string[]> = {
   // The design's "New series" table (threads): claims of a thread by guardThreads runs, and how long they waited.
   langgraph_thread_lock_total: ["graph", "strategy", "outcome"],
   langgraph_thread_lock_wait_seconds: ["graph", "strategy"],
+  // The design's "New series" table (fleet): failed operations of a shared store, each answered by local state.
+  langgraph_resilience_store_errors_total: ["store", "operation"],
 };
 /** Everything `createMetrics()` may register: the contract plus the extensions. */
 const REGISTERED: Record<string, string[]> = { ...CONTRACT, ...EXTENSIONS };

@@ -208,6 +208,17 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           targets: [{ expr: quantile("0.95", g(metric("threadLockWait", "bucket")), "graph, strategy"), legend: "{{graph}} {{strategy}}" }],
         },
       ],
+      [
+        {
+          type: "timeseries",
+          id: 17,
+          title: "Shared store errors/s",
+          description:
+            "Failed or timed-out operations of the Redis rate-limit, breaker and semaphore stores; meanwhile each policy runs on its local state.",
+          unit: "ops",
+          targets: [{ expr: sumRate(j(metric("storeErrors")), "store, operation"), legend: "{{store}} {{operation}}" }],
+        },
+      ],
     ]),
   });
 }

@@ -71,6 +71,8 @@ export const CHANNELS = {
   traceExport: "langgraph-ops:trace.export",
   /** A run of a `guardThreads` graph took, waited for, was refused or interrupted a thread. {@link ThreadLockEvent} */
   threadLock: "langgraph-ops:thread.lock",
+  /** A shared store (Redis) failed an operation and its policy fell back to local state. {@link StoreErrorEvent} */
+  storeError: "langgraph-ops:store.error",
 } as const;
 
 /** Where an event happened: the graph and node labels plus the node's run config. */
@@ -194,6 +196,19 @@ export interface ThreadLockEvent {
   busyForMs?: number;
 }
 
+/**
+ * Published when an operation of a shared store (a Redis rate-limit, breaker or semaphore store) fails or passes its
+ * deadline. The policy that called it carries on with its local state; the run does not fail.
+ */
+export interface StoreErrorEvent {
+  /** The store class, e.g. `RedisBreakerStore` (the `store` label). */
+  store: string;
+  /** The operation that failed, one of the store's fixed set, e.g. `acquire` (the `operation` label). */
+  operation: string;
+  /** What the driver threw. */
+  error: Error;
+}
+
 /** Maps each channel name to its payload type, for typed subscribers. */
 export interface ChannelPayloads {
   [CHANNELS.retry]: RetryEvent;
@@ -207,6 +222,7 @@ export interface ChannelPayloads {
   [CHANNELS.idempotency]: IdempotencyEvent;
   [CHANNELS.traceExport]: TraceExportEvent;
   [CHANNELS.threadLock]: ThreadLockEvent;
+  [CHANNELS.storeError]: StoreErrorEvent;
 }
 
 /** A documented channel name. */

@@ -4,32 +4,30 @@
  * last holder so that taking over an expired lease is told apart from taking a released one. Each operation is one
  * Lua script over one thread's keys (one hash tag, so it works on Cluster too). Cancels and wake-ups use pub/sub.
  */
-import { createHash } from "node:crypto";
-import { Redis, type Cluster, type RedisOptions } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { checkOptions, type OptionSpec, rule } from "../core/options.js";
 import type { AcquireResult, ThreadLockMessage, ThreadLockStore } from "../threads/lock-store.js";
+import {
+  evalScript,
+  openRedisConnection,
+  type RedisConnection,
+  type RedisConnectionOptions,
+  redisConnectionRules,
+  type RedisScript,
+  redisScript,
+} from "./redis-connection.js";
 
 /** Options of `RedisThreadLockStore`: exactly one of `client` and `url`. */
-export interface RedisThreadLockStoreOptions {
+export interface RedisThreadLockStoreOptions extends RedisConnectionOptions {
   /** An existing ioredis client; the store never closes it (it opens one duplicate for pub/sub until `close()`). */
   client?: Redis | Cluster;
-  /** A `redis://` / `rediss://` URL; the store creates a client and `close()` quits it. */
-  url?: string;
-  /** Extra ioredis options for the client created from `url`. */
-  redisOptions?: RedisOptions;
   /** Prefix of every key and of the pub/sub channel. Default `langgraph-ops:threads:`. */
   keyPrefix?: string;
 }
 
 /** @internal The accepted keys of {@link RedisThreadLockStoreOptions}: validation and the bad-input sweep read it. */
 export const REDIS_THREAD_LOCK_STORE_OPTIONS = {
-  client: rule.methods("an ioredis client", "evalsha", "duplicate"),
-  url: rule.check("a redis:// or rediss:// URL", (v) => typeof v === "string" && /^rediss?:\/\/./.test(v), [
-    "",
-    "http://x",
-    "localhost:6379",
-  ]),
-  redisOptions: rule.check("an ioredis options object", (v) => typeof v === "object" && v !== null && !Array.isArray(v), [[]]),
+  ...redisConnectionRules("evalsha", "duplicate"),
   keyPrefix: rule.string(),
 } as const satisfies OptionSpec<keyof RedisThreadLockStoreOptions>;
 
@@ -85,17 +83,12 @@ const DEQUEUE = `redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 1`;
 
-interface Script {
-  source: string;
-  sha: string;
-}
-const script = (source: string): Script => ({ source, sha: createHash("sha1").update(source).digest("hex") });
 const SCRIPTS = {
-  acquire: script(ACQUIRE),
-  renew: script(RENEW),
-  release: script(RELEASE),
-  enqueue: script(ENQUEUE),
-  dequeue: script(DEQUEUE),
+  acquire: redisScript(ACQUIRE),
+  renew: redisScript(RENEW),
+  release: redisScript(RELEASE),
+  enqueue: redisScript(ENQUEUE),
+  dequeue: redisScript(DEQUEUE),
 };
 
 /**
@@ -105,8 +98,8 @@ const SCRIPTS = {
  * const graph = guardThreads(builder.compile({ checkpointer }), { store, strategy: "interrupt" });
  */
 export class RedisThreadLockStore implements ThreadLockStore {
+  readonly #connection: RedisConnection;
   readonly #client: Redis | Cluster;
-  readonly #ownsClient: boolean;
   readonly #prefix: string;
   readonly #channel: string;
   readonly #listeners = new Set<(message: ThreadLockMessage) => void>();
@@ -115,24 +108,10 @@ export class RedisThreadLockStore implements ThreadLockStore {
   constructor(options: RedisThreadLockStoreOptions) {
     const where = "RedisThreadLockStore(options)";
     checkOptions(options, REDIS_THREAD_LOCK_STORE_OPTIONS, where);
-    const { client, url } = options;
-    if ((client === undefined) === (url === undefined)) {
-      throw new TypeError(`${where}: pass exactly one of \`client\` (an ioredis client) and \`url\``);
-    }
-    if (options.redisOptions !== undefined && client !== undefined) {
-      throw new TypeError(`${where}.redisOptions only applies with \`url\`; configure your own client instead`);
-    }
     this.#prefix = options.keyPrefix ?? "langgraph-ops:threads:";
     this.#channel = `${this.#prefix}events`;
-    if (client !== undefined) {
-      this.#client = client;
-      this.#ownsClient = false;
-    } else {
-      const created = new Redis(url as string, { maxRetriesPerRequest: 1, connectTimeout: 5000, ...options.redisOptions });
-      created.on("error", () => undefined);
-      this.#client = created;
-      this.#ownsClient = true;
-    }
+    this.#connection = openRedisConnection(options, where);
+    this.#client = this.#connection.client;
   }
 
   /** One hash tag per thread: every script touches one slot. */
@@ -141,13 +120,8 @@ export class RedisThreadLockStore implements ThreadLockStore {
     return [`${tag}:lease`, `${tag}:last`, `${tag}:queue`, `${tag}:queue-expiry`];
   }
 
-  async #run(s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
-    try {
-      return await this.#client.evalsha(s.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!String((error as Error).message).includes("NOSCRIPT")) throw error;
-      return await this.#client.eval(s.source, keys.length, ...keys, ...args);
-    }
+  #run(s: RedisScript, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return evalScript(this.#client, s, keys, args);
   }
 
   async acquire(threadId: string, holder: string, options: { leaseMs: number; queued: boolean }): Promise<AcquireResult> {
@@ -227,6 +201,6 @@ export class RedisThreadLockStore implements ThreadLockStore {
     const sub = await this.#subscriber?.catch(() => undefined);
     this.#subscriber = undefined;
     sub?.disconnect();
-    if (this.#ownsClient) await this.#client.quit().catch(() => undefined);
+    await this.#connection.close();
   }
 }

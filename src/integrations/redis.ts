@@ -4,20 +4,22 @@
  * compare the token and write in one Lua script, so a holder whose lease was taken over cannot overwrite the new one.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { Redis, type Cluster, type RedisOptions } from "ioredis";
 import { checkOptions, type OptionSpec, rule } from "../core/options.js";
 import { IdempotencyStoreError } from "../resilience/errors.js";
 import type { ClaimOptions, ClaimResult, IdempotencyStore } from "../resilience/idempotency-store.js";
 import { operationTimeoutOption, startDeadline, storeTimeoutError } from "../resilience/store-deadline.js";
+import {
+  evalScript,
+  openRedisConnection,
+  type RedisConnection,
+  type RedisConnectionOptions,
+  redisConnectionRules,
+  type RedisScript,
+  redisScript,
+} from "./redis-connection.js";
 
 /** Options of `RedisIdempotencyStore`: exactly one of `client` and `url`. */
-export interface RedisIdempotencyStoreOptions {
-  /** An existing ioredis client (or cluster); the store never closes it. */
-  client?: Redis | Cluster;
-  /** A `redis://` / `rediss://` URL; the store creates a client and `close()` quits it. */
-  url?: string;
-  /** Extra ioredis options for the client created from `url`. */
-  redisOptions?: RedisOptions;
+export interface RedisIdempotencyStoreOptions extends RedisConnectionOptions {
   /** Prefix of every key the store writes. Default `langgraph-ops:idem:`. */
   keyPrefix?: string;
   /**
@@ -34,13 +36,7 @@ const STORE = "RedisIdempotencyStore";
  * `operationTimeoutMs` bounds each store operation.
  */
 export const REDIS_IDEMPOTENCY_STORE_OPTIONS = {
-  client: rule.methods("an ioredis client", "evalsha"),
-  url: rule.check("a redis:// or rediss:// URL", (v) => typeof v === "string" && /^rediss?:\/\/./.test(v), [
-    "",
-    "http://x",
-    "localhost:6379",
-  ]),
-  redisOptions: rule.check("an ioredis options object", (v) => typeof v === "object" && v !== null && !Array.isArray(v), [[]]),
+  ...redisConnectionRules("evalsha"),
   keyPrefix: rule.string(),
   operationTimeoutMs: rule.integer(1, 2_147_483_647),
 } as const satisfies OptionSpec<keyof RedisIdempotencyStoreOptions>;
@@ -66,15 +62,7 @@ return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-interface Script {
-  source: string;
-  sha: string;
-}
-const script = (source: string): Script => ({ source, sha: createHash("sha1").update(source).digest("hex") });
-const SCRIPTS = { claim: script(CLAIM), complete: script(COMPLETE), release: script(RELEASE) };
-
-/** Defaults for a client the store creates: fail a command fast while the server is down instead of queueing it for long. */
-const CREATED_CLIENT_DEFAULTS: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5000 };
+const SCRIPTS = { claim: redisScript(CLAIM), complete: redisScript(COMPLETE), release: redisScript(RELEASE) };
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
@@ -106,42 +94,16 @@ function storeError(operation: string, error: unknown, connectionError: Error | 
  * setDefaultIdempotencyStore(store);
  */
 export class RedisIdempotencyStore implements IdempotencyStore {
-  readonly #client: Redis | Cluster;
-  readonly #ownsClient: boolean;
+  readonly #connection: RedisConnection;
   readonly #prefix: string;
   readonly #timeoutMs: number;
-  #lastConnectionError: Error | undefined;
 
   constructor(options: RedisIdempotencyStoreOptions) {
     const where = "RedisIdempotencyStore(options)";
     checkOptions(options, REDIS_IDEMPOTENCY_STORE_OPTIONS, where);
-    const { client, url } = options;
-    if ((client === undefined) === (url === undefined)) {
-      throw new TypeError(`${where}: pass exactly one of \`client\` (an ioredis client) and \`url\``);
-    }
-    if (options.redisOptions !== undefined && client !== undefined) {
-      throw new TypeError(`${where}.redisOptions only applies with \`url\`; configure your own client instead`);
-    }
-    // Every option is checked before a client is created: a rejected call must not leave a connection behind.
-    const prefix = options.keyPrefix ?? "langgraph-ops:idem:";
-    this.#prefix = prefix;
+    this.#prefix = options.keyPrefix ?? "langgraph-ops:idem:";
     this.#timeoutMs = operationTimeoutOption(options.operationTimeoutMs, where);
-    if (client !== undefined) {
-      this.#client = client as Redis | Cluster;
-      this.#ownsClient = false;
-    } else {
-      const created = new Redis(url as string, { ...CREATED_CLIENT_DEFAULTS, ...options.redisOptions });
-      // Connection errors surface on each command (as "max retries per request"); keep the last one so the command's
-      // error can say why the server is unreachable.
-      created.on("error", (error: Error) => {
-        this.#lastConnectionError = error;
-      });
-      created.on("ready", () => {
-        this.#lastConnectionError = undefined;
-      });
-      this.#client = created;
-      this.#ownsClient = true;
-    }
+    this.#connection = openRedisConnection(options, where);
   }
 
   /** The deadline of each operation, in ms (`operationTimeoutMs`). */
@@ -153,9 +115,9 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   async setup(): Promise<void> {
     const deadline = startDeadline(this.#timeoutMs, () => storeTimeoutError(STORE, "setup", this.#timeoutMs));
     try {
-      await deadline.race(this.#client.ping());
+      await deadline.race(this.#connection.client.ping());
     } catch (error) {
-      throw storeError("setup", error, this.#lastConnectionError);
+      throw storeError("setup", error, this.#connection.lastError());
     } finally {
       deadline.clear();
     }
@@ -193,12 +155,12 @@ export class RedisIdempotencyStore implements IdempotencyStore {
    * QUIT within `operationTimeoutMs` gets its connection closed instead.
    */
   async close(): Promise<void> {
-    if (!this.#ownsClient) return;
+    if (!this.#connection.owned) return;
     const deadline = startDeadline(this.#timeoutMs, () => storeTimeoutError(STORE, "close", this.#timeoutMs));
     try {
-      await deadline.race(this.#client.quit());
+      await deadline.race(this.#connection.close());
     } catch {
-      this.#client.disconnect();
+      this.#connection.client.disconnect();
     } finally {
       deadline.clear();
     }
@@ -208,19 +170,13 @@ export class RedisIdempotencyStore implements IdempotencyStore {
    * One script call under the operation's deadline. ioredis keeps a command whose caller gave up in its queue and
    * matches replies in order, so a late reply never lands on another command; it goes to `onLate`.
    */
-  async #run(operation: string, s: Script, key: string, args: Array<string | number>, onLate?: (reply: unknown) => void): Promise<unknown> {
+  async #run(operation: string, s: RedisScript, key: string, args: Array<string | number>, onLate?: (reply: unknown) => void): Promise<unknown> {
     const redisKey = this.#prefix + storedKey(key);
     const deadline = startDeadline(this.#timeoutMs, () => storeTimeoutError(STORE, operation, this.#timeoutMs));
     try {
-      try {
-        return await deadline.race(this.#client.evalsha(s.sha, 1, redisKey, ...args), onLate);
-      } catch (error) {
-        // The script cache is empty after a restart or failover: send the source once, Redis caches it again.
-        if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
-        return await deadline.race(this.#client.eval(s.source, 1, redisKey, ...args), onLate);
-      }
+      return await evalScript(this.#connection.client, s, [redisKey], args, (work) => deadline.race(work, onLate));
     } catch (error) {
-      throw storeError(operation, error, this.#lastConnectionError);
+      throw storeError(operation, error, this.#connection.lastError());
     } finally {
       deadline.clear();
     }

@@ -338,11 +338,20 @@ function logWrapperEvents(logger: Logger, graph: string): void {
   });
 }
 
-const breakerLoggers = new WeakSet<Logger>();
+/** Loggers already subscribed to the process-wide events (breaker transitions, store errors): each once. */
+const processEventLoggers = new WeakSet<Logger>();
 
-function logBreakerTransitions(logger: Logger): void {
-  if (breakerLoggers.has(logger)) return;
-  breakerLoggers.add(logger);
+function logProcessWideEvents(logger: Logger): void {
+  if (processEventLoggers.has(logger)) return;
+  processEventLoggers.add(logger);
+  const text = errorTextOf(logger);
+  subscribe(CHANNELS.storeError, (e) => {
+    if (!logger.isLevelEnabled("warn")) return;
+    logger.warn(
+      { store: e.store, operation: e.operation, ...errorLogFields(e.error, text) },
+      "shared store unavailable, using local state",
+    );
+  });
   subscribe(CHANNELS.breakerStateChange, (e) => {
     const level = e.to === "open" ? "warn" : "info";
     if (logger.isLevelEnabled(level)) logger[level]({ breaker: e.breaker, from: e.from, to: e.to }, `circuit breaker ${e.to}`);
@@ -364,6 +373,6 @@ export function createLoggingHandler(logger: Logger, graphName: string): BaseCal
   if (typeof graphName !== "string" || graphName === "")
     throw new TypeError("createLoggingHandler(logger, graphName): graphName must be a non-empty string");
   logWrapperEvents(logger, graphName);
-  logBreakerTransitions(logger);
+  logProcessWideEvents(logger);
   return new LoggingHandler(new LoggingSink(logger, graphName));
 }

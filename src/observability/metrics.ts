@@ -110,6 +110,7 @@ export interface MetricsCore {
   readonly traceExportSpans: Counter<LabelOf<"traceExportSpans">>;
   readonly threadLocks: Counter<LabelOf<"threadLocks">>;
   readonly threadLockWait: Histogram<LabelOf<"threadLockWait">>;
+  readonly storeErrors: Counter<LabelOf<"storeErrors">>;
 }
 
 /** @internal Labels shared by the two GenAI histograms. */
@@ -272,6 +273,7 @@ function createCore(
     genAiTokens: histogram("genAiTokens"),
     threadLocks: counter("threadLocks"),
     threadLockWait: histogram("threadLockWait"),
+    storeErrors: counter("storeErrors"),
   };
 }
 
@@ -317,6 +319,10 @@ function subscribeWrapperEvents(core: MetricsCore): Array<() => void> {
       if (e.outcome === "waited" || (e.outcome === "taken_over" && e.waitedMs > 0)) {
         core.threadLockWait.observe({ graph, strategy: e.strategy }, e.waitedMs / 1000);
       }
+    }),
+    // Stores are process-wide, shared by graphs, like breakers.
+    subscribe(CHANNELS.storeError, (e) => {
+      core.storeErrors.inc({ store: guards.value("store", e.store), operation: guards.value("operation", e.operation) });
     }),
     // Exporters are process-wide too.
     subscribe(CHANNELS.traceExport, (e) => {

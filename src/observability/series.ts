@@ -296,6 +296,15 @@ export const SERIES = {
     doc: "how long `enqueue` and `interrupt` runs waited for their thread",
     example: "histogram_quantile(0.95, sum by (graph, le) (rate(langgraph_thread_lock_wait_seconds_bucket[5m])))",
   },
+  storeErrors: {
+    name: "resilience_store_errors_total",
+    prefixed: true,
+    type: "counter",
+    help: "Failed operations of a shared resilience store (Redis), by store and operation; the policy fell back to local state.",
+    labels: { store: OPEN, operation: OPEN },
+    doc: "operations of a shared store (`RedisRateLimitStore`, `RedisBreakerStore`, `RedisSemaphoreStore`) that failed or passed their deadline; each time the policy carried on with its local state and the run did not fail",
+    example: "sum by (store, operation) (rate(langgraph_resilience_store_errors_total[5m]))",
+  },
 } as const satisfies Record<string, SeriesSpec>;
 
 /** Key of a series in {@link SERIES}. */
