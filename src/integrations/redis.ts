@@ -170,7 +170,13 @@ export class RedisIdempotencyStore implements IdempotencyStore {
    * One script call under the operation's deadline. ioredis keeps a command whose caller gave up in its queue and
    * matches replies in order, so a late reply never lands on another command; it goes to `onLate`.
    */
-  async #run(operation: string, s: RedisScript, key: string, args: Array<string | number>, onLate?: (reply: unknown) => void): Promise<unknown> {
+  async #run(
+    operation: string,
+    s: RedisScript,
+    key: string,
+    args: Array<string | number>,
+    onLate?: (reply: unknown) => void,
+  ): Promise<unknown> {
     const redisKey = this.#prefix + storedKey(key);
     const deadline = startDeadline(this.#timeoutMs, () => storeTimeoutError(STORE, operation, this.#timeoutMs));
     try {
