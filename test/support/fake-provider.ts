@@ -36,6 +36,34 @@ export interface RateLimitHeaders {
   resetRequests?: string;
   /** `x-ratelimit-reset-tokens` (OpenAI duration). */
   resetTokens?: string;
+  /** Limits and what is left of them, sent as `x-ratelimit-{limit,remaining}-{requests,tokens}` (OpenAI) or
+   * `anthropic-ratelimit-{requests,tokens}-{limit,remaining}`; defaults: the providers' small-tier limits, 0 left. */
+  limitRequests?: number;
+  remainingRequests?: number;
+  limitTokens?: number;
+  remainingTokens?: number;
+}
+
+/** What `admit` sees of a request before it is answered. */
+export interface AdmitRequest {
+  api: ProviderApi;
+  model: string;
+  /** The API key the client sent (`authorization: Bearer …` or `x-api-key`). */
+  apiKey: string;
+  /** The server's estimate of the prompt's tokens (the usage it reports as input). */
+  inputTokens: number;
+  /** `max_tokens` / `max_completion_tokens` of the request, when set. */
+  maxTokens: number | undefined;
+  stream: boolean;
+}
+
+/** Options of {@link startFakeProvider}. */
+export interface FakeProviderOptions {
+  /**
+   * Consulted for every request before the scripted steps: a fault it returns answers the request (a provider's
+   * own rate limiting, say); `undefined` lets the request through to the queue and the default reply.
+   */
+  admit?: (request: AdmitRequest) => Fault | undefined;
 }
 
 /** A failure the server produces instead of an answer. */
@@ -142,17 +170,20 @@ function rateLimitHeaders(api: ProviderApi, fault: RateLimitHeaders): Headers {
   const headers: Headers = {};
   if (fault.retryAfter !== undefined) headers["retry-after"] = fault.retryAfter;
   if (fault.retryAfterMs !== undefined) headers["retry-after-ms"] = fault.retryAfterMs;
+  const n = (value: number | undefined, fallback: number): string => String(value ?? fallback);
   if (api === "openai") {
-    headers["x-ratelimit-limit-requests"] = "500";
-    headers["x-ratelimit-remaining-requests"] = "0";
-    headers["x-ratelimit-limit-tokens"] = "30000";
-    headers["x-ratelimit-remaining-tokens"] = "0";
+    headers["x-ratelimit-limit-requests"] = n(fault.limitRequests, 500);
+    headers["x-ratelimit-remaining-requests"] = n(fault.remainingRequests, 0);
+    headers["x-ratelimit-limit-tokens"] = n(fault.limitTokens, 30000);
+    headers["x-ratelimit-remaining-tokens"] = n(fault.remainingTokens, 0);
     if (fault.resetRequests !== undefined) headers["x-ratelimit-reset-requests"] = fault.resetRequests;
     if (fault.resetTokens !== undefined) headers["x-ratelimit-reset-tokens"] = fault.resetTokens;
   } else {
-    headers["anthropic-ratelimit-requests-limit"] = "50";
-    headers["anthropic-ratelimit-requests-remaining"] = "0";
+    headers["anthropic-ratelimit-requests-limit"] = n(fault.limitRequests, 50);
+    headers["anthropic-ratelimit-requests-remaining"] = n(fault.remainingRequests, 0);
     headers["anthropic-ratelimit-requests-reset"] = new Date(Date.now() + 1000).toISOString();
+    if (fault.limitTokens !== undefined) headers["anthropic-ratelimit-tokens-limit"] = n(fault.limitTokens, 0);
+    if (fault.remainingTokens !== undefined) headers["anthropic-ratelimit-tokens-remaining"] = n(fault.remainingTokens, 0);
   }
   return headers;
 }
@@ -418,7 +449,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** Starts a fake provider on a free loopback port. */
-export async function startFakeProvider(): Promise<FakeProvider> {
+export async function startFakeProvider(options: FakeProviderOptions = {}): Promise<FakeProvider> {
   const requests: RecordedRequest[] = [];
   const unmatched: string[] = [];
   const queue: Step[] = [];
@@ -445,9 +476,19 @@ export async function startFakeProvider(): Promise<FakeProvider> {
       model?: string;
       stream?: boolean;
       stream_options?: { include_usage?: boolean };
+      max_tokens?: number;
+      max_completion_tokens?: number;
     };
     const stream = fields.stream === true;
-    const step = queue.shift() ?? always;
+    const admitted = options.admit?.({
+      api,
+      model: fields.model ?? "fake-model",
+      apiKey: apiKeyOf(req),
+      inputTokens: estimateTokens(body),
+      maxTokens: fields.max_tokens ?? fields.max_completion_tokens,
+      stream,
+    });
+    const step = admitted ?? queue.shift() ?? always;
     requests.push({ api, path, method: req.method, headers: { ...req.headers }, body, stream, step });
     answerSequence += 1;
     const requestId = `req_fake_${answerSequence}`;

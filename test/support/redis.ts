@@ -15,6 +15,10 @@ export interface RedisServer {
   pause(): void;
   /** Lets a paused server run again (SIGCONT); harmless when it is not paused. */
   resume(): void;
+  /** Kills the server (SIGKILL) and waits for it to exit: every connection drops, all data is gone. */
+  kill(): Promise<void>;
+  /** Starts a killed server again on the same port, empty, and waits until it answers. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,11 +39,7 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-/** Starts redis-server (no persistence) on a free 127.0.0.1 port. */
-export async function startRedis(): Promise<RedisServer> {
-  const bin = requireBinary("redis-server");
-  const dir = mkdtempSync(join(tmpdir(), "lgops-redis-"));
-  const port = await freePort();
+function spawnRedis(bin: string, port: number, dir: string): { child: ChildProcess; log: () => string } {
   const child: ChildProcess = spawn(
     bin,
     [
@@ -66,36 +66,58 @@ export async function startRedis(): Promise<RedisServer> {
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
-  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  return { child, log: () => log };
+}
+
+/** Starts redis-server (no persistence) on a free 127.0.0.1 port. */
+export async function startRedis(): Promise<RedisServer> {
+  const bin = requireBinary("redis-server");
+  const dir = mkdtempSync(join(tmpdir(), "lgops-redis-"));
+  const port = await freePort();
+  let server = spawnRedis(bin, port, dir);
+  const alive = (): boolean => server.child.exitCode === null && server.child.signalCode === null;
   const pause = (): void => {
-    if (alive()) child.kill("SIGSTOP");
+    if (alive()) server.child.kill("SIGSTOP");
   };
   const resume = (): void => {
-    if (alive()) child.kill("SIGCONT");
+    if (alive()) server.child.kill("SIGCONT");
+  };
+  const kill = async (): Promise<void> => {
+    if (!alive()) return;
+    const exited = new Promise((r) => server.child.once("exit", r));
+    server.child.kill("SIGKILL");
+    await exited;
+  };
+  const ready = (): Promise<void> =>
+    waitFor(
+      async () => {
+        if (server.child.exitCode !== null) throw new Error(`redis-server exited: ${server.log()}`);
+        return ping(port);
+      },
+      20_000,
+      `redis-server on port ${port}\n${server.log()}`,
+    );
+  const restart = async (): Promise<void> => {
+    await kill();
+    server = spawnRedis(bin, port, dir);
+    await ready();
   };
   const stop = async (): Promise<void> => {
     // A stopped process would hold SIGTERM until continued.
     resume();
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
+    if (alive()) {
+      const exited = new Promise((r) => server.child.once("exit", r));
+      server.child.kill("SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      if (alive()) server.child.kill("SIGKILL");
     }
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`redis-server exited: ${log}`);
-        return ping(port);
-      },
-      20_000,
-      `redis-server on port ${port}\n${log}`,
-    );
+    await ready();
   } catch (error) {
     await stop();
     throw error;
   }
-  return { url: `redis://127.0.0.1:${port}`, port, pause, resume, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, pause, resume, kill, restart, stop };
 }
