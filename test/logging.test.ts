@@ -2,6 +2,8 @@
  * createLogger and the logging handler on real graphs, with the real OpenTelemetry SDK so lines can be matched to
  * the spans they claim to belong to.
  */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { HumanMessage } from "@langchain/core/messages";
 import { MemorySaver } from "@langchain/langgraph";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -177,5 +179,28 @@ describe("logging handler on a real graph", () => {
     // Every attempt runs in the node span (attempts are events on it, not spans).
     for (const line of user) expect(line.span_id).toBe(prepare.spanContext().spanId);
     for (const line of user) expect(line.trace_id).toBe(prepare.spanContext().traceId);
+  });
+
+  it("logs each wrapper event once when the same graph is instrumented twice with one logger", async () => {
+    const { logger, lines } = capture("info");
+    let attempt = 0;
+    const compiled = buildAgentGraph(undefined, {
+      wrapPrepare: (node) => resilient(node, { retry: { retries: 1, minDelayMs: 1, maxDelayMs: 1, jitter: "none" } }),
+      onPrepare: () => {
+        attempt++;
+        if (attempt === 1) throw Object.assign(new Error("unavailable"), { status: 503 });
+      },
+    }).compile();
+    const first = withHandlers(compiled, logger, "twice-agent");
+    withHandlers(compiled, logger, "twice-agent");
+    await first.invoke({ messages: [new HumanMessage("hi")] }, { configurable: { thread_id: "log-twice" } });
+    expect(lines.filter((l) => l.msg === "node attempt failed, retrying")).toHaveLength(1);
+  });
+
+  it("releases a handler's wrapper-event subscription once the handler is collected", { timeout: 60_000 }, () => {
+    const fixture = fileURLToPath(new URL("./fixtures/logging-subscriptions.ts", import.meta.url));
+    const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", fixture], { encoding: "utf8", timeout: 50_000 });
+    const report = JSON.parse(out.trim().split("\n").at(-1) as string) as Record<string, boolean>;
+    expect(report).toMatchObject({ before: false, whileHeld: true, oneHeld: true, afterDrop: false });
   });
 });

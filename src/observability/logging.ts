@@ -269,73 +269,78 @@ function eventFields(graph: string, node: string, config: EventConfig): Record<s
   return fields;
 }
 
-/** Subscribes `logger` to the wrapper events of graph `graph`. */
-function logWrapperEvents(logger: Logger, graph: string): void {
+/** Subscribes `logger` to the wrapper events of graph `graph`; returns what undoes it. */
+function logWrapperEvents(logger: Logger, graph: string): () => void {
   const mine = (g: string) => g === graph;
   const text = errorTextOf(logger);
-  subscribe(CHANNELS.retry, (e) => {
-    if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
-    logger.warn(
-      {
-        ...eventFields(e.graph, e.node, e.config),
-        attempt: e.attempt,
-        delay_ms: e.delayMs,
-        reason: e.reason,
-        ...errorLogFields(e.error, text),
-      },
-      "node attempt failed, retrying",
-    );
-  });
-  subscribe(CHANNELS.retriesExhausted, (e) => {
-    if (!mine(e.graph) || !logger.isLevelEnabled("error")) return;
-    logger.error(
-      { ...eventFields(e.graph, e.node, e.config), attempts: e.attempts, ...errorLogFields(e.error, text) },
-      "node retries exhausted",
-    );
-  });
-  subscribe(CHANNELS.timeout, (e) => {
-    if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
-    logger.warn({ ...eventFields(e.graph, e.node, e.config), timeout_ms: e.timeoutMs }, "node attempt timed out");
-  });
-  subscribe(CHANNELS.fallback, (e) => {
-    if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
-    logger.warn({ ...eventFields(e.graph, e.node, e.config), ...errorLogFields(e.error, text) }, "node fell back");
-  });
-  subscribe(CHANNELS.bulkheadRejected, (e) => {
-    if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
-    logger.warn({ ...eventFields(e.graph, e.node, e.config), limit: e.limit, queue: e.queue }, "bulkhead rejected node call");
-  });
-  subscribe(CHANNELS.breakerRejected, (e) => {
-    if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
-    logger.warn(
-      { ...eventFields(e.graph, e.node, e.config), breaker: e.breaker, retry_after_ms: e.retryAfterMs },
-      "circuit breaker open, call rejected",
-    );
-  });
-  subscribe(CHANNELS.idempotency, (e) => {
-    if (!mine(e.graph)) return;
-    const level = e.result === "conflict" ? "warn" : e.result === "hit" ? "info" : "debug";
-    if (!logger.isLevelEnabled(level)) return;
-    // The key is omitted: it embeds the thread id, which belongs in traces, not in every log line.
-    logger[level]({ ...eventFields(e.graph, e.node, e.config), result: e.result, operation: e.operation }, `idempotency ${e.result}`);
-  });
-  subscribe(CHANNELS.threadLock, (e) => {
-    if (!mine(e.graph)) return;
-    const level = e.outcome === "acquired" ? "debug" : e.outcome === "waited" ? "info" : "warn";
-    if (!logger.isLevelEnabled(level)) return;
-    // The thread id is a conversation id, as in traces (gen_ai.conversation.id); a busy thread is found by it.
-    logger[level](
-      {
-        graph: e.graph,
-        thread_id: e.threadId,
-        strategy: e.strategy,
-        outcome: e.outcome,
-        waited_ms: e.waitedMs,
-        ...(e.busyForMs === undefined ? {} : { busy_for_ms: e.busyForMs }),
-      },
-      `thread lock ${e.outcome}`,
-    );
-  });
+  const subscriptions = [
+    subscribe(CHANNELS.retry, (e) => {
+      if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
+      logger.warn(
+        {
+          ...eventFields(e.graph, e.node, e.config),
+          attempt: e.attempt,
+          delay_ms: e.delayMs,
+          reason: e.reason,
+          ...errorLogFields(e.error, text),
+        },
+        "node attempt failed, retrying",
+      );
+    }),
+    subscribe(CHANNELS.retriesExhausted, (e) => {
+      if (!mine(e.graph) || !logger.isLevelEnabled("error")) return;
+      logger.error(
+        { ...eventFields(e.graph, e.node, e.config), attempts: e.attempts, ...errorLogFields(e.error, text) },
+        "node retries exhausted",
+      );
+    }),
+    subscribe(CHANNELS.timeout, (e) => {
+      if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
+      logger.warn({ ...eventFields(e.graph, e.node, e.config), timeout_ms: e.timeoutMs }, "node attempt timed out");
+    }),
+    subscribe(CHANNELS.fallback, (e) => {
+      if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
+      logger.warn({ ...eventFields(e.graph, e.node, e.config), ...errorLogFields(e.error, text) }, "node fell back");
+    }),
+    subscribe(CHANNELS.bulkheadRejected, (e) => {
+      if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
+      logger.warn({ ...eventFields(e.graph, e.node, e.config), limit: e.limit, queue: e.queue }, "bulkhead rejected node call");
+    }),
+    subscribe(CHANNELS.breakerRejected, (e) => {
+      if (!mine(e.graph) || !logger.isLevelEnabled("warn")) return;
+      logger.warn(
+        { ...eventFields(e.graph, e.node, e.config), breaker: e.breaker, retry_after_ms: e.retryAfterMs },
+        "circuit breaker open, call rejected",
+      );
+    }),
+    subscribe(CHANNELS.idempotency, (e) => {
+      if (!mine(e.graph)) return;
+      const level = e.result === "conflict" ? "warn" : e.result === "hit" ? "info" : "debug";
+      if (!logger.isLevelEnabled(level)) return;
+      // The key is omitted: it embeds the thread id, which belongs in traces, not in every log line.
+      logger[level]({ ...eventFields(e.graph, e.node, e.config), result: e.result, operation: e.operation }, `idempotency ${e.result}`);
+    }),
+    subscribe(CHANNELS.threadLock, (e) => {
+      if (!mine(e.graph)) return;
+      const level = e.outcome === "acquired" ? "debug" : e.outcome === "waited" ? "info" : "warn";
+      if (!logger.isLevelEnabled(level)) return;
+      // The thread id is a conversation id, as in traces (gen_ai.conversation.id); a busy thread is found by it.
+      logger[level](
+        {
+          graph: e.graph,
+          thread_id: e.threadId,
+          strategy: e.strategy,
+          outcome: e.outcome,
+          waited_ms: e.waitedMs,
+          ...(e.busyForMs === undefined ? {} : { busy_for_ms: e.busyForMs }),
+        },
+        `thread lock ${e.outcome}`,
+      );
+    }),
+  ];
+  return () => {
+    for (const unsubscribe of subscriptions) unsubscribe();
+  };
 }
 
 /** Loggers already subscribed to the process-wide events (breaker transitions, store errors): each once. */
@@ -363,8 +368,8 @@ function logProcessWideEvents(logger: Logger): void {
  * at start and end with `duration_ms`, error on failure, info on interrupt), tools (debug; warn on failure) and the
  * resilience wrappers' events for graph `graphName` (retry, timeout, fallback, breaker and bulkhead rejections: warn;
  * retries exhausted: error; idempotency hits: info). Lines carry `trace_id`/`span_id` of the run's span when tracing
- * is on. `instrument(graph, { logger })` calls this once per graph; each call subscribes to the wrapper events for
- * the life of the process.
+ * is on. `instrument(graph, { logger })` calls this once per graph. The wrapper-event subscription lasts as long as
+ * a handler for that logger and graph does; handlers of the same logger and graph share it, so no line is doubled.
  */
 export function createLoggingHandler(logger: Logger, graphName: string): BaseCallbackHandler {
   if (logger === null || typeof logger !== "object" || typeof logger.info !== "function" || typeof logger.isLevelEnabled !== "function") {
@@ -372,7 +377,45 @@ export function createLoggingHandler(logger: Logger, graphName: string): BaseCal
   }
   if (typeof graphName !== "string" || graphName === "")
     throw new TypeError("createLoggingHandler(logger, graphName): graphName must be a non-empty string");
-  logWrapperEvents(logger, graphName);
   logProcessWideEvents(logger);
-  return new LoggingHandler(new LoggingSink(logger, graphName));
+  const handler = new LoggingHandler(new LoggingSink(logger, graphName));
+  holdWrapperEvents(logger, graphName, handler);
+  return handler;
+}
+
+/** One wrapper-event subscription per (logger, graph), counted by the handlers that hold it. */
+interface WrapperSubscription {
+  holders: number;
+  unsubscribe: () => void;
+}
+const wrapperSubscriptions = new WeakMap<Logger, Map<string, WrapperSubscription>>();
+
+/**
+ * Lets go of a handler's hold once the handler is collected: the last holder unsubscribes. The held value names the
+ * logger and graph only, never the handler, or the handler could not be collected.
+ */
+const releaseWhenCollected = new FinalizationRegistry<{ logger: Logger; graph: string }>(({ logger, graph }) => {
+  const byGraph = wrapperSubscriptions.get(logger);
+  const held = byGraph?.get(graph);
+  if (byGraph === undefined || held === undefined) return;
+  held.holders -= 1;
+  if (held.holders > 0) return;
+  held.unsubscribe();
+  byGraph.delete(graph);
+});
+
+/**
+ * Subscribes `logger` to graph `graph`'s wrapper events while `handler` lives. A graph instrumented twice with the
+ * same logger shares one subscription, so each event is logged once.
+ */
+function holdWrapperEvents(logger: Logger, graph: string, handler: object): void {
+  let byGraph = wrapperSubscriptions.get(logger);
+  if (byGraph === undefined) {
+    byGraph = new Map();
+    wrapperSubscriptions.set(logger, byGraph);
+  }
+  const held = byGraph.get(graph);
+  if (held === undefined) byGraph.set(graph, { holders: 1, unsubscribe: logWrapperEvents(logger, graph) });
+  else held.holders += 1;
+  releaseWhenCollected.register(handler, { logger, graph });
 }
