@@ -3,7 +3,6 @@
  * to Langfuse through its OpenTelemetry span processor. Optional: applications that run their own `NodeSDK` skip it
  * and the kit's spans flow into their SDK.
  */
-import type { LangfuseSpanProcessorParams } from "@langfuse/otel";
 import { diag } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -13,71 +12,13 @@ import { TRACER_NAME } from "../observability/tracing/options.js";
 import type { ReadableSpan, SpanProcessor } from "../observability/tracing/sdk-types.js";
 import { boundedShutdown, type ExportTransport, exportDeadlines, exportTransport } from "./export-deadline.js";
 import { langfuseOtel } from "./langfuse-module.js";
-import { checkTelemetryOptions } from "./telemetry-options.js";
+import { checkTelemetryOptions, type LangfuseOptions, type TelemetryOptions } from "./telemetry-options.js";
 import { traceSdk } from "./trace-sdk.js";
 
 export { reportExports, type ReportExportsOptions } from "../observability/tracing/export-reporting.js";
 export { DEFAULT_EXPORT_TIMEOUT_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from "./export-deadline.js";
 
-/** OTLP/HTTP destination. */
-export interface OtlpOptions {
-  /** Full traces URL, like `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`. Default: the standard `OTEL_EXPORTER_OTLP_*` variables. */
-  url?: string;
-  /** Extra request headers (e.g. an API key). Default: `OTEL_EXPORTER_OTLP_HEADERS`. */
-  headers?: Record<string, string>;
-  /** Request timeout. Default 10_000 ms (or `OTEL_EXPORTER_OTLP_TIMEOUT`). */
-  timeoutMillis?: number;
-}
-
-/** Langfuse destination (Langfuse's OTLP endpoint, `{baseUrl}/api/public/otel/v1/traces`). */
-export interface LangfuseOptions {
-  /** Default: `LANGFUSE_PUBLIC_KEY`. */
-  publicKey?: string;
-  /** Default: `LANGFUSE_SECRET_KEY`. */
-  secretKey?: string;
-  /** Default: `LANGFUSE_BASE_URL`, else Langfuse Cloud. */
-  baseUrl?: string;
-  /** Langfuse environment. Default: `LANGFUSE_TRACING_ENVIRONMENT`. */
-  environment?: string;
-  /** Langfuse's own masking of `langfuse.*` input/output/metadata attributes, on top of the kit's `mask`. */
-  mask?: LangfuseSpanProcessorParams["mask"];
-}
-
-/** Options for {@link startTelemetry}. */
-export interface TelemetryOptions {
-  /** `service.name`. Default: `OTEL_SERVICE_NAME`, else the SDK's default. */
-  serviceName?: string;
-  /** `service.version`. */
-  serviceVersion?: string;
-  /** `deployment.environment.name`. */
-  environment?: string;
-  /**
-   * Export over OTLP/HTTP. Default: on when `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` is
-   * set; `false` turns it off.
-   */
-  otlp?: OtlpOptions | false;
-  /** Export to Langfuse. Default: on when `LANGFUSE_PUBLIC_KEY` is set; `false` turns it off. */
-  langfuse?: LangfuseOptions | false;
-  /**
-   * Fraction of graph runs traced, decided once per run at its root span (`ParentBased(TraceIdRatio)`), so a run is
-   * kept or dropped whole. Default: `OTEL_TRACES_SAMPLER_ARG`, else 1.
-   */
-  sampleRatio?: number;
-  /** More span processors (your own exporters). */
-  spanProcessors?: SpanProcessor[];
-  /** OpenTelemetry instrumentations to register (HTTP, database clients...). */
-  instrumentations?: NonNullable<ConstructorParameters<typeof NodeSDK>[0]>["instrumentations"];
-  /**
-   * Deadline of one export to OTLP or Langfuse, however slowly the collector answers: past it the batch counts as
-   * failed in `langgraph_trace_export_spans_total` and its request is destroyed. Default 10_000 ms.
-   */
-  exportTimeoutMs?: number;
-  /**
-   * Bound of {@link Telemetry.shutdown}: it flushes for at most this long, then cancels the exports still in flight
-   * (counted as failed) and frees every socket, so the process can exit. Default 5_000 ms.
-   */
-  shutdownTimeoutMs?: number;
-}
+export type { LangfuseOptions, OtlpOptions, TelemetryOptions } from "./telemetry-options.js";
 
 /** A running telemetry setup. */
 export interface Telemetry {

@@ -4,7 +4,38 @@
  */
 import { fstatSync, openSync } from "node:fs";
 import { type OptionSpec, rule, stringArray } from "../core/options.js";
-import type { CreateLoggerOptions } from "./logging.js";
+import type { DestinationStream, Level, LoggerOptions } from "pino";
+import type { MaskFn } from "./tracing/content.js";
+
+/** Options for {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** Minimum level. Default: `LOG_LEVEL`, else "info". */
+  level?: Level | "silent";
+  /** `name` field on every line. */
+  name?: string;
+  /** Extra redaction paths (pino syntax), added to `DEFAULT_REDACT_PATHS`. */
+  redact?: string[];
+  /** Replace the default redaction paths instead of extending them. */
+  replaceDefaultRedact?: boolean;
+  /** Fields on every line (e.g. `{ service: "support-agent" }`). */
+  base?: Record<string, unknown>;
+  /**
+   * Where lines go: a stream, an open file descriptor (`2` for stderr) or a file path (appended, opened when the
+   * logger is created). A string of digits only is refused: pass a number for a descriptor, `"./5"` for a file.
+   * Default: stdout.
+   */
+  destination?: DestinationStream | number | string;
+  /**
+   * Add the error's message (`error_message`) to the kit's error lines, masked and capped at 4096 characters.
+   * Default false: lines carry `error_type`, `error_reason`, `error_status` and `error_code` only, since provider and
+   * tool errors can echo API keys, request bodies and tool arguments.
+   */
+  errorMessages?: boolean;
+  /** Extra masking for `error_message`; runs after the default mask (`defaultMask`), never instead of it. */
+  mask?: MaskFn;
+  /** Any other pino option; wins over the ones above. */
+  pino?: LoggerOptions;
+}
 
 /** Log levels `level` accepts. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;

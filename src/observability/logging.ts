@@ -7,14 +7,14 @@
 import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { isSpanContextValid, trace } from "@opentelemetry/api";
-import { type DestinationStream, type Level, type Logger, type LoggerOptions, pino } from "pino";
+import { type Logger, type LoggerOptions, pino } from "pino";
 import { checkOptions } from "../core/options.js";
 import { type ErrorTextPolicy, errorFacts, maskedMessage } from "./error-export.js";
 import { CHANNELS, TOOL_NAME_METADATA_KEY, subscribe } from "../core/events.js";
-import { CREATE_LOGGER_OPTIONS, resolveDestination } from "./logger-options.js";
+import { CREATE_LOGGER_OPTIONS, type CreateLoggerOptions, resolveDestination } from "./logger-options.js";
 import { SinkCallbackHandler } from "./runs/callback-source.js";
 import type { RunEnd, RunSink, RunTracking, TrackedRun } from "./runs/types.js";
-import { DEFAULT_MAX_CONTENT_LENGTH, defaultMask, type MaskFn, withDefaultMask } from "./tracing/content.js";
+import { DEFAULT_MAX_CONTENT_LENGTH, defaultMask, withDefaultMask } from "./tracing/content.js";
 import { getRun, type RunRecord, runOfConfig } from "./tracing/registry.js";
 
 /** Redaction paths applied by default: credentials wherever they appear one or two levels deep, and run payloads. */
@@ -41,35 +41,7 @@ export const DEFAULT_REDACT_PATHS: readonly string[] = [
   "*.messages",
 ];
 
-/** Options for {@link createLogger}. */
-export interface CreateLoggerOptions {
-  /** Minimum level. Default: `LOG_LEVEL`, else "info". */
-  level?: Level | "silent";
-  /** `name` field on every line. */
-  name?: string;
-  /** Extra redaction paths (pino syntax), added to {@link DEFAULT_REDACT_PATHS}. */
-  redact?: string[];
-  /** Replace the default redaction paths instead of extending them. */
-  replaceDefaultRedact?: boolean;
-  /** Fields on every line (e.g. `{ service: "support-agent" }`). */
-  base?: Record<string, unknown>;
-  /**
-   * Where lines go: a stream, an open file descriptor (`2` for stderr) or a file path (appended, opened when the
-   * logger is created). A string of digits only is refused: pass a number for a descriptor, `"./5"` for a file.
-   * Default: stdout.
-   */
-  destination?: DestinationStream | number | string;
-  /**
-   * Add the error's message (`error_message`) to the kit's error lines, masked and capped at 4096 characters.
-   * Default false: lines carry `error_type`, `error_reason`, `error_status` and `error_code` only, since provider and
-   * tool errors can echo API keys, request bodies and tool arguments.
-   */
-  errorMessages?: boolean;
-  /** Extra masking for `error_message`; runs after the default mask ({@link defaultMask}), never instead of it. */
-  mask?: MaskFn;
-  /** Any other pino option; wins over the ones above. */
-  pino?: LoggerOptions;
-}
+export type { CreateLoggerOptions } from "./logger-options.js";
 
 // In the global symbol registry so the ESM and CommonJS copies of this module agree; pino's child loggers inherit it
 // through their prototype.
