@@ -49,6 +49,8 @@ describe("classifyError", () => {
     ["TypeError", new TypeError("x is not a function"), false, false, "programmer_error"],
     ["ReferenceError", new ReferenceError("y"), false, false, "programmer_error"],
     ["AbortError", Object.assign(new Error("The operation was aborted"), { name: "AbortError" }), false, false, "aborted"],
+    // What @langchain/core's getAbortSignalError throws: the run tracker calls it cancelled, so classification agrees.
+    ['Error("Aborted")', new Error("Aborted"), false, false, "aborted"],
     ["GraphInterrupt", new GraphInterrupt([]), false, false, "control_flow"],
     ["CircuitOpenError", new CircuitOpenError("b", 100), false, false, "circuit_open"],
     ["BulkheadRejectedError", new BulkheadRejectedError(1, 0), true, false, "bulkhead_full"],

@@ -1,3 +1,4 @@
+import { ABORT_ERROR_NAMES, isAbortMessage } from "../core/abort.js";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { BulkheadRejectedError, CircuitOpenError, RetriesExhaustedError, TimeoutError } from "./errors.js";
 import { causeChain, type ErrorFields, kindsOf, langChainRetryable, ownCode, ownStatus, ownTypes } from "./error-fields.js";
@@ -64,7 +65,6 @@ const TIMEOUT_CODES = new Set([
   "ABORT_ERR_TIMEOUT",
   "TIMEOUT_ERR",
 ]);
-const ABORT_KINDS = ["AbortError", "APIUserAbortError", "ModelAbortError"];
 const CONTEXT_OVERFLOW_KINDS = ["ContextOverflowError"];
 const QUOTA_KINDS = ["InsufficientQuotaError", "RateLimitQuotaExhaustedError"];
 const AUTH_KINDS = ["AuthenticationError", "PermissionDeniedError"];
@@ -118,8 +118,8 @@ function judge(e: ErrorFields): ErrorReason | "network?" | undefined {
 
   // The SDK's timeout error wraps the AbortError of its own timer: the timeout is checked before the abort.
   if (kinds.has("APIConnectionTimeoutError")) return "timeout";
-  if (hasKind(kinds, ABORT_KINDS) || lc === "MODEL_ABORTED" || code === "ABORT_ERR" || code === "ECONNABORTED") return "aborted";
-  if (message.startsWith("AbortError") || message.startsWith("Cancel") || message === "Abort") return "aborted";
+  if (hasKind(kinds, ABORT_ERROR_NAMES) || lc === "MODEL_ABORTED" || code === "ABORT_ERR" || code === "ECONNABORTED") return "aborted";
+  if (isAbortMessage(message)) return "aborted";
   if (
     hasKind(kinds, CONTEXT_OVERFLOW_KINDS) ||
     lc === "CONTEXT_OVERFLOW" ||

@@ -4,17 +4,7 @@
  * values, so one run reads the same in all three.
  */
 
-/** Error names that mean the caller (or the run's own signal) cancelled the work. */
-const ABORT_NAMES: ReadonlySet<string> = new Set(["AbortError", "APIUserAbortError", "ModelAbortError"]);
-/** Messages of cancellation errors with no telling name: `@langchain/core`'s `getAbortSignalError` makes `Error("Aborted")`. */
-const ABORT_MESSAGES: ReadonlySet<string> = new Set(["Abort", "Aborted"]);
-
-/** @internal Whether an error is a cancellation (caller abort, stream cancelled, a sibling's failure) rather than a failure. */
-export function isAbortError(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const e = error as { name?: unknown; message?: unknown };
-  return (typeof e.name === "string" && ABORT_NAMES.has(e.name)) || (typeof e.message === "string" && ABORT_MESSAGES.has(e.message));
-}
+export { isAbortError } from "../../core/abort.js";
 
 /** @internal Low-cardinality error type (`error.type`, `error_type`): the error's class name, never its message. */
 export function errorType(error: unknown): string {
