@@ -7,6 +7,7 @@
 import pg from "pg";
 import { checkOptions, type OptionSpec, rule } from "../core/options.js";
 import type { AcquireResult, ThreadLockMessage, ThreadLockStore } from "../threads/lock-store.js";
+import { messageListeners } from "../threads/listeners.js";
 
 /** Options of `PostgresThreadLockStore`: exactly one of `pool` and `connectionString`. */
 export interface PostgresThreadLockStoreOptions {
@@ -55,7 +56,7 @@ export class PostgresThreadLockStore implements ThreadLockStore {
   readonly #locks: string;
   readonly #queue: string;
   readonly #channel: string;
-  readonly #listeners = new Set<(message: ThreadLockMessage) => void>();
+  readonly #listeners = messageListeners();
   #ready: Promise<void> | undefined;
   #listener: Promise<pg.PoolClient> | undefined;
   #closed = false;
@@ -192,17 +193,8 @@ export class PostgresThreadLockStore implements ThreadLockStore {
     await this.#pool.query("SELECT pg_notify($1, $2)", [this.#channel, JSON.stringify(message)]);
   }
 
-  async subscribe(listener: (message: ThreadLockMessage) => void): Promise<() => void> {
-    this.#listeners.add(listener);
-    try {
-      await this.#listen();
-    } catch (error) {
-      this.#listeners.delete(listener);
-      throw error;
-    }
-    return () => {
-      this.#listeners.delete(listener);
-    };
+  subscribe(listener: (message: ThreadLockMessage) => void): Promise<() => void> {
+    return this.#listeners.add(listener, () => this.#listen());
   }
 
   /** The LISTEN connection, opened once; when it breaks it is reopened on the next subscribe (waiters poll meanwhile). */
@@ -216,14 +208,7 @@ export class PostgresThreadLockStore implements ThreadLockStore {
       };
       client.on("error", drop);
       client.on("notification", (n) => {
-        if (n.channel !== this.#channel || n.payload === undefined) return;
-        let message: ThreadLockMessage;
-        try {
-          message = JSON.parse(n.payload) as ThreadLockMessage;
-        } catch {
-          return;
-        }
-        for (const listener of [...this.#listeners]) listener(message);
+        if (n.channel === this.#channel && n.payload !== undefined) this.#listeners.deliver(n.payload);
       });
       await client.query(`LISTEN "${this.#channel}"`);
       return client;

@@ -7,6 +7,7 @@
 import type { Cluster, Redis } from "ioredis";
 import { checkOptions, type OptionSpec, rule } from "../core/options.js";
 import type { AcquireResult, ThreadLockMessage, ThreadLockStore } from "../threads/lock-store.js";
+import { messageListeners } from "../threads/listeners.js";
 import {
   evalScript,
   openRedisConnection,
@@ -102,7 +103,7 @@ export class RedisThreadLockStore implements ThreadLockStore {
   readonly #client: Redis | Cluster;
   readonly #prefix: string;
   readonly #channel: string;
-  readonly #listeners = new Set<(message: ThreadLockMessage) => void>();
+  readonly #listeners = messageListeners();
   #subscriber: Promise<Redis | Cluster> | undefined;
 
   constructor(options: RedisThreadLockStoreOptions) {
@@ -159,17 +160,8 @@ export class RedisThreadLockStore implements ThreadLockStore {
     await this.#client.publish(this.#channel, JSON.stringify(message));
   }
 
-  async subscribe(listener: (message: ThreadLockMessage) => void): Promise<() => void> {
-    this.#listeners.add(listener);
-    try {
-      await this.#listen();
-    } catch (error) {
-      this.#listeners.delete(listener);
-      throw error;
-    }
-    return () => {
-      this.#listeners.delete(listener);
-    };
+  subscribe(listener: (message: ThreadLockMessage) => void): Promise<() => void> {
+    return this.#listeners.add(listener, () => this.#listen());
   }
 
   /** A duplicate connection in subscriber mode; ioredis resubscribes by itself after a reconnect. */
@@ -178,14 +170,7 @@ export class RedisThreadLockStore implements ThreadLockStore {
       const sub = this.#client.duplicate();
       sub.on("error", () => undefined);
       sub.on("message", (channel: string, payload: string) => {
-        if (channel !== this.#channel) return;
-        let message: ThreadLockMessage;
-        try {
-          message = JSON.parse(payload) as ThreadLockMessage;
-        } catch {
-          return;
-        }
-        for (const listener of [...this.#listeners]) listener(message);
+        if (channel === this.#channel) this.#listeners.deliver(payload);
       });
       await sub.subscribe(this.#channel);
       return sub;
