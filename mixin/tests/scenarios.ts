@@ -136,7 +136,11 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
   const budgetUsd = config.thresholds.llmCostBudgetUsdPerHour;
   // A twentieth of the hourly budget a minute: the hour's increase passes the budget after 21 minutes.
   const cost = (perMinute: number, n: number) =>
-    s("llmCost", { ...graph, gen_ai_provider_name: "openai", gen_ai_request_model: "gpt-4o", gen_ai_token_type: "input" }, ramp(perMinute, n));
+    s(
+      "llmCost",
+      { ...graph, gen_ai_provider_name: "openai", gen_ai_request_model: "gpt-4o", gen_ai_token_type: "input" },
+      ramp(perMinute, n),
+    );
   const costOnset = 21;
   const costLen = costOnset + 2 * f("llmCostBurn") + 10;
 
