@@ -24,6 +24,8 @@ export type AlertKey =
   | "checkpointLatencyHigh"
   | "llmErrorRateHigh"
   | "llmTokenBudgetExceeded"
+  | "llmCostBurn"
+  | "llmTimeToFirstTokenHigh"
   | "targetDown"
   | "traceExportFailing";
 
@@ -47,6 +49,10 @@ export interface Thresholds {
   checkpointPutP99Seconds: number;
   /** Tokens (input + output) a job may use per day. */
   tokenBudgetPerDay: number;
+  /** USD a job may spend on LLM tokens per hour (`langgraph_llm_cost_usd_total`, at the prices given to `createMetrics`). */
+  llmCostBudgetUsdPerHour: number;
+  /** Time-to-first-token SLO: p95 of streamed calls' time to first chunk, seconds, per model. */
+  llmTimeToFirstTokenP95Seconds: number;
   /** Recoveries (transitions to closed) of one breaker in 30m that count as flapping. */
   breakerFlapsPer30m: number;
   /** Share of the spans a trace exporter handed on over 5m that failed to export. */
@@ -100,6 +106,8 @@ export const defaultConfig: MixinConfig = {
     llmErrorRatio: 0.1,
     checkpointPutP99Seconds: 1,
     tokenBudgetPerDay: 50_000_000,
+    llmCostBudgetUsdPerHour: 20,
+    llmTimeToFirstTokenP95Seconds: 5,
     breakerFlapsPer30m: 3,
     traceExportFailureRatio: 0.1,
   },
@@ -121,6 +129,8 @@ export const defaultConfig: MixinConfig = {
     checkpointLatencyHigh: "15m",
     llmErrorRateHigh: "10m",
     llmTokenBudgetExceeded: "5m",
+    llmCostBurn: "15m",
+    llmTimeToFirstTokenHigh: "10m",
     targetDown: "10m",
     traceExportFailing: "15m",
   },

@@ -96,6 +96,8 @@ export {
   type Metrics,
   type CreateMetricsOptions,
 } from "./observability/metrics.js";
+export { PRICE_TOKEN_TYPES, type ModelPrice, type Prices, type PriceTokenType } from "./observability/prices.js";
+export { RUN_COST_BUCKETS } from "./observability/series.js";
 export { MAX_LABEL_LENGTH, OTHER_LABEL, TRUNCATED_MARKER } from "./observability/label-guard.js";
 export type { GraphRunStatus, NodeStatus } from "./observability/metrics-handler.js";
 export { InstrumentCallbackHandler } from "./observability/instrument-handler.js";

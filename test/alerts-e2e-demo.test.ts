@@ -10,8 +10,13 @@ import { freePort, waitFor } from "./support/ports.js";
 import { type PrometheusServer, startPrometheus } from "./support/prometheus.js";
 
 // The demo's "outage" profile fails every LLM and payment call from 20% to 70% of its duration: with 50 s that is
-// 10 s to 35 s, long enough for alerts with a short `for:` to fire. The shipped defaults stay as they are.
-const config = resolveConfig({ for: { highRunErrorRate: "5s", circuitBreakerOpen: "5s" } });
+// 10 s to 35 s, long enough for alerts with a short `for:` to fire. The LLM cost budget and time-to-first-token SLO
+// are set below what the demo spends and takes, so those alerts fire on its healthy traffic too. The shipped
+// defaults stay as they are.
+const config = resolveConfig({
+  for: { highRunErrorRate: "5s", circuitBreakerOpen: "5s", llmCostBurn: "5s", llmTimeToFirstTokenHigh: "5s" },
+  thresholds: { llmCostBudgetUsdPerHour: 0.0001, llmTimeToFirstTokenP95Seconds: 0.01 },
+});
 const DURATION_S = 50;
 
 interface RuleStatus {
@@ -92,6 +97,28 @@ describe("the demo under an outage, scraped by a real Prometheus with the genera
     const rules = (await prom.api<{ groups: Array<{ rules: RuleStatus[] }> }>("/api/v1/rules")).groups.flatMap((g) => g.rules);
     expect(rules.filter((r) => r.health !== "ok").map((r) => `${r.name}: ${r.health} ${r.lastError ?? ""}`)).toEqual([]);
   }, 60_000);
+
+  it("fires the LLM cost-burn and time-to-first-token alerts on the demo's priced, streamed calls", async () => {
+    const prom = prometheus as PrometheusServer;
+    let alerts: AlertStatus[] = [];
+    const wanted = ["LangGraphLLMCostBurn", "LangGraphLLMTimeToFirstTokenHigh"];
+    await waitFor(
+      async () => {
+        alerts = (await prom.api<{ alerts: AlertStatus[] }>("/api/v1/alerts")).alerts;
+        return wanted.every((name) => alerts.some((a) => a.labels.alertname === name && a.state === "firing"));
+      },
+      30_000,
+      "cost-burn and time-to-first-token alerts to fire",
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; alerts: ${JSON.stringify(alerts.map((a) => [a.labels.alertname, a.state]))}\n${output}`);
+    });
+    expect(alerts.find((a) => a.labels.alertname === "LangGraphLLMCostBurn")?.labels).toMatchObject({ job: "demo" });
+    // The answer model is streamed as well as the priced one; both start slower than the 10 ms SLO set above.
+    expect(alerts.find((a) => a.labels.alertname === "LangGraphLLMTimeToFirstTokenHigh")?.labels).toMatchObject({
+      job: "demo",
+      gen_ai_provider_name: "openai",
+    });
+  }, 40_000);
 
   it("returns data for every dashboard query whose metrics the demo emits", async () => {
     const prom = prometheus as PrometheusServer;

@@ -7,7 +7,7 @@ import { dashboards } from "../mixin/dashboards/index.js";
 import { createMetrics, type Metrics } from "../src/observability/metrics.js";
 import { type MetricsServer, serveMetrics } from "../src/server/serve.js";
 import { substituteVariables } from "./promql-lint.js";
-import { createWorkload, type Workload } from "./promql-lint-workload.js";
+import { createWorkload, WORKLOAD_PRICES, type Workload } from "./promql-lint-workload.js";
 import { waitFor } from "./support/ports.js";
 import { type PrometheusServer, promtool, startPrometheus } from "./support/prometheus.js";
 
@@ -38,7 +38,7 @@ describe("a real Prometheus scraping an instrumented graph under load, with the 
   let load: Promise<void> = Promise.resolve();
 
   beforeAll(async () => {
-    metrics = createMetrics();
+    metrics = createMetrics({ prices: WORKLOAD_PRICES });
     workload = createWorkload(metrics, "support", "llm-provider");
     server = await serveMetrics(metrics, { port: 0 });
     target = `127.0.0.1:${server.port}`;

@@ -4,7 +4,7 @@ import { dashboards } from "../mixin/dashboards/index.js";
 import { createMetrics, type Metrics } from "../src/observability/metrics.js";
 import { SERIES, type SeriesSpec, seriesName } from "../src/observability/series.js";
 import { type SelectorUse, analyse, familyOf, substituteVariables } from "./promql-lint.js";
-import { createWorkload, type Workload } from "./promql-lint-workload.js";
+import { createWorkload, WORKLOAD_PRICES, type Workload } from "./promql-lint-workload.js";
 
 /** The metric table of the design contract (names and label sets). */
 const CONTRACT: Record<string, string[]> = {
@@ -43,6 +43,13 @@ const EXTENSIONS: Record<string, string[]> = {
   langgraph_thread_lock_wait_seconds: ["graph", "strategy"],
   // The design's "New series" table (fleet): failed operations of a shared store, each answered by local state.
   langgraph_resilience_store_errors_total: ["store", "operation"],
+  // The design's "New series" table (LLM cost and streaming latency), plus the per-run cost histogram the LLM
+  // dashboard's "cost per run p50 / p95" needs (a quantile per run cannot be read off a counter).
+  gen_ai_client_operation_time_to_first_chunk_seconds: ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"],
+  gen_ai_client_operation_time_per_output_chunk_seconds: ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"],
+  langgraph_llm_cost_usd_total: ["graph", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"],
+  langgraph_llm_unpriced_tokens_total: ["graph", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"],
+  langgraph_llm_run_cost_usd: ["graph"],
 };
 /** Everything `createMetrics()` may register: the contract plus the extensions. */
 const REGISTERED: Record<string, string[]> = { ...CONTRACT, ...EXTENSIONS };
@@ -85,7 +92,7 @@ describe("metric names in dashboards and rules against the library's registry", 
   const labelNames = new Map<string, string[]>();
 
   beforeAll(async () => {
-    metrics = createMetrics();
+    metrics = createMetrics({ prices: WORKLOAD_PRICES });
     workload = createWorkload(metrics);
     for (let i = 0; i < 3; i++) await workload.batch(4);
     workload.faults.on = true;

@@ -70,6 +70,48 @@ describe("fake provider with the real clients", () => {
     ]);
   });
 
+  it("reports cached and reasoning tokens in each provider's own usage shape, and answers with the model it is told", async () => {
+    const usage = { input: 1200, output: 300, cacheRead: 1000, cacheWrite: 100, reasoning: 200 };
+    provider.enqueue(
+      { reply: { text: "hi", usage, model: "gpt-4o-mini-2024-07-18" } },
+      { reply: { text: "hi", usage, model: "claude-x-1" } },
+    );
+    const openai = await openaiClient(provider).chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "x" }],
+    });
+    expect(openai.model).toBe("gpt-4o-mini-2024-07-18");
+    expect(openai.usage).toMatchObject({
+      prompt_tokens: 1200,
+      completion_tokens: 300,
+      prompt_tokens_details: { cached_tokens: 1000 },
+      completion_tokens_details: { reasoning_tokens: 200 },
+    });
+    const claude = await anthropicClient(provider).messages.create({
+      model: "claude-sonnet-4-5",
+      max_tokens: 10,
+      messages: [{ role: "user", content: "x" }],
+    });
+    expect(claude.model).toBe("claude-x-1");
+    // Anthropic's input_tokens leave the cache reads and writes out; they come as their own fields.
+    expect(claude.usage).toMatchObject({
+      input_tokens: 1200,
+      output_tokens: 300,
+      cache_read_input_tokens: 1000,
+      cache_creation_input_tokens: 100,
+    });
+  });
+
+  it("waits the first-chunk delay before the first content chunk of a stream", async () => {
+    provider.enqueue({ reply: { text: "hello", firstChunkDelayMs: 150 } });
+    const started = performance.now();
+    let first = 0;
+    for await (const chunk of await chatOpenAI(provider, { streaming: true }).stream("hi")) {
+      if (first === 0 && String(chunk.content) !== "") first = performance.now();
+    }
+    expect(first - started).toBeGreaterThanOrEqual(145);
+  });
+
   it("answers the bare SDKs and sends the providers' error bodies", async () => {
     const openai = openaiClient(provider);
     const done = await openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });

@@ -9,8 +9,8 @@
  */
 import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
 import { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { AIMessage, type BaseMessage, HumanMessage } from "@langchain/core/messages";
-import type { ChatResult } from "@langchain/core/outputs";
+import { AIMessage, AIMessageChunk, type BaseMessage, HumanMessage, type UsageMetadata } from "@langchain/core/messages";
+import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 import { tool } from "@langchain/core/tools";
 import { Annotation, Command, END, interrupt, MemorySaver, START, StateGraph } from "@langchain/langgraph";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
@@ -27,10 +27,22 @@ export interface Faults {
   on: boolean;
 }
 
-/** A chat model that reports usage_metadata and fails with HTTP 503 while faults are on. */
+/**
+ * Prices for the workload's model: no `cache_write` rate, so the calls that write the prompt cache leave tokens
+ * unpriced (and their runs out of the per-run cost histogram) while the others are costed in full.
+ */
+export const WORKLOAD_PRICES: kit.Prices = { "fake-large": { input: 2.5, cached_input: 1.25, output: 10 } };
+
+/** A chat model that reports usage_metadata (cache reads; every other call a cache write), streams, and fails with HTTP 503 while faults are on. */
 class FaultyChatModel extends BaseChatModel {
+  #calls = 0;
   constructor(private readonly faults: Faults) {
     super({});
+  }
+  #usage(): UsageMetadata {
+    this.#calls += 1;
+    const details = this.#calls % 2 === 0 ? { cache_read: 80, cache_creation: 20 } : { cache_read: 80 };
+    return { input_tokens: 120, output_tokens: 30, total_tokens: 150, input_token_details: details };
   }
   _llmType(): string {
     return "faulty";
@@ -43,8 +55,22 @@ class FaultyChatModel extends BaseChatModel {
   }
   async _generate(_messages: BaseMessage[], _options: this["ParsedCallOptions"], _run?: CallbackManagerForLLMRun): Promise<ChatResult> {
     if (this.faults.on) throw Object.assign(new Error("upstream overloaded"), { status: 503 });
-    const message = new AIMessage({ content: "ok", usage_metadata: { input_tokens: 120, output_tokens: 30, total_tokens: 150 } });
+    const message = new AIMessage({ content: "ok", usage_metadata: this.#usage() });
     return { generations: [{ text: "ok", message }] };
+  }
+  override async *_streamResponseChunks(
+    _messages: BaseMessage[],
+    _options: this["ParsedCallOptions"],
+    run?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk> {
+    if (this.faults.on) throw Object.assign(new Error("upstream overloaded"), { status: 503 });
+    for (const text of ["o", "k"]) {
+      await sleep(2);
+      const chunk = new ChatGenerationChunk({ message: new AIMessageChunk({ content: text }), text });
+      yield chunk;
+      await run?.handleLLMNewToken(text, undefined, undefined, undefined, undefined, { chunk });
+    }
+    yield new ChatGenerationChunk({ message: new AIMessageChunk({ content: "", usage_metadata: this.#usage() }), text: "" });
   }
 }
 
@@ -133,9 +159,17 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
     rollingCountTimeout: 2000,
   });
   let slowCalls = 0;
+  let modelCalls = 0;
 
   const callModel = kit.resilient(
     async (state: S, config: LangGraphRunnableConfig) => {
+      // Every other call streams: time to first chunk is recorded for those only.
+      modelCalls += 1;
+      if (modelCalls % 2 === 0) {
+        let text = "";
+        for await (const chunk of await model.stream([new HumanMessage(state.question)], config)) text += String(chunk.content);
+        return { answer: text };
+      }
       const reply = await model.invoke([new HumanMessage(state.question)], config);
       return { answer: String(reply.content) };
     },

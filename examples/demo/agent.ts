@@ -3,7 +3,7 @@
  * a payment made through runOnce. Every node that calls a dependency is wrapped by the kit.
  */
 import { tool } from "@langchain/core/tools";
-import { AIMessage } from "@langchain/core/messages";
+import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { Annotation, END, MessagesAnnotation, START, StateGraph, interrupt } from "@langchain/langgraph";
 import type { BaseCheckpointSaver, LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
@@ -34,6 +34,8 @@ const searchKb = tool(async ({ query }) => `Article 42 answers "${query.slice(0,
 /** Dependencies the agent is built from. */
 export interface AgentDeps {
   model: SupportChatModel;
+  /** Writes the answer once a tool has returned (a cheaper model for the easy turn); default: `model`. */
+  answerModel?: SupportChatModel;
   llmBreaker: CircuitBreaker;
   paymentFaults: FaultInjector;
   checkpointer: BaseCheckpointSaver;
@@ -86,7 +88,8 @@ function refundSubgraph(deps: AgentDeps) {
 /** Builds and compiles the agent graph (not yet instrumented). */
 export function buildSupportAgent(deps: AgentDeps) {
   const callModel = async (state: State, config: LangGraphRunnableConfig) => {
-    const response = await deps.model.invoke(state.messages, config);
+    const model = state.messages.at(-1) instanceof ToolMessage ? (deps.answerModel ?? deps.model) : deps.model;
+    const response = await model.invoke(state.messages, config);
     return { messages: [response] };
   };
   const route = (state: State): "tools" | "refund" | typeof END => {

@@ -59,7 +59,12 @@ const logger = createLogger({
   name: "support-agent",
   destination: flags.logs === "stdout" ? pino.destination(1) : pino.destination({ dest: flags.logs, sync: false, mkdir: true }),
 });
-const metrics = createMetrics();
+// EXAMPLE prices (USD per million tokens) for the demo's made-up models, as of 2026-12; not any provider's list
+// prices. Supply your own: the kit ships none. "support-gpt-nano" is left out on purpose, so the demo shows
+// unpriced tokens too.
+const metrics = createMetrics({
+  prices: { "support-gpt-mini*": { input: 0.4, cached_input: 0.1, output: 1.6 } },
+});
 const server = await serveMetrics(metrics, { port: Number(flags.port), host: flags.host });
 
 const faults = new FaultInjector(profile, durationMs);
@@ -77,6 +82,7 @@ const llmBreaker = createCircuitBreaker({
 const graph = instrument(
   buildSupportAgent({
     model: new SupportChatModel(faults),
+    answerModel: new SupportChatModel(faults, Math.random, "support-gpt-nano"),
     llmBreaker,
     paymentFaults: new FaultInjector(profile === "none" ? "none" : "mixed", durationMs),
     checkpointer: instrumentCheckpointer(new MemorySaver(), { metrics }),
@@ -112,11 +118,19 @@ async function oneRun(n: number): Promise<void> {
   counts.started += 1;
   try {
     const question = QUESTIONS[n % QUESTIONS.length] as string;
-    const out = (await graph.invoke(
-      { messages: [{ role: "user", content: question }] },
-      { ...config, signal: controller.signal },
-    )) as Record<string, unknown>;
-    if (Array.isArray(out.__interrupt__) && out.__interrupt__.length > 0) {
+    const input = { messages: [{ role: "user", content: question }] };
+    let interrupted = false;
+    if (n % 2 === 1) {
+      // Every other run streams its tokens, as a chat UI would: the model streams, and time to first token is measured.
+      const stream = await graph.stream(input, { ...config, signal: controller.signal, streamMode: ["messages", "updates"] });
+      for await (const [mode, chunk] of stream as AsyncIterable<[string, Record<string, unknown>]>) {
+        if (mode === "updates" && "__interrupt__" in chunk) interrupted = true;
+      }
+    } else {
+      const out = (await graph.invoke(input, { ...config, signal: controller.signal })) as Record<string, unknown>;
+      interrupted = Array.isArray(out.__interrupt__) && out.__interrupt__.length > 0;
+    }
+    if (interrupted) {
       counts.interrupted += 1;
       await graph.invoke(new Command({ resume: "approve" }), config);
       counts.resumed += 1;

@@ -8,6 +8,11 @@ const OPS = metric("genAiDuration");
 const TOKENS = metric("genAiTokens");
 const MODEL = "gen_ai_provider_name, gen_ai_request_model";
 const TOOLS = metric("toolCalls");
+const COST = metric("llmCost");
+const UNPRICED = metric("llmUnpricedTokens");
+const RUN_COST = metric("llmRunCost", "bucket");
+const TTFC = metric("genAiTimeToFirstChunk", "bucket");
+const TPOC = metric("genAiTimePerOutputChunk", "bucket");
 
 /** The LLM and tools dashboard. LLM metrics follow the OpenTelemetry GenAI conventions and carry no `graph` label. */
 export function llmDashboard(config: MixinConfig): Dashboard {
@@ -17,7 +22,7 @@ export function llmDashboard(config: MixinConfig): Dashboard {
     uid: `${config.uidPrefix}-llm`,
     title: "LangGraph / LLM & Tools",
     description:
-      "LLM calls (OpenTelemetry GenAI metrics): tokens, latency and errors by model; tool calls by tool. The GenAI metrics carry no graph label, so LLM panels follow job and instance only; tool panels also follow graph.",
+      "LLM calls (OpenTelemetry GenAI metrics): tokens, latency, time to first token and errors by model; cost at the prices given to createMetrics; tool calls by tool. The GenAI metrics carry no graph label, so those panels follow job and instance only; cost and tool panels also follow graph.",
     tag: config.dashboardTag,
     variables: [
       ...standardVariables(config.selector),
@@ -85,6 +90,71 @@ export function llmDashboard(config: MixinConfig): Dashboard {
               legend: "{{gen_ai_provider_name}} {{gen_ai_request_model}}",
             },
           ],
+        },
+      ],
+      [
+        {
+          type: "timeseries",
+          id: 11,
+          title: "Cost per hour by model and graph",
+          description:
+            "USD per hour spent on LLM tokens, at the prices given to createMetrics({ prices }). Tokens of models without a price are not included: see Unpriced tokens.",
+          unit: "currencyUSD",
+          targets: [
+            {
+              expr: `${sumRate(g(COST, 'gen_ai_request_model=~"$model"'), "graph, gen_ai_request_model")} * 3600`,
+              legend: "{{graph}} {{gen_ai_request_model}}",
+            },
+          ],
+        },
+        {
+          type: "timeseries",
+          id: 12,
+          title: "Cost per run p50 / p95",
+          description: "Quantiles of the LLM cost of one graph run (runs whose tokens were all priced).",
+          unit: "currencyUSD",
+          targets: ["0.5", "0.95"].map((q) => ({
+            expr: quantile(q, g(RUN_COST), "graph"),
+            legend: `{{graph}} p${num(Number(q) * 100)}`,
+          })),
+        },
+        {
+          type: "timeseries",
+          id: 13,
+          title: "Unpriced tokens/s by model and type",
+          description:
+            "Tokens of models (or token types) with no price in createMetrics({ prices }): the cost panels leave them out. Add a price for each model shown here.",
+          unit: "short",
+          targets: [
+            {
+              expr: sumRate(g(UNPRICED, 'gen_ai_request_model=~"$model"'), "gen_ai_request_model, gen_ai_token_type"),
+              legend: "{{gen_ai_request_model}} {{gen_ai_token_type}}",
+            },
+          ],
+        },
+      ],
+      [
+        {
+          type: "timeseries",
+          id: 14,
+          title: "Time to first token p50 / p95 by model",
+          description: `Streamed calls only: time from the call's start to its first text or tool-call chunk (gen_ai.client.operation.time_to_first_chunk). Alert SLO: ${num(config.thresholds.llmTimeToFirstTokenP95Seconds)}s at p95.`,
+          unit: "s",
+          targets: ["0.5", "0.95"].map((q) => ({
+            expr: quantile(q, m(TTFC), "gen_ai_request_model"),
+            legend: `{{gen_ai_request_model}} p${num(Number(q) * 100)}`,
+          })),
+        },
+        {
+          type: "timeseries",
+          id: 15,
+          title: "Time per output chunk p50 / p95 by model",
+          description: "Streamed calls only: time between consecutive output chunks (gen_ai.client.operation.time_per_output_chunk).",
+          unit: "s",
+          targets: ["0.5", "0.95"].map((q) => ({
+            expr: quantile(q, m(TPOC), "gen_ai_request_model"),
+            legend: `{{gen_ai_request_model}} p${num(Number(q) * 100)}`,
+          })),
         },
       ],
       [

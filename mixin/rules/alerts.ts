@@ -336,6 +336,46 @@ function drafts(config: MixinConfig): Draft[] {
       },
     },
     {
+      key: "llmCostBurn",
+      alert: "LangGraphLLMCostBurn",
+      severity: "warning",
+      expr: `sum by (job) (increase(${metric("llmCost")}${s()}[1h])) > ${num(t.llmCostBudgetUsdPerHour)}`,
+      summary: "LLM spend is above the hourly budget.",
+      description: `Job {{ $labels.job }} spent {{ $value | humanize }} USD on LLM tokens in the last hour (budget ${num(t.llmCostBudgetUsdPerHour)} USD per hour).`,
+      runbook: {
+        meaning: `The cost of LLM tokens over the last hour, at the prices given to \`createMetrics({ prices })\`, is above \`thresholds.llmCostBudgetUsdPerHour\` (${num(t.llmCostBudgetUsdPerHour)} USD) of the generator. Tokens of models without a price are not in this sum: they show in \`langgraph_llm_unpriced_tokens_total\`.`,
+        impact: "Money: at this rate the day costs 24 times the hourly budget. A runaway agent loop often shows here first.",
+        diagnosis: [
+          "*LangGraph / LLM & Tools*: cost per hour by model and graph shows who spends; cost per run p95 shows whether runs got dearer or more numerous.",
+          "Tokens per run and the cached-input share: a prompt that stopped hitting the cache costs several times more.",
+          "Loops in the graph (an agent that never stops calling tools), or traffic growth on *LangGraph / Overview*.",
+        ],
+        mitigation: [
+          "Bound agent loops (`recursionLimit`), trim the context, route cheap requests to a cheaper model; raise the budget if the growth is expected.",
+          "Check the price table when the cost jumped without a change in tokens: a wrong rate or unit (USD per million tokens).",
+        ],
+      },
+    },
+    {
+      key: "llmTimeToFirstTokenHigh",
+      alert: "LangGraphLLMTimeToFirstTokenHigh",
+      severity: "warning",
+      expr: `histogram_quantile(0.95, sum by (job, gen_ai_provider_name, gen_ai_request_model, le) (rate(${metric("genAiTimeToFirstChunk", "bucket")}${s()}[5m]))) > ${num(t.llmTimeToFirstTokenP95Seconds)}\n${guard5m("job, gen_ai_provider_name, gen_ai_request_model", `rate(${metric("genAiTimeToFirstChunk", "count")}${s()}[5m])`)}`,
+      summary: "Streamed LLM answers are slow to start.",
+      description: `The p95 time to first token of model {{ $labels.gen_ai_request_model }} of {{ $labels.gen_ai_provider_name }} (job {{ $labels.job }}) is {{ $value | humanizeDuration }} (SLO ${num(t.llmTimeToFirstTokenP95Seconds)}s).`,
+      runbook: {
+        meaning: `The 95th percentile of time to first chunk of streamed calls to one model (\`gen_ai_client_operation_time_to_first_chunk_seconds\`) is above \`thresholds.llmTimeToFirstTokenP95Seconds\` (${num(t.llmTimeToFirstTokenP95Seconds)} s) over 5 minutes, with at least ${config.minEvents} streamed calls.`,
+        impact: "Users of a streaming UI stare at an empty answer; some give up and retry, which adds load.",
+        diagnosis: [
+          "*LangGraph / LLM & Tools*: time to first token p50/p95 by model, against LLM latency and tokens per call (long prompts start later).",
+          'The provider\'s status page; rate-limit retries (`langgraph_node_retries_total{reason="rate_limited"}`) delay the first token too.',
+        ],
+        mitigation: [
+          "Shorten prompts or enable prompt caching, switch to a faster model or region, or raise the SLO if the model is slow by design.",
+        ],
+      },
+    },
+    {
       key: "targetDown",
       alert: "LangGraphTargetDown",
       severity: "warning",

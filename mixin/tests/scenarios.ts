@@ -6,7 +6,7 @@
  */
 import type { LabelSet, LabelValue, SeriesKey } from "../../src/observability/series.js";
 import { metric } from "../catalogue.js";
-import { percent } from "../promql.js";
+import { num, percent } from "../promql.js";
 import { BURN_WINDOWS } from "../rules/alerts.js";
 import { type AlertKey, type MixinConfig, durationSeconds } from "../config.js";
 import { SLO_NAME } from "../rules/slo.js";
@@ -132,6 +132,28 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
   // 1M tokens a minute: the daily increase passes the budget one minute after budget/1M minutes.
   const tokenOnset = budgetMillions + 1;
   const tokLen = tokenOnset + 2 * f("llmTokenBudgetExceeded") + 10;
+
+  const budgetUsd = config.thresholds.llmCostBudgetUsdPerHour;
+  // A twentieth of the hourly budget a minute: the hour's increase passes the budget after 21 minutes.
+  const cost = (perMinute: number, n: number) =>
+    s(
+      "llmCost",
+      { ...graph, gen_ai_provider_name: "openai", gen_ai_request_model: "gpt-4o", gen_ai_token_type: "input" },
+      ramp(perMinute, n),
+    );
+  const costOnset = 21;
+  const costLen = costOnset + 2 * f("llmCostBurn") + 10;
+
+  const ttfcLen = len("llmTimeToFirstTokenHigh");
+  const ttfc = (le: Record<string, number>, n: number) => {
+    const { job, instance, gen_ai_operation_name, gen_ai_provider_name, gen_ai_request_model } = llm;
+    const labels = { job, instance, gen_ai_operation_name, gen_ai_provider_name, gen_ai_request_model };
+    return [
+      ...Object.entries(le).map(([bound, step]) => s(["genAiTimeToFirstChunk", "bucket"], { ...labels, le: bound }, ramp(step, n))),
+      s(["genAiTimeToFirstChunk", "count"], labels, ramp(le["+Inf"] ?? 0, n)),
+    ];
+  };
+  const slo = config.thresholds.llmTimeToFirstTokenP95Seconds;
 
   const exported = (result: LabelValue<"traceExportSpans", "result">, values: string) =>
     s("traceExportSpans", { ...base, exporter: "otlp", result }, values);
@@ -578,6 +600,52 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           name: "healthy: ten thousand tokens a minute",
           series: [tokens(10_000, tokLen)],
           checks: silent(tokenOnset, f("llmTokenBudgetExceeded")),
+        },
+      ],
+    },
+    {
+      alert: "LangGraphLLMCostBurn",
+      scenarios: [
+        {
+          name: "a twentieth of the hourly budget every minute",
+          series: [cost(budgetUsd / 20, costLen)],
+          checks: firesAfter(costOnset, f("llmCostBurn"), [
+            {
+              labels: { job: JOB },
+              description: `Job ${JOB} spent ${num(((costOnset + f("llmCostBurn")) * budgetUsd) / 20)} USD on LLM tokens in the last hour (budget ${num(budgetUsd)} USD per hour).`,
+            },
+          ]),
+        },
+        {
+          name: "healthy: a hundredth of the budget a minute",
+          series: [cost(budgetUsd / 100, costLen)],
+          checks: silent(costOnset, f("llmCostBurn")),
+        },
+      ],
+    },
+    {
+      alert: "LangGraphLLMTimeToFirstTokenHigh",
+      scenarios: [
+        {
+          name: "every first token arrives in the 5.12-10.24s bucket",
+          series: ttfc({ "5.12": 0, "10.24": 10, "+Inf": 10 }, ttfcLen),
+          checks: firesAfter(1, f("llmTimeToFirstTokenHigh"), [
+            {
+              labels: { job: JOB, gen_ai_provider_name: "openai", gen_ai_request_model: "gpt-4o" },
+              // p95 interpolated in the bucket: 5.12 + 0.95 * (10.24 - 5.12) = 9.984 s.
+              description: `The p95 time to first token of model gpt-4o of openai (job ${JOB}) is 9.984s (SLO ${num(slo)}s).`,
+            },
+          ]),
+        },
+        {
+          name: "healthy: first tokens within 1.28s",
+          series: ttfc({ "0.64": 0, "1.28": 10, "+Inf": 10 }, ttfcLen),
+          checks: silent(1, f("llmTimeToFirstTokenHigh")),
+        },
+        {
+          name: "too little traffic: one slow stream a minute",
+          series: ttfc({ "5.12": 0, "10.24": 1, "+Inf": 1 }, ttfcLen),
+          checks: silent(1, f("llmTimeToFirstTokenHigh")),
         },
       ],
     },

@@ -74,6 +74,17 @@ export interface ArrayRule extends RuleBase {
   readonly of: OptionRule;
 }
 
+/**
+ * A plain object keyed by names the user chooses (models in a price table), every value passing `of` and every key
+ * `key` (messages name the entry: `prices["gpt-4o"].input`).
+ */
+export interface RecordRule extends RuleBase {
+  readonly kind: "record";
+  readonly of: OptionRule;
+  /** What a key must be, and its test; any string when absent. */
+  readonly key?: { readonly expected: string; readonly test: (key: string) => boolean; readonly bad?: readonly string[] };
+}
+
 /** Any of several rules. */
 export interface UnionRule extends RuleBase {
   readonly kind: "union";
@@ -81,7 +92,17 @@ export interface UnionRule extends RuleBase {
 }
 
 /** How one option is checked. */
-export type OptionRule = NumberRule | StringRule | SimpleRule | MethodsRule | NestedRule | CheckRule | LiteralRule | ArrayRule | UnionRule;
+export type OptionRule =
+  | NumberRule
+  | StringRule
+  | SimpleRule
+  | MethodsRule
+  | NestedRule
+  | CheckRule
+  | LiteralRule
+  | ArrayRule
+  | RecordRule
+  | UnionRule;
 
 /** The accepted keys of one options type and how each value is checked. */
 export type OptionSpec<K extends string = string> = { readonly [P in K]: OptionRule };
@@ -115,6 +136,7 @@ export const rule = {
   }),
   literal: (value: boolean | string | number): LiteralRule => ({ kind: "literal", value }),
   arrayOf: (of: OptionRule): ArrayRule => ({ kind: "array", of }),
+  recordOf: (of: OptionRule, key?: RecordRule["key"]): RecordRule => ({ kind: "record", of, ...(key === undefined ? {} : { key }) }),
   union: (...of: OptionRule[]): UnionRule => ({ kind: "union", of }),
   required: <R extends OptionRule>(r: R): R => ({ ...r, required: true }),
 } as const;
@@ -192,6 +214,8 @@ export function expected(r: OptionRule): string {
       return JSON.stringify(r.value);
     case "array":
       return `an array, each item ${expected(r.of)}`;
+    case "record":
+      return `an object whose every value is ${expected(r.of)}`;
     case "union":
       return r.of.map(expected).join(" or ");
   }
@@ -259,6 +283,14 @@ export function checkValue(value: unknown, r: OptionRule, path: string): void {
     case "array":
       if (!Array.isArray(value)) fail();
       for (const [i, item] of (value as unknown[]).entries()) checkValue(item, r.of, `${path}[${i}]`);
+      return;
+    case "record":
+      if (!isPlainObject(value)) fail();
+      for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+        const at = `${path}[${JSON.stringify(key)}]`;
+        if (r.key !== undefined && !r.key.test(key)) throw new TypeError(`${at}: the key must be ${r.key.expected}`);
+        checkValue(item, r.of, at);
+      }
       return;
     case "union": {
       if (r.of.some((alt) => passes(alt, value))) return;

@@ -199,7 +199,7 @@ export class InstrumentCallbackHandler extends RunCallbackAdapter {
   }
 
   override handleLLMNewToken(token: string, idx: unknown, runId: string, parentRunId?: string, tags?: string[], fields?: unknown): void {
-    super.handleLLMNewToken(token, idx, runId);
+    super.handleLLMNewToken(token, idx, runId, parentRunId, tags, fields);
     if (this.#others.length > 0) this.#forward("handleLLMNewToken", token, idx, runId, parentRunId, tags, fields);
   }
 

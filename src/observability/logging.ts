@@ -9,6 +9,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { isSpanContextValid, trace } from "@opentelemetry/api";
 import { type Logger, type LoggerOptions, pino } from "pino";
 import { checkOptions } from "../core/options.js";
+import { runUsageFields } from "./cost.js";
 import { type ErrorTextPolicy, errorFacts, maskedMessage } from "./error-export.js";
 import { CHANNELS, TOOL_NAME_METADATA_KEY, subscribe } from "../core/events.js";
 import { CREATE_LOGGER_OPTIONS, type CreateLoggerOptions, resolveDestination } from "./logger-options.js";
@@ -142,9 +143,10 @@ class LoggingSink implements RunSink {
     this.tracker = tracker;
   }
 
-  /** A log line's correlation and location fields. */
+  /** A log line's correlation and location fields; a root's final line also carries its LLM tokens and cost. */
   #fields(run: TrackedRun, slot: LogSlot): Record<string, unknown> {
     const fields: Record<string, unknown> = { graph: this.#graph };
+    if (run.usage !== undefined) Object.assign(fields, runUsageFields(run.usage));
     if (run.kind === "node") fields.node = run.name;
     else if (run.kind === "tool") fields.tool = run.name;
     const sc = slot.traced?.span.spanContext();

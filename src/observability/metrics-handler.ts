@@ -7,7 +7,9 @@
  * OpenTelemetry span is at hand for exemplars.
  */
 import { context, trace } from "@opentelemetry/api";
+import type { LlmCost } from "./cost.js";
 import { METRICS_CORE, type MetricsCore, observe } from "./metrics.js";
+import { PRICE_TOKEN_TYPES, type PriceBook, type PriceTokenType } from "./prices.js";
 import { SinkCallbackHandler } from "./runs/callback-source.js";
 import type { RunEnd, RunSink, RunTracking, TrackedRun } from "./runs/types.js";
 
@@ -30,12 +32,28 @@ interface NodeSeries {
 }
 type ToolSeries = StatusLabels<{ graph: string; tool: string; status: string }>;
 type GenAiLabels = { gen_ai_operation_name: string; gen_ai_provider_name: string; gen_ai_request_model: string };
+type CostLabels = { graph: string; gen_ai_provider_name: string; gen_ai_request_model: string; gen_ai_token_type: string };
 /** Label objects of one (operation, provider, model), built once. */
 interface LlmSeries {
   ok: GenAiLabels & { error_type: string };
   input: GenAiLabels & { gen_ai_token_type: string };
   output: GenAiLabels & { gen_ai_token_type: string };
   base: GenAiLabels;
+  /** Cost and unpriced-token labels by billed type; built on the first call that reports tokens. */
+  cost: Record<PriceTokenType, CostLabels> | undefined;
+}
+
+function costLabels(graph: string, base: GenAiLabels): Record<PriceTokenType, CostLabels> {
+  const out = {} as Record<PriceTokenType, CostLabels>;
+  for (const type of PRICE_TOKEN_TYPES) {
+    out[type] = {
+      graph,
+      gen_ai_provider_name: base.gen_ai_provider_name,
+      gen_ai_request_model: base.gen_ai_request_model,
+      gen_ai_token_type: type,
+    };
+  }
+  return out;
 }
 
 function statusLabels<L>(make: (status: GraphRunStatus) => L): StatusLabels<L> {
@@ -55,6 +73,7 @@ class MetricsSink implements RunSink {
   readonly #llms = new Map<string, Map<string, LlmSeries>>();
   readonly #graphLabels: StatusLabels<{ graph: string; status: string }>;
   readonly #inFlight: { graph: string };
+  readonly #graphOnly: { graph: string };
 
   constructor(core: MetricsCore, graphName: string) {
     this.core = core;
@@ -62,10 +81,16 @@ class MetricsSink implements RunSink {
     this.graph = graph;
     this.#graphLabels = statusLabels((status) => ({ graph, status }));
     this.#inFlight = { graph };
+    this.#graphOnly = { graph };
     // The series exists from instrument() on, so dashboards show 0 rather than no data.
     core.graphsInFlight.inc(this.#inFlight, 0);
     // Run counters start at 0 for every status, so increase() and rate() see the first error of a graph.
     for (const status of ["success", "error", "interrupted", "cancelled"] as const) core.graphRuns.inc({ graph, status }, 0);
+  }
+
+  /** The tracker costs LLM calls by the prices these metrics were created with. */
+  get prices(): PriceBook {
+    return this.core.prices;
   }
 
   attach(slot: number, tracker: RunTracking): void {
@@ -125,6 +150,7 @@ class MetricsSink implements RunSink {
         ok: { ...base, error_type: "" },
         input: { ...base, gen_ai_token_type: "input" },
         output: { ...base, gen_ai_token_type: "output" },
+        cost: undefined,
       };
       byModel.set(model, series);
     }
@@ -152,6 +178,24 @@ class MetricsSink implements RunSink {
     }
   }
 
+  chunk(run: TrackedRun, nowMs: number): void {
+    const series = run.slots[this.#slot] as LlmSeries | undefined;
+    if (series === undefined) return;
+    if (run.lastChunkMs === 0) this.core.genAiTimeToFirstChunk.observe(series.base, (nowMs - run.startMs) / 1000);
+    else this.core.genAiTimePerOutputChunk.observe(series.base, (nowMs - run.lastChunkMs) / 1000);
+  }
+
+  #cost(series: LlmSeries, cost: LlmCost): void {
+    const labels = series.cost ?? costLabels(this.graph, series.base);
+    series.cost = labels;
+    for (const type of PRICE_TOKEN_TYPES) {
+      const usd = cost.usd[type];
+      if (usd !== undefined) this.core.llmCost.inc(labels[type], usd);
+      const unpriced = cost.unpriced[type];
+      if (unpriced !== undefined) this.core.llmUnpricedTokens.inc(labels[type], unpriced);
+    }
+  }
+
   end(run: TrackedRun, end: RunEnd): void {
     const slot = run.slots[this.#slot];
     if (slot === undefined) return;
@@ -166,6 +210,10 @@ class MetricsSink implements RunSink {
         const labels = this.#graphLabels[status];
         core.graphRuns.inc(labels);
         observe(core, core.graphDuration, labels, seconds, this.#exemplar(run));
+        // A run's cost is known only when every token it used was priced.
+        const usage = run.usage;
+        if (usage !== undefined && usage.unpricedTokens === 0)
+          observe(core, core.llmRunCost, this.#graphOnly, usage.costUsd, this.#exemplar(run));
         return;
       }
       case "node": {
@@ -194,6 +242,7 @@ class MetricsSink implements RunSink {
           const usage = end.usage;
           if (usage?.input !== undefined) observe(core, core.genAiTokens, series.input, usage.input, exemplar);
           if (usage?.output !== undefined) observe(core, core.genAiTokens, series.output, usage.output, exemplar);
+          if (end.cost !== undefined) this.#cost(series, end.cost);
           return;
         }
         // Failures are rare enough to build their labels per call.

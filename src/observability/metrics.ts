@@ -13,6 +13,7 @@ import { writeMetrics } from "./exposition.js";
 import { CHANNELS, handlerMark, type NodeEventBase, subscribe } from "../core/events.js";
 import { LabelGuards, MAX_LABEL_LENGTH, MIN_LABEL_LENGTH } from "./label-guard.js";
 import { BREAKER_STATES, DEFAULT_PREFIX, EXPORT_RESULTS, type LabelOf, labelNames, SERIES, type SeriesKey, seriesName } from "./series.js";
+import { PRICES_RULE, type PriceBook, type Prices, priceBook } from "./prices.js";
 import { reportedExporters } from "./tracing/export-reporting.js";
 
 /** Options of {@link createMetrics}. */
@@ -34,6 +35,14 @@ export interface CreateMetricsOptions {
   cluster?: boolean;
   /** Longest label value, in characters; longer values are cut and end in `…[truncated]`. Default 128. */
   maxLabelLength?: number;
+  /**
+   * USD per million tokens by model, for `langgraph_llm_cost_usd_total` and the per-run cost on root spans and log
+   * lines. Keys: exact model names, `"prefix*"` and `"/regex/flags"`; the response model is looked up first, then
+   * the request model. The kit ships no prices: tokens of a model (or token type) with no price count in
+   * `langgraph_llm_unpriced_tokens_total`, never at 0.
+   * @example { "gpt-4o-mini*": { input: 0.15, cached_input: 0.075, output: 0.6 } }
+   */
+  prices?: Prices;
 }
 
 /** A set of langgraph-ops series on one registry. */
@@ -80,12 +89,15 @@ export const CREATE_METRICS_OPTIONS = {
   maxLabelValues: rule.integer(1, 1_000_000),
   maxLabelLength: rule.integer(MIN_LABEL_LENGTH, 65_536),
   cluster: rule.boolean(),
+  prices: PRICES_RULE,
 } as const satisfies OptionSpec<keyof CreateMetricsOptions>;
 
 /** @internal Every series, plus what the handler and checkpointer wrapper need to write them. */
 export interface MetricsCore {
   readonly exemplars: boolean;
   readonly guards: LabelGuards;
+  /** The user's price table, compiled. */
+  readonly prices: PriceBook;
   readonly graphRuns: Counter<LabelOf<"graphRuns">>;
   readonly graphDuration: Histogram<LabelOf<"graphDuration">>;
   readonly graphsInFlight: Gauge<LabelOf<"graphsInFlight">>;
@@ -107,6 +119,11 @@ export interface MetricsCore {
   readonly checkpointSize: Histogram<LabelOf<"checkpointSize">>;
   readonly genAiDuration: Histogram<LabelOf<"genAiDuration">>;
   readonly genAiTokens: Histogram<LabelOf<"genAiTokens">>;
+  readonly genAiTimeToFirstChunk: Histogram<LabelOf<"genAiTimeToFirstChunk">>;
+  readonly genAiTimePerOutputChunk: Histogram<LabelOf<"genAiTimePerOutputChunk">>;
+  readonly llmCost: Counter<LabelOf<"llmCost">>;
+  readonly llmUnpricedTokens: Counter<LabelOf<"llmUnpricedTokens">>;
+  readonly llmRunCost: Histogram<LabelOf<"llmRunCost">>;
   readonly traceExportSpans: Counter<LabelOf<"traceExportSpans">>;
   readonly threadLocks: Counter<LabelOf<"threadLocks">>;
   readonly threadLockWait: Histogram<LabelOf<"threadLockWait">>;
@@ -177,6 +194,7 @@ function resolveOptions(options: unknown) {
     exemplars,
     maxLabelValues: o.maxLabelValues ?? 500,
     maxLabelLength: o.maxLabelLength ?? MAX_LABEL_LENGTH,
+    prices: priceBook(o.prices),
   };
 }
 
@@ -186,6 +204,7 @@ function createCore(
   exemplars: boolean,
   maxLabelValues: number,
   maxLabelLength: number,
+  prices: PriceBook,
 ): MetricsCore {
   const registers = [registry];
   const base = <K extends SeriesKey>(key: K) => ({
@@ -249,6 +268,7 @@ function createCore(
   return {
     exemplars,
     guards,
+    prices,
     traceExportSpans,
     graphRuns: counter("graphRuns"),
     graphDuration: histogram("graphDuration"),
@@ -271,6 +291,11 @@ function createCore(
     checkpointSize: histogram("checkpointSize"),
     genAiDuration: histogram("genAiDuration"),
     genAiTokens: histogram("genAiTokens"),
+    genAiTimeToFirstChunk: histogram("genAiTimeToFirstChunk"),
+    genAiTimePerOutputChunk: histogram("genAiTimePerOutputChunk"),
+    llmCost: counter("llmCost"),
+    llmUnpricedTokens: counter("llmUnpricedTokens"),
+    llmRunCost: histogram("llmRunCost"),
     threadLocks: counter("threadLocks"),
     threadLockWait: histogram("threadLockWait"),
     storeErrors: counter("storeErrors"),
@@ -349,7 +374,7 @@ export function createMetrics(options?: CreateMetricsOptions): Metrics {
   if (o.registry.getSingleMetric(runs) !== undefined) {
     throw new TypeError(`createMetrics(options).registry already holds ${runs}; use one Metrics per registry or another prefix`);
   }
-  const core = createCore(o.registry, o.prefix, o.exemplars, o.maxLabelValues, o.maxLabelLength);
+  const core = createCore(o.registry, o.prefix, o.exemplars, o.maxLabelValues, o.maxLabelLength, o.prices);
   if (o.defaultMetrics) collectDefaultMetrics({ register: o.registry });
   let unsubscribe: Array<() => void> | undefined = subscribeWrapperEvents(core);
   if (o.cluster) unsubscribe.push(joinCluster(o.registry));

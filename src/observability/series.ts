@@ -6,6 +6,7 @@
  */
 import { ERROR_REASONS } from "../core/reasons.js";
 import { THREAD_LOCK_OUTCOMES, THREAD_STRATEGIES } from "../core/events.js";
+import { PRICE_TOKEN_TYPES } from "./prices.js";
 
 /** Final status of a graph run. */
 export const GRAPH_RUN_STATUSES = ["success", "error", "interrupted", "cancelled"] as const;
@@ -25,6 +26,8 @@ export const BREAKER_STATES = ["closed", "open", "half_open"] as const;
 export const IDEMPOTENCY_RESULTS = ["hit", "miss", "conflict"] as const;
 /** `gen_ai_token_type` of the token histogram. */
 export const TOKEN_TYPES = ["input", "output"] as const;
+/** `gen_ai_token_type` of the cost series: the billed types of a price (disjoint, see the billing rule in cost.ts). */
+export const COST_TOKEN_TYPES = PRICE_TOKEN_TYPES;
 /** Results of a batch of spans handed to a trace exporter. */
 export const EXPORT_RESULTS = ["success", "failure"] as const;
 
@@ -43,6 +46,14 @@ export const GEN_AI_DURATION_BUCKETS: readonly number[] = [
 /** OpenTelemetry GenAI (v1.45) bucket boundaries of `gen_ai.client.token.usage`. */
 export const GEN_AI_TOKEN_BUCKETS: readonly number[] = [
   1, 4, 16, 64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864,
+];
+
+/**
+ * Bucket boundaries (USD) of `langgraph_llm_run_cost_usd`: a tenth of a cent to ten dollars, about 2.5x apart, so
+ * p50 and p95 of a run's cost are read to within a bucket from a cheap chat turn to a long agent run.
+ */
+export const RUN_COST_BUCKETS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
 /** A label whose values are names chosen by the user (graph, node, model…): bounded by the label guards, not here. */
@@ -266,6 +277,61 @@ export const SERIES = {
     buckets: GEN_AI_TOKEN_BUCKETS,
     doc: "tokens per LLM call, `input`/`output`, from `usage_metadata` summed over the result's generations (falling back to the provider's `llmOutput`); `gen_ai_provider_name` is the GenAI well-known name (`aws.bedrock`, `gcp.vertex_ai`…) as on spans",
     example: "sum by (gen_ai_request_model, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum[1h]))",
+  },
+  genAiTimeToFirstChunk: {
+    name: "gen_ai_client_operation_time_to_first_chunk_seconds",
+    prefixed: false,
+    type: "histogram",
+    help: "Time to the first output chunk of a streamed GenAI operation (OpenTelemetry gen_ai.client.operation.time_to_first_chunk).",
+    labels: genAi,
+    // OpenTelemetry GenAI (v1.45): "Time to receive the first chunk, measured from when the client issues the
+    // generation request to when the first chunk is received"; reported for streaming calls only. Same bucket advice
+    // as gen_ai.client.operation.duration.
+    buckets: GEN_AI_DURATION_BUCKETS,
+    doc: 'streamed LLM calls only (`streamMode: "messages"`, `.stream()`, `streamEvents`): time from the call\'s start to its first chunk carrying text or a tool-call fragment; never recorded for a call that did not stream',
+    example:
+      "histogram_quantile(0.95, sum by (gen_ai_request_model, le) (rate(gen_ai_client_operation_time_to_first_chunk_seconds_bucket[5m])))",
+  },
+  genAiTimePerOutputChunk: {
+    name: "gen_ai_client_operation_time_per_output_chunk_seconds",
+    prefixed: false,
+    type: "histogram",
+    help: "Time between consecutive output chunks of a streamed GenAI operation (OpenTelemetry gen_ai.client.operation.time_per_output_chunk).",
+    labels: genAi,
+    // OpenTelemetry GenAI (v1.45): "recorded for each chunk received after the first one, measured as the time
+    // elapsed from the end of the previous chunk to the end of the current chunk"; streaming calls only.
+    buckets: GEN_AI_DURATION_BUCKETS,
+    doc: "streamed LLM calls only: one observation per output chunk after the first, the time since the previous one",
+    example:
+      "histogram_quantile(0.5, sum by (gen_ai_request_model, le) (rate(gen_ai_client_operation_time_per_output_chunk_seconds_bucket[5m])))",
+  },
+  llmCost: {
+    name: "llm_cost_usd_total",
+    prefixed: true,
+    type: "counter",
+    help: "USD spent on LLM tokens, priced by createMetrics({ prices }), by billed token type.",
+    labels: { graph: OPEN, gen_ai_provider_name: OPEN, gen_ai_request_model: OPEN, gen_ai_token_type: COST_TOKEN_TYPES },
+    doc: "cost of LLM tokens at the prices given to `createMetrics({ prices })` (the kit ships none), by billed type `input` (uncached), `cached_input`, `cache_write`, `output`, `reasoning` (only where the price has a reasoning rate); priced on the response model, else the request model",
+    example: "sum by (graph, gen_ai_request_model) (increase(langgraph_llm_cost_usd_total[1h]))",
+  },
+  llmUnpricedTokens: {
+    name: "llm_unpriced_tokens_total",
+    prefixed: true,
+    type: "counter",
+    help: "LLM tokens with no price in createMetrics({ prices }) (never costed at 0), by billed token type.",
+    labels: { graph: OPEN, gen_ai_provider_name: OPEN, gen_ai_request_model: OPEN, gen_ai_token_type: COST_TOKEN_TYPES },
+    doc: "tokens of models with no price, or of a token type the model's price leaves out: the cost series do not include them",
+    example: "sum by (gen_ai_request_model, gen_ai_token_type) (increase(langgraph_llm_unpriced_tokens_total[1h])) > 0",
+  },
+  llmRunCost: {
+    name: "llm_run_cost_usd",
+    prefixed: true,
+    type: "histogram",
+    help: "LLM cost of one graph run, for runs whose tokens were all priced.",
+    labels: { graph: OPEN },
+    buckets: RUN_COST_BUCKETS,
+    doc: "cost per graph run (sum of its LLM calls), observed when a run that made priced LLM calls ends, unless some of its tokens were unpriced (its cost is then unknown)",
+    example: "histogram_quantile(0.95, sum by (graph, le) (rate(langgraph_llm_run_cost_usd_bucket[1h])))",
   },
   traceExportSpans: {
     name: "trace_export_spans_total",

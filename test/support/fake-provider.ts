@@ -88,11 +88,33 @@ export type Fault =
   /** The request is read and never answered (until the client gives up or `close()`). */
   | { fault: "hang" };
 
+/**
+ * Token usage of an answer, in each provider's own terms: `input` is OpenAI's `prompt_tokens` (cached tokens
+ * included) or Anthropic's `input_tokens` (cache reads and writes excluded); `output` is `completion_tokens` /
+ * `output_tokens` (reasoning included).
+ */
+export interface ReplyUsage {
+  input: number;
+  output: number;
+  /** OpenAI `prompt_tokens_details.cached_tokens`; Anthropic `cache_read_input_tokens`. */
+  cacheRead?: number;
+  /** Anthropic `cache_creation_input_tokens` (OpenAI reports none). */
+  cacheWrite?: number;
+  /** OpenAI `completion_tokens_details.reasoning_tokens` (Anthropic reports none). */
+  reasoning?: number;
+}
+
 /** A successful answer: text, tool calls, or both. */
 export interface Reply {
   text?: string;
   toolCalls?: { name: string; args: Record<string, unknown>; id?: string }[];
-  usage?: { input: number; output: number };
+  usage?: ReplyUsage;
+  /** The model the answer names (a dated name, say); default: the model the request asked for. */
+  model?: string;
+  /** Streams: ms between the stream's opening events and the first content chunk (time to first chunk). */
+  firstChunkDelayMs?: number;
+  /** Streams: ms before each later content chunk. */
+  chunkDelayMs?: number;
 }
 
 /** One scripted step: a fault or a reply. */
@@ -289,6 +311,35 @@ function toolCallId(api: ProviderApi, i: number, call: { id?: string }): string 
   return call.id ?? (api === "openai" ? `call_${i + 1}` : `toolu_${i + 1}`);
 }
 
+const sleep = (ms: number | undefined): Promise<void> | undefined =>
+  ms === undefined || ms <= 0 ? undefined : new Promise((resolve) => setTimeout(resolve, ms));
+
+function openaiUsage(usage: ReplyUsage) {
+  return {
+    prompt_tokens: usage.input,
+    completion_tokens: usage.output,
+    total_tokens: usage.input + usage.output,
+    ...(usage.cacheRead === undefined ? {} : { prompt_tokens_details: { cached_tokens: usage.cacheRead, audio_tokens: 0 } }),
+    ...(usage.reasoning === undefined
+      ? {}
+      : {
+          completion_tokens_details: {
+            reasoning_tokens: usage.reasoning,
+            audio_tokens: 0,
+            accepted_prediction_tokens: 0,
+            rejected_prediction_tokens: 0,
+          },
+        }),
+  };
+}
+
+function anthropicCacheUsage(usage: ReplyUsage) {
+  return {
+    ...(usage.cacheWrite === undefined ? {} : { cache_creation_input_tokens: usage.cacheWrite }),
+    ...(usage.cacheRead === undefined ? {} : { cache_read_input_tokens: usage.cacheRead }),
+  };
+}
+
 function openaiJson(model: string, reply: Reply, inputTokens: number) {
   const usage = reply.usage ?? { ...DEFAULT_USAGE, input: inputTokens };
   const toolCalls = (reply.toolCalls ?? []).map((c, i) => ({
@@ -314,12 +365,19 @@ function openaiJson(model: string, reply: Reply, inputTokens: number) {
         finish_reason: toolCalls.length > 0 ? "tool_calls" : "stop",
       },
     ],
-    usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
+    usage: openaiUsage(usage),
     system_fingerprint: "fp_fake",
   };
 }
 
-function openaiStream(res: ServerResponse, model: string, reply: Reply, inputTokens: number, includeUsage: boolean, cut: boolean): void {
+async function openaiStream(
+  res: ServerResponse,
+  model: string,
+  reply: Reply,
+  inputTokens: number,
+  includeUsage: boolean,
+  cut: boolean,
+): Promise<void> {
   const usage = reply.usage ?? { ...DEFAULT_USAGE, input: inputTokens };
   const base = { id: `chatcmpl-fake-${answerSequence}`, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
   const chunk = (delta: unknown, finish: string | null = null) => ({
@@ -327,6 +385,7 @@ function openaiStream(res: ServerResponse, model: string, reply: Reply, inputTok
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
   });
   sse(res, undefined, chunk({ role: "assistant", content: "", refusal: null }));
+  await sleep(reply.firstChunkDelayMs);
   const text = reply.text ?? (reply.toolCalls?.length ? undefined : "ok");
   if (text !== undefined) {
     const half = Math.ceil(text.length / 2);
@@ -335,23 +394,24 @@ function openaiStream(res: ServerResponse, model: string, reply: Reply, inputTok
       res.socket?.destroy();
       return;
     }
-    if (text.length > half) sse(res, undefined, chunk({ content: text.slice(half) }));
+    if (text.length > half) {
+      await sleep(reply.chunkDelayMs);
+      sse(res, undefined, chunk({ content: text.slice(half) }));
+    }
   }
-  (reply.toolCalls ?? []).forEach((c, i) => {
+  for (const [i, c] of (reply.toolCalls ?? []).entries()) {
+    if (i > 0 || text !== undefined) await sleep(reply.chunkDelayMs);
     sse(
       res,
       undefined,
       chunk({ tool_calls: [{ index: i, id: toolCallId("openai", i, c), type: "function", function: { name: c.name, arguments: "" } }] }),
     );
+    await sleep(reply.chunkDelayMs);
     sse(res, undefined, chunk({ tool_calls: [{ index: i, function: { arguments: JSON.stringify(c.args) } }] }));
-  });
+  }
   sse(res, undefined, chunk({}, reply.toolCalls?.length ? "tool_calls" : "stop"));
   if (includeUsage) {
-    sse(res, undefined, {
-      ...base,
-      choices: [],
-      usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
-    });
+    sse(res, undefined, { ...base, choices: [], usage: openaiUsage(usage) });
   }
   sse(res, undefined, "[DONE]");
   res.end();
@@ -377,11 +437,11 @@ function anthropicJson(model: string, reply: Reply, inputTokens: number) {
     content: anthropicContent(reply),
     stop_reason: reply.toolCalls?.length ? "tool_use" : "end_turn",
     stop_sequence: null,
-    usage: { input_tokens: usage.input, output_tokens: usage.output },
+    usage: { input_tokens: usage.input, output_tokens: usage.output, ...anthropicCacheUsage(usage) },
   };
 }
 
-function anthropicStream(res: ServerResponse, model: string, reply: Reply, inputTokens: number, fault?: Fault): void {
+async function anthropicStream(res: ServerResponse, model: string, reply: Reply, inputTokens: number, fault?: Fault): Promise<void> {
   const usage = reply.usage ?? { ...DEFAULT_USAGE, input: inputTokens };
   sse(res, "message_start", {
     type: "message_start",
@@ -393,11 +453,13 @@ function anthropicStream(res: ServerResponse, model: string, reply: Reply, input
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { input_tokens: usage.input, output_tokens: 1 },
+      usage: { input_tokens: usage.input, output_tokens: 1, ...anthropicCacheUsage(usage) },
     },
   });
   sse(res, "ping", { type: "ping" });
-  anthropicContent(reply).forEach((block, index) => {
+  await sleep(reply.firstChunkDelayMs);
+  for (const [index, block] of anthropicContent(reply).entries()) {
+    if (index > 0) await sleep(reply.chunkDelayMs);
     if (block.type === "text") {
       const text = String(block.text);
       const half = Math.ceil(text.length / 2);
@@ -413,6 +475,7 @@ function anthropicStream(res: ServerResponse, model: string, reply: Reply, input
         return;
       }
       if (text.length > half) {
+        await sleep(reply.chunkDelayMs);
         sse(res, "content_block_delta", { type: "content_block_delta", index, delta: { type: "text_delta", text: text.slice(half) } });
       }
     } else {
@@ -428,7 +491,7 @@ function anthropicStream(res: ServerResponse, model: string, reply: Reply, input
       });
     }
     sse(res, "content_block_stop", { type: "content_block_stop", index });
-  });
+  }
   if (res.writableEnded || res.destroyed) return;
   sse(res, "message_delta", {
     type: "message_delta",
@@ -492,7 +555,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     requests.push({ api, path, method: req.method, headers: { ...req.headers }, body, stream, step });
     answerSequence += 1;
     const requestId = `req_fake_${answerSequence}`;
-    const model = fields.model ?? "fake-model";
+    const requested = fields.model ?? "fake-model";
     const inputTokens = estimateTokens(body);
     const common: Headers = api === "openai" ? { "x-request-id": requestId } : { "request-id": requestId };
 
@@ -510,6 +573,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       }
     }
     const reply = step !== undefined && "reply" in step ? step.reply : defaultReply;
+    const model = reply.model ?? requested;
     const fault = step !== undefined && "fault" in step ? step : undefined;
     if (!stream) {
       const json = JSON.stringify(api === "openai" ? openaiJson(model, reply, inputTokens) : anthropicJson(model, reply, inputTokens));
@@ -538,9 +602,16 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
         res.end();
         return;
       }
-      openaiStream(res, model, reply, inputTokens, fields.stream_options?.include_usage === true, fault?.fault === "reset_during_response");
+      await openaiStream(
+        res,
+        model,
+        reply,
+        inputTokens,
+        fields.stream_options?.include_usage === true,
+        fault?.fault === "reset_during_response",
+      );
     } else {
-      anthropicStream(res, model, reply, inputTokens, fault);
+      await anthropicStream(res, model, reply, inputTokens, fault);
     }
   }
 

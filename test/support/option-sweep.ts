@@ -37,6 +37,8 @@ export function validValue(r: OptionRule): unknown {
       return r.value;
     case "array":
       return [];
+    case "record":
+      return {};
     case "union":
       for (const alt of r.of) {
         const v = validValue(alt);
@@ -91,6 +93,17 @@ export function badValues(r: OptionRule): unknown[] {
     case "array":
       // Not an array, and arrays holding one bad item (each must be refused by its index).
       return [...common, 1, "x", true, {}, ...badValues(r.of).map((item) => [item])];
+    case "record":
+      // Not an object, entries holding one bad value, and keys the rule refuses.
+      return [
+        ...common,
+        1,
+        "x",
+        true,
+        [],
+        ...badValues(r.of).map((item) => ({ entry: item })),
+        ...(r.key?.bad ?? []).map((key) => ({ [key]: validValue(r.of) ?? {} })),
+      ];
     case "union": {
       // A value refused by one alternative may be another's: every alternative's probes, once each.
       const seen = new Set<unknown>();
@@ -125,6 +138,7 @@ export function typosOf(key: string, accepted: readonly string[]): string[] {
 /** The nested options shapes a rule admits (an options rule, or the options alternatives of a union). */
 function shapes(r: OptionRule): OptionSpec[] {
   if (r.kind === "options") return [r.spec];
+  if (r.kind === "record") return [];
   if (r.kind === "union") return r.of.flatMap(shapes);
   return [];
 }
@@ -149,6 +163,11 @@ export function probes(spec: OptionSpec, base: Record<string, unknown> = {}, pre
       const { [key]: _dropped, ...rest } = base;
       const value = base[key] ?? validValue(r) ?? 1;
       out.push({ kind: "typo", path: `${prefix}${typo}`, label: `${prefix}${typo} (for ${path})`, options: { ...rest, [typo]: value } });
+    }
+    // A record of options objects (a price table): the inner shape's probes, under one entry.
+    if (r.kind === "record" && r.of.kind === "options") {
+      for (const p of probes(r.of.spec, requiredOf(r.of.spec), `${path}.`))
+        out.push({ ...p, options: { ...base, [key]: { entry: p.options } } });
     }
     for (const shape of shapes(r)) {
       const inner = typeof base[key] === "object" && base[key] !== null ? (base[key] as Record<string, unknown>) : requiredOf(shape);

@@ -13,6 +13,8 @@ export const ANTHROPIC_KEY = "sk-ant-api03-CANARYanthropicKEY0123456789";
 
 /** Options every LangChain chat model takes here. */
 export interface ChatModelOptions {
+  /** The model asked for (default gpt-4o-mini / claude-sonnet-4-5). */
+  model?: string;
   /** LangChain's `AsyncCaller` retries (the client default is 6). */
   maxRetries?: number;
   streaming?: boolean;
@@ -23,7 +25,7 @@ export interface ChatModelOptions {
 /** `ChatOpenAI` against the fake provider. */
 export function chatOpenAI(provider: FakeProvider, options: ChatModelOptions = {}): ChatOpenAI {
   return new ChatOpenAI({
-    model: "gpt-4o-mini",
+    model: options.model ?? "gpt-4o-mini",
     apiKey: OPENAI_KEY,
     configuration: { baseURL: provider.openaiBaseURL },
     ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
@@ -35,7 +37,7 @@ export function chatOpenAI(provider: FakeProvider, options: ChatModelOptions = {
 /** `ChatAnthropic` against the fake provider. */
 export function chatAnthropic(provider: FakeProvider, options: ChatModelOptions = {}): ChatAnthropic {
   return new ChatAnthropic({
-    model: "claude-sonnet-4-5",
+    model: options.model ?? "claude-sonnet-4-5",
     apiKey: ANTHROPIC_KEY,
     anthropicApiUrl: provider.anthropicBaseURL,
     ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),

@@ -6,6 +6,7 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
+import { isOutputChunk } from "./facts.js";
 import { RunTracker } from "./tracker.js";
 import type { RunInput, RunMetadata, RunSink } from "./types.js";
 
@@ -116,8 +117,8 @@ export abstract class RunCallbackAdapter extends BaseCallbackHandler {
     });
   }
 
-  override handleLLMNewToken(_token: string, _idx: unknown, runId: string): void {
-    this.input.llmToken(runId);
+  override handleLLMNewToken(token: string, _idx: unknown, runId: string, _parentRunId?: string, _tags?: string[], fields?: unknown): void {
+    this.input.llmToken(runId, isOutputChunk(token, (fields as { chunk?: unknown } | undefined)?.chunk));
   }
 
   override handleLLMEnd(output: LLMResult, runId: string): void {

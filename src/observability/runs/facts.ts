@@ -137,3 +137,23 @@ export function tokenUsage(output: LlmOutputLike | undefined): TokenUsage {
   }
   return usage;
 }
+
+/** @internal The model the provider answered with (often a dated name: `gpt-4o-2024-08-06`), when the result names one. */
+export function responseModel(output: LlmOutputLike | undefined): string | undefined {
+  const generation = output?.generations?.[0]?.[0];
+  const rm = (generation?.message as { response_metadata?: Record<string, unknown> } | undefined)?.response_metadata;
+  // Streamed ChatOpenAI results carry it on the generation (from the finishing chunk), not on the message.
+  const info = generation?.generationInfo as Record<string, unknown> | undefined;
+  const model = rm?.model_name ?? rm?.model ?? info?.model_name ?? output?.llmOutput?.model_name;
+  return typeof model === "string" && model !== "" ? model : undefined;
+}
+
+/**
+ * @internal Whether a streamed chunk carries output: text, or a tool-call fragment. The role-only chunk OpenAI sends
+ * first and the usage-only chunk it sends last carry neither, and are not the "first chunk" of time to first chunk.
+ */
+export function isOutputChunk(token: unknown, chunk: unknown): boolean {
+  if (typeof token === "string" && token !== "") return true;
+  const calls = (chunk as { message?: { tool_call_chunks?: unknown } } | undefined)?.message?.tool_call_chunks;
+  return Array.isArray(calls) && calls.length > 0;
+}

@@ -8,7 +8,9 @@
  */
 import { isGraphBubbleUp, isGraphInterrupt } from "@langchain/langgraph";
 import { classifyChainRun } from "./classify.js";
-import { errorType, isAbortError, modelName, providerName, tokenUsage, type LlmOutputLike } from "./facts.js";
+import { addCall, callCost } from "../cost.js";
+import { NO_PRICES, type PriceBook } from "../prices.js";
+import { errorType, isAbortError, modelName, providerName, responseModel, tokenUsage, type LlmOutputLike } from "./facts.js";
 import type { ChainStart, LlmStart, RunEnd, RunInput, RunKind, RunSink, RunStatus, RunTracking, ToolStart, TrackedRun } from "./types.js";
 
 /** Default age after which an open record counts as abandoned (one hour, as the tracing option's default). */
@@ -33,6 +35,10 @@ export class RunTracker implements RunInput, RunTracking {
   readonly #sinks: readonly RunSink[];
   readonly #runs = new Map<string, Entry>();
   readonly #abandonAfterMs: number;
+  /** The price table of the first sink that carries one: every sink hears the same cost. */
+  readonly #prices: PriceBook;
+  /** Sinks that hear each streamed output chunk. */
+  readonly #chunkSinks: readonly RunSink[];
   #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(sinks: readonly RunSink[], options: RunTrackerOptions = {}) {
@@ -41,6 +47,8 @@ export class RunTracker implements RunInput, RunTracking {
     for (const sink of sinks)
       if (sink.abandonAfterMs !== undefined && sink.abandonAfterMs < abandonAfterMs) abandonAfterMs = sink.abandonAfterMs;
     this.#abandonAfterMs = abandonAfterMs;
+    this.#prices = sinks.find((sink) => sink.prices !== undefined)?.prices ?? NO_PRICES;
+    this.#chunkSinks = sinks.filter((sink) => sink.chunk !== undefined);
     for (let slot = 0; slot < sinks.length; slot++) (sinks[slot] as RunSink).attach(slot, this);
   }
 
@@ -93,6 +101,9 @@ export class RunTracker implements RunInput, RunTracking {
       interrupted: false,
       failedTasks: undefined,
       firstChunkMs: 0,
+      lastChunkMs: 0,
+      chunks: 0,
+      usage: undefined,
       slots: new Array(this.#sinks.length),
     };
     if (kind === "root") (run as { root: TrackedRun | undefined }).root = run;
@@ -239,14 +250,33 @@ export class RunTracker implements RunInput, RunTracking {
     this.#start(this.#open(s.runId, "llm", llm.model, s.parentRunId, parent, s.metadata, { llm }), s.input);
   }
 
-  llmToken(runId: string): void {
+  llmToken(runId: string, output: boolean): void {
+    if (!output) return;
     const entry = this.#runs.get(runId);
-    if (entry !== undefined && entry !== DETACHED && entry.id === runId && entry.firstChunkMs === 0) entry.firstChunkMs = now();
+    if (entry === undefined || entry === DETACHED || entry.id !== runId || entry.kind !== "llm") return;
+    const at = now();
+    if (entry.firstChunkMs === 0) entry.firstChunkMs = at;
+    entry.chunks += 1;
+    for (const sink of this.#chunkSinks) {
+      try {
+        sink.chunk?.(entry, at);
+      } catch (error) {
+        warn(sink, "chunk", error);
+      }
+    }
+    entry.lastChunkMs = at;
   }
 
   llmEnd(runId: string, output: unknown): void {
     const run = this.#take(runId, "llm");
-    if (run !== undefined) this.#end(run, ended("success", undefined, output, undefined, false, tokenUsage(output as LlmOutputLike)));
+    if (run === undefined) return;
+    const result = output as LlmOutputLike;
+    const usage = tokenUsage(result);
+    // Priced here, once: the call's metrics, its span and its run's totals all carry this one number.
+    const cost = callCost(usage, responseModel(result), (run.llm as NonNullable<TrackedRun["llm"]>).model, this.#prices);
+    const root = run.root;
+    if (cost !== undefined && root !== undefined) root.usage = addCall(root.usage, usage, cost);
+    this.#end(run, { ...ended("success", undefined, output, undefined, false, usage), cost });
   }
 
   llmError(runId: string, error: unknown): void {
@@ -332,5 +362,6 @@ function ended(
     firstInterrupt,
     output,
     usage,
+    cost: undefined,
   };
 }

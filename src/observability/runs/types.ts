@@ -3,6 +3,8 @@
  * ({@link TrackedRun}) and what it tells the signals ({@link RunSink}). The callback handler is one source; another
  * (the graph's own nodes) can feed the same tracker through the same interface.
  */
+import type { LlmCost, RunUsage } from "../cost.js";
+import type { PriceBook } from "../prices.js";
 import type { TokenUsage } from "./facts.js";
 
 /** @internal Metadata a run was started with. */
@@ -52,7 +54,8 @@ export interface RunInput {
   toolEnd(runId: string, output: unknown): void;
   toolError(runId: string, error: unknown): void;
   llmStart(start: LlmStart): void;
-  llmToken(runId: string): void;
+  /** A streamed chunk; `output`: it carries text or a tool-call fragment (not a role-only or usage-only chunk). */
+  llmToken(runId: string, output: boolean): void;
   llmEnd(runId: string, output: unknown): void;
   llmError(runId: string, error: unknown): void;
   /** The root run paused (LangGraph's interrupt notice, static breakpoints included). */
@@ -103,8 +106,14 @@ export interface TrackedRun {
   interrupted: boolean;
   /** Roots: task namespaces of node attempts that failed. */
   failedTasks: Set<string> | undefined;
-  /** LLM runs: `performance.now()` of the first streamed chunk (0 = none). */
+  /** LLM runs: `performance.now()` of the first streamed output chunk (0 = none). */
   firstChunkMs: number;
+  /** LLM runs: `performance.now()` of the latest streamed output chunk (0 = none). */
+  lastChunkMs: number;
+  /** LLM runs: streamed output chunks so far. */
+  chunks: number;
+  /** Roots: tokens and cost of the run's LLM calls so far (undefined until one reports tokens). */
+  usage: RunUsage | undefined;
   /** One slot per sink, for what that sink keeps of the run (its span, its label objects). */
   readonly slots: unknown[];
 }
@@ -126,6 +135,8 @@ export interface RunEnd {
   readonly output: unknown;
   /** LLM runs that succeeded: tokens by type. */
   readonly usage: TokenUsage | undefined;
+  /** LLM runs that succeeded with tokens: their cost, priced once by the tracker. */
+  readonly cost: LlmCost | undefined;
 }
 
 /** @internal A signal fed by the tracker. Sinks keep their per-run state in `run.slots[slot]`, never in maps of their own. */
@@ -133,8 +144,15 @@ export interface RunSink {
   readonly name: string;
   /** How long a run may stay open before its record is swept as abandoned; the tracker uses the shortest its sinks ask. */
   readonly abandonAfterMs?: number;
+  /** The price table LLM calls are costed by; the tracker uses the first its sinks carry (the metrics' `prices`). */
+  readonly prices?: PriceBook;
   /** Set by the tracker the sink is attached to. */
   attach(slot: number, tracker: RunTracking): void;
+  /**
+   * A streamed output chunk of LLM run `run` arrived at `nowMs` (`performance.now()`); `run.chunks` counts it already,
+   * `run.lastChunkMs` is still the previous chunk's time (0 for the first).
+   */
+  chunk?(run: TrackedRun, nowMs: number): void;
   start(run: TrackedRun, input: unknown): void;
   end(run: TrackedRun, end: RunEnd): void;
   /**

@@ -3,7 +3,8 @@
  * Langfuse reads, so the same spans render in Langfuse and in any OTLP backend.
  */
 import type { Attributes } from "@opentelemetry/api";
-import type { TokenUsage } from "../runs/facts.js";
+import { type LlmCost, type RunUsage, runUsageFields } from "../cost.js";
+import { type LlmOutputLike, responseModel, type TokenUsage } from "../runs/facts.js";
 
 /** @internal Attribute keys used by the kit's spans. */
 export const ATTR = {
@@ -55,7 +56,26 @@ export const ATTR = {
   path: "langgraph.path",
   attempt: "langgraph.attempt",
   runStatus: "langgraph.run.status",
+  /** Prefix of a root span's LLM totals: `langgraph.run.cost_usd`, `langgraph.run.input_tokens`… */
+  runUsagePrefix: "langgraph.run.",
+  llmCostUsd: "langgraph.llm.cost_usd",
+  llmUnpricedTokens: "langgraph.llm.unpriced_tokens",
 } as const;
+
+/** @internal A root span's LLM totals: tokens, calls and cost of the run (see `runUsageFields`). */
+export function runUsageAttributes(usage: RunUsage): Attributes {
+  const attrs: Attributes = {};
+  for (const [key, value] of Object.entries(runUsageFields(usage))) attrs[`${ATTR.runUsagePrefix}${key}`] = value;
+  return attrs;
+}
+
+/** @internal An LLM span's cost, when any of its tokens were priced; its unpriced tokens, when some were not. */
+export function llmCostAttributes(cost: LlmCost): Attributes {
+  const attrs: Attributes = {};
+  if (cost.totalUsd > 0 || cost.unpricedTokens === 0) attrs[ATTR.llmCostUsd] = cost.totalUsd;
+  if (cost.unpricedTokens > 0) attrs[ATTR.llmUnpricedTokens] = cost.unpricedTokens;
+  return attrs;
+}
 
 type Md = Readonly<Record<string, unknown>> | undefined;
 
@@ -194,8 +214,8 @@ export function llmEndAttributes(
     attrs[ATTR.lfUsageDetails] = JSON.stringify(details);
   }
   const rm = message?.response_metadata;
-  const responseModel = rm?.model_name ?? rm?.model ?? llmOutput?.model_name;
-  if (typeof responseModel === "string" && responseModel !== "") attrs[ATTR.responseModel] = responseModel;
+  const answered = responseModel({ generations, llmOutput } as LlmOutputLike);
+  if (answered !== undefined) attrs[ATTR.responseModel] = answered;
   const id = message?.id ?? rm?.id;
   if (typeof id === "string" && id !== "") attrs[ATTR.responseId] = id;
   const reasons: string[] = [];

@@ -10,7 +10,16 @@ import { type Attributes, type Context, context, type Span, SpanKind, SpanStatus
 import { SinkCallbackHandler } from "../runs/callback-source.js";
 import { errorType } from "../runs/facts.js";
 import type { RunEnd, RunSink, TrackedRun } from "../runs/types.js";
-import { ATTR, llmAttributes, llmEndAttributes, nodeAttributes, rootAttributes, toolAttributes } from "./attributes.js";
+import {
+  ATTR,
+  llmAttributes,
+  llmCostAttributes,
+  llmEndAttributes,
+  nodeAttributes,
+  rootAttributes,
+  runUsageAttributes,
+  toolAttributes,
+} from "./attributes.js";
 import { installTracingBridge } from "./bridge.js";
 import { maskAndCap, toContentString, toGenAIMessage } from "./content.js";
 import { recordError } from "./error-span.js";
@@ -230,7 +239,10 @@ class TracingSink implements RunSink {
         } else this.#content(span, ATTR.lfOutput, end.output);
       }
     } else recordEnd(span, end, this.#o);
-    if (run.kind === "root" && status !== "abandoned") span.setAttribute(ATTR.runStatus, status);
+    if (run.kind === "root" && status !== "abandoned") {
+      span.setAttribute(ATTR.runStatus, status);
+      if (run.usage !== undefined) span.setAttributes(runUsageAttributes(run.usage));
+    }
     span.end(status === "abandoned" ? undefined : wall(end.endMs));
   }
 
@@ -238,6 +250,7 @@ class TracingSink implements RunSink {
     const span = record.span;
     const output = end.output as LLMResult | undefined;
     span.setAttributes(llmEndAttributes(output?.generations as Parameters<typeof llmEndAttributes>[0], output?.llmOutput, end.usage));
+    if (end.cost !== undefined) span.setAttributes(llmCostAttributes(end.cost));
     if (run.firstChunkMs > 0) {
       span.setAttribute(ATTR.requestStream, true);
       span.setAttribute(ATTR.timeToFirstChunk, (run.firstChunkMs - run.startMs) / 1000);
