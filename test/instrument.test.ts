@@ -418,7 +418,7 @@ describe("graph shapes", () => {
     // A StateGraph graph reports its own runs: nothing is bound at the graph, the handler lives inside node runs.
     expect(graph.config?.callbacks ?? []).toEqual([]);
     expect(instrumentWithCallbacks(threeNodeGraph(), { metrics: createMetrics(), name: "cb" }).config?.callbacks).toHaveLength(1);
-    const handlers = [instrumentHandlerOf(graph)];
+    const handlers = [instrumentHandlerOf(graph) as InstrumentCallbackHandler];
     expect(handlers[0]).toBeInstanceOf(InstrumentCallbackHandler);
     expect(handlers[0]?.parts.map((h) => h.name)).toEqual([
       "langgraph-ops-metrics",
