@@ -7,7 +7,7 @@
  * and parentage) must be identical.
  */
 import { HumanMessage } from "@langchain/core/messages";
-import { Annotation, Command, END, interrupt, MemorySaver, Send, START, StateGraph } from "@langchain/langgraph";
+import { Annotation, Command, END, MemorySaver, Send, START, StateGraph } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
@@ -154,7 +154,7 @@ const scenarios: Record<string, Scenario> = {
       .addNode(
         "slow",
         (_s: ChainState, config) =>
-          new Promise<Partial<ChainState>>((resolve, reject) => {
+          new Promise<Partial<ChainState>>((_resolve, reject) => {
             started();
             if (config.signal?.aborted) reject(new Error("Aborted"));
             config.signal?.addEventListener("abort", () => reject(new Error("Aborted")), { once: true });

@@ -412,7 +412,9 @@ describe("resilience wrappers and the node context", () => {
         .compile();
     const spansOf = async (thread: string) => {
       await telemetry.forceFlush();
-      const spans = await collector.waitFor((all) => all.some((s) => s.name === "bridge" && s.attributes["langgraph.thread_id"] === thread));
+      const spans = await collector.waitFor((all) =>
+        all.some((s) => s.name === "bridge" && s.attributes["langgraph.thread_id"] === thread),
+      );
       const root = spans.find((s) => s.name === "bridge" && s.attributes["langgraph.thread_id"] === thread)!;
       return spans.filter((s) => s.traceId === root.traceId);
     };

@@ -147,7 +147,7 @@ function instrumentedClass(Base: GraphClass): GraphClass {
 
     // The root run of a graph whose nodes report themselves: every entry point (transform too) iterates this.
     override async *_streamIterator(input: unknown, options?: StreamOptions): AsyncGenerator<unknown> {
-      const sources = ((this as unknown as Record<symbol, Attachment | undefined>)[ATTACHMENT])?.sources ?? [];
+      const sources = (this as unknown as Record<symbol, Attachment | undefined>)[ATTACHMENT]?.sources ?? [];
       if (sources.length === 0) {
         yield* super._streamIterator(input, options);
         return;
@@ -163,7 +163,7 @@ function instrumentedClass(Base: GraphClass): GraphClass {
     }
 
     override _runLoop(params: { loop: object; config?: StreamOptions }): Promise<unknown> {
-      for (const source of ((this as unknown as Record<symbol, Attachment | undefined>)[ATTACHMENT])?.sources ?? [])
+      for (const source of (this as unknown as Record<symbol, Attachment | undefined>)[ATTACHMENT]?.sources ?? [])
         source.noteLoop(params.config, params.loop);
       return super._runLoop(params);
     }
@@ -271,7 +271,12 @@ function attach<G extends InstrumentableGraph>(graph: G, options: InstrumentOpti
 }
 
 /** The graph with its nodes reporting their runs; undefined when its class cannot be rebuilt with other nodes. */
-function wrapGraph<G extends InstrumentableGraph>(graph: G, handler: InstrumentCallbackHandler, name: string, traced: boolean): G | undefined {
+function wrapGraph<G extends InstrumentableGraph>(
+  graph: G,
+  handler: InstrumentCallbackHandler,
+  name: string,
+  traced: boolean,
+): G | undefined {
   const source = new GraphSource(handler.tracker, handler, traced ? withRunContext : undefined);
   const g = graph as unknown as Record<string, unknown> & { nodes: Parameters<GraphSource["wrapNodes"]>[0] };
   const Instrumented = instrumentedClass((graph as object).constructor as GraphClass);

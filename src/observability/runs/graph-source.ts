@@ -28,7 +28,10 @@ interface NodeLike {
   getNode(): unknown;
   tags?: readonly string[];
 }
-type GraphLike = Record<string, unknown> & { nodes: Record<string, NodeLike>; constructor: new (fields: Record<string, unknown>) => GraphLike };
+type GraphLike = Record<string, unknown> & {
+  nodes: Record<string, NodeLike>;
+  constructor: new (fields: Record<string, unknown>) => GraphLike;
+};
 /** The part of LangGraph's run loop read when the root run ends. */
 interface LoopLike {
   output?: unknown;
@@ -182,7 +185,9 @@ export class GraphSource {
     const run = tracker.nodeStart(id, parent, name, config.metadata, input);
     if (run === undefined) return call(config);
     // A subgraph's own nodes report themselves, under this run; only a node's function gets the handler.
-    const inner: Config = subgraph ? this.#within(config, run) : { ...config, callbacks: nodeCallbacks(config.callbacks, id, this.#handler) };
+    const inner: Config = subgraph
+      ? this.#within(config, run)
+      : { ...config, callbacks: nodeCallbacks(config.callbacks, id, this.#handler) };
     // The run name is the node run's own, as when LangChain hands a run's children their config: a tool or chain
     // called with this config keeps its own name.
     delete inner.runName;
