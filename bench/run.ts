@@ -156,7 +156,7 @@ function summary(): string {
     `Measured by \`${command}\` (all benchmarks in one command, ${minutes} min on 2 shared cores; the default sizes take a few minutes); full tables, machine and sizes in`,
     "[bench/RESULTS.md](bench/RESULTS.md). CPU time per invoke against the bare graph (× bare) and against the same graph with",
     "a no-op LangChain callback handler bound at the graph (× floor: what any callback-based tool pays before doing anything;",
-    "`instrument()` takes graph and node runs from the graph itself and lands below it). All variants run in each process",
+    "`instrument()` takes graph and node runs from the graph itself and lands at or below it). All variants run in each process",
     `(interleaved in a random order per round; OpenInference, which patches LangChain's callback manager, after the others), ${processCount}`,
     "processes. Each ratio is the median of per-round ratios against the reference's sample of the same round, pooled over the",
     "processes; in parentheses the interquartile range of the floor ratios and the lowest and highest of the processes' own",
