@@ -6,7 +6,7 @@ import { withRetry } from "../src/resilience/retry.js";
 import type { Clock } from "../src/resilience/types.js";
 import { createLoggingHandler, createLogger } from "../src/observability/logging.js";
 import { labelsOf } from "../src/core/events.js";
-import { instrument } from "../src/observability/instrument.js";
+import { instrument, instrumentHandlerOf, instrumentWithCallbacks } from "../src/observability/instrument.js";
 import { InstrumentCallbackHandler } from "../src/observability/instrument-handler.js";
 import { MetricsCallbackHandler } from "../src/observability/metrics-handler.js";
 import { createMetrics, type Metrics } from "../src/observability/metrics.js";
@@ -402,7 +402,7 @@ describe("graph shapes", () => {
   it("leaves no run state behind after successful, failed and cancelled runs", async () => {
     const metrics = createMetrics();
     const graph = instrument(threeNodeGraph(), { metrics, name: "leak" });
-    const [forwarder] = (graph.config?.callbacks ?? []) as InstrumentCallbackHandler[];
+    const forwarder = instrumentHandlerOf(graph);
     const handler = forwarder?.parts.find((h) => h instanceof MetricsCallbackHandler) as MetricsCallbackHandler;
     for (let i = 0; i < 20; i++) await graph.invoke({ fail: i % 3 === 0, flaky: i % 2 }, thread()).catch(() => undefined);
     const stream = await graph.stream({ fail: false, flaky: 0 }, thread());
@@ -415,8 +415,10 @@ describe("graph shapes", () => {
   it("attaches one handler that forwards to the metrics, tracing and logging handlers in that order", async () => {
     const metrics = createMetrics();
     const graph = instrument(threeNodeGraph(), { metrics, tracing: true, logger: createLogger({ level: "silent" }), name: "all" });
-    const handlers = (graph.config?.callbacks ?? []) as InstrumentCallbackHandler[];
-    expect(handlers).toHaveLength(1);
+    // A StateGraph graph reports its own runs: nothing is bound at the graph, the handler lives inside node runs.
+    expect(graph.config?.callbacks ?? []).toEqual([]);
+    expect(instrumentWithCallbacks(threeNodeGraph(), { metrics: createMetrics(), name: "cb" }).config?.callbacks).toHaveLength(1);
+    const handlers = [instrumentHandlerOf(graph) as InstrumentCallbackHandler];
     expect(handlers[0]).toBeInstanceOf(InstrumentCallbackHandler);
     expect(handlers[0]?.parts.map((h) => h.name)).toEqual([
       "langgraph-ops-metrics",
@@ -428,7 +430,7 @@ describe("graph shapes", () => {
     expect(labelsOf({ callbacks: handlers, metadata: { langgraph_node: "n" } })).toEqual({ graph: "all", node: "n" });
     // Without signals the handler still names the graph for the wrappers; it has no parts to forward to.
     const bare = instrument(threeNodeGraph(), { name: "named-only" });
-    const [only] = (bare.config?.callbacks ?? []) as InstrumentCallbackHandler[];
+    const only = instrumentHandlerOf(bare);
     expect(only?.parts).toEqual([]);
     expect(labelsOf({ callbacks: only === undefined ? [] : [only] }).graph).toBe("named-only");
     expect(() => new InstrumentCallbackHandler([], "")).toThrow(/graphName must be a non-empty string/);

@@ -12,7 +12,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@o
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { InstrumentCallbackHandler } from "../src/observability/instrument-handler.js";
-import { instrument } from "../src/observability/instrument.js";
+import { instrument, instrumentHandlerOf } from "../src/observability/instrument.js";
 import { createLogger, createLoggingHandler } from "../src/observability/logging.js";
 import { MetricsCallbackHandler } from "../src/observability/metrics-handler.js";
 import { coreOf, createMetrics, type Metrics } from "../src/observability/metrics.js";
@@ -231,7 +231,7 @@ describe("one run model: metrics, spans and logs agree", () => {
       .addEdge(START, "noop")
       .compile();
     const app = instrument(graph, { metrics, tracing: true, logger, name: "bare" });
-    const [handler] = (app.config?.callbacks ?? []) as InstrumentCallbackHandler[];
+    const handler = instrumentHandlerOf(app);
     expect(handler).toBeInstanceOf(InstrumentCallbackHandler);
     const model = new ProviderModel("bedrock", "bare-model");
     const chain = RunnableLambda.from(async (text: string, config) => model.invoke([new HumanMessage(text)], config));
@@ -261,7 +261,7 @@ describe("one run model: metrics, spans and logs agree", () => {
       .addEdge(START, "noop")
       .compile();
     const app = instrument(graph, { metrics, tracing: true, logger, name: "remote" });
-    const [handler] = (app.config?.callbacks ?? []) as InstrumentCallbackHandler[];
+    const handler = instrumentHandlerOf(app);
     const remote = new RemoteGraph({ func: async (state: { note: string }) => ({ note: `${state.note}!` }) });
     await remote.invoke({ note: "hi" }, { callbacks: [handler as InstrumentCallbackHandler], metadata: { thread_id: "t-remote" } });
     const failing = new RemoteGraph({

@@ -11,7 +11,7 @@ import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAgentGraph, FAKE_MODEL } from "../bench/tracing-fixtures.js";
 import { startTelemetry, type Telemetry } from "../src/integrations/otel.js";
-import { type InstrumentableGraph, instrument } from "../src/observability/instrument.js";
+import { type InstrumentableGraph, instrument, instrumentWithCallbacks } from "../src/observability/instrument.js";
 import { withNodeContext } from "../src/observability/tracing/bridge.js";
 import type { TracingOptions } from "../src/observability/tracing/handler.js";
 import { openRunCount } from "../src/observability/tracing/registry.js";
@@ -397,10 +397,10 @@ describe("resilience wrappers and the node context", () => {
     expect(parents).toEqual(clients.sort((a, b) => (a.startNs < b.startNs ? -1 : 1)).map((c) => `00-${c.traceId}-${c.spanId}-01`));
   });
 
-  it("withNodeContext makes an unwrapped node's span active; without it the span would not nest", async () => {
+  it("an unwrapped node's span is the active context while it runs; withNodeContext does it under the callback handler", async () => {
     const S = Annotation.Root({ n: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }) });
     const appTracer = trace.getTracer("app");
-    const graph = traced(
+    const build = () =>
       new StateGraph(S)
         .addNode("bridged", (_s: typeof S.State, config) =>
           withNodeContext(config, () => appTracer.startActiveSpan("inside bridged", (span) => (span.end(), { n: 1 }))),
@@ -409,17 +409,28 @@ describe("resilience wrappers and the node context", () => {
         .addEdge(START, "bridged")
         .addEdge("bridged", "plain")
         .addEdge("plain", END)
-        .compile(),
-      "bridge",
+        .compile();
+    const spansOf = async (thread: string) => {
+      await telemetry.forceFlush();
+      const spans = await collector.waitFor((all) =>
+        all.some((s) => s.name === "bridge" && s.attributes["langgraph.thread_id"] === thread),
+      );
+      const root = spans.find((s) => s.name === "bridge" && s.attributes["langgraph.thread_id"] === thread)!;
+      return spans.filter((s) => s.traceId === root.traceId);
+    };
+    // Nodes that report their own runs enter their span for the node's whole run.
+    await traced(build(), "bridge").invoke({ n: 0 }, { configurable: { thread_id: "thread-node-context" } });
+    const own = await spansOf("thread-node-context");
+    expect(one(own, "inside bridged").parentSpanId).toBe(one(own, "bridged").spanId);
+    expect(one(own, "inside plain").parentSpanId).toBe(one(own, "plain").spanId);
+    // Under the callback handler (graph shapes whose nodes cannot be wrapped) only withNodeContext does.
+    await instrumentWithCallbacks(build(), { tracing: true, name: "bridge" }).invoke(
+      { n: 0 },
+      { configurable: { thread_id: "thread-with-node-context" } },
     );
-    await graph.invoke({ n: 0 }, { configurable: { thread_id: "thread-with-node-context" } });
-    await telemetry.forceFlush();
-    const spans = await collector.waitFor((all) => all.some((s) => s.name === "inside plain"));
-    const root = spans.find((s) => s.name === "bridge" && s.attributes["langgraph.thread_id"] === "thread-with-node-context")!;
-    const inTrace = spans.filter((s) => s.traceId === root.traceId);
-    expect(one(inTrace, "inside bridged").parentSpanId).toBe(one(inTrace, "bridged").spanId);
-    // The unwrapped, unbridged node's span is not the active context: its inner span lands outside the run's trace.
-    expect(byName(inTrace, "inside plain")).toHaveLength(0);
+    const handled = await spansOf("thread-with-node-context");
+    expect(one(handled, "inside bridged").parentSpanId).toBe(one(handled, "bridged").spanId);
+    expect(byName(handled, "inside plain")).toHaveLength(0);
   });
 
   it("timeout, fallback, breaker rejection and idempotency hits become events on the node span", async () => {

@@ -97,6 +97,11 @@ export class InstrumentCallbackHandler extends RunCallbackAdapter {
     return this.#tracker;
   }
 
+  /** @internal The tracker behind the handler: `instrument()` feeds graph and node runs into it directly. */
+  get tracker(): RunTracker {
+    return this.#tracker;
+  }
+
   /** Positional arguments, not a closure or a rest array: this runs for every run event when other handlers are given. */
   #forward(
     method: CallbackMethod,

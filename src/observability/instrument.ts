@@ -10,12 +10,14 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Logger } from "pino";
 import { checkOptions, describe, type OptionSpec, rule } from "../core/options.js";
 import { TRACING_OPTIONS } from "./tracing/options.js";
-import { handlersOf } from "../core/events.js";
+import { GRAPH_NAME_HANDLER_KEY, handlersOf } from "../core/events.js";
 import { InstrumentCallbackHandler } from "./instrument-handler.js";
 import { createLoggingHandler } from "./logging.js";
 import { MetricsCallbackHandler } from "./metrics-handler.js";
 import { coreOf, isMetrics, type Metrics } from "./metrics.js";
 import { uuidv7 } from "./run-id.js";
+import { canWrapNodes, GraphSource, rootMetadata } from "./runs/graph-source.js";
+import { withRunContext } from "./tracing/bridge.js";
 import { createTracingHandler, type TracingOptions } from "./tracing/handler.js";
 
 /** Options of {@link instrument}. */
@@ -43,7 +45,22 @@ interface AbandonAware {
 }
 
 type StreamOptions = Record<string, unknown> & { runId?: string };
-type GraphClass = new (fields: Record<string, unknown>) => InstrumentableGraph & { config?: { callbacks?: unknown } };
+/** What the subclass calls on a LangGraph graph besides the public entry points. */
+interface PregelInternals {
+  config?: { callbacks?: unknown; metadata?: Record<string, unknown>; configurable?: Record<string, unknown> };
+  _streamIterator(input: unknown, options?: StreamOptions): AsyncGenerator<unknown>;
+  _runLoop(params: { loop: object; config?: StreamOptions }): Promise<unknown>;
+}
+type GraphClass = new (fields: Record<string, unknown>) => InstrumentableGraph & PregelInternals;
+
+/** What `instrument()` keeps on a graph whose runs it takes from the graph itself. */
+interface Attachment {
+  readonly handler: InstrumentCallbackHandler;
+  /** The sources of the graph's runs, innermost first; empty when its runs come from the handler bound at the graph. */
+  readonly sources: readonly GraphSource[];
+}
+/** Own property of an instrumented graph; `withConfig` copies it with the graph's other fields. */
+const ATTACHMENT = Symbol.for("langgraph-ops.instrument-attachment");
 
 /** @internal The accepted keys of {@link InstrumentOptions}: validation and the bad-input sweep read it. */
 export const INSTRUMENT_OPTIONS = {
@@ -121,6 +138,36 @@ function instrumentedClass(Base: GraphClass): GraphClass {
   const cached = subclasses.get(Base);
   if (cached !== undefined) return cached;
   class Instrumented extends Base {
+    constructor(fields: Record<string | symbol, unknown>) {
+      super(fields as Record<string, unknown>);
+      const self = this as unknown as Record<symbol, unknown>;
+      if (fields[ATTACHMENT] !== undefined) self[ATTACHMENT] = fields[ATTACHMENT];
+      if (fields[GRAPH_NAME_HANDLER_KEY] !== undefined) self[GRAPH_NAME_HANDLER_KEY] = fields[GRAPH_NAME_HANDLER_KEY];
+    }
+
+    // The root run of a graph whose nodes report themselves: every entry point (transform too) iterates this.
+    override async *_streamIterator(input: unknown, options?: StreamOptions): AsyncGenerator<unknown> {
+      const sources = (this as unknown as Record<symbol, Attachment | undefined>)[ATTACHMENT]?.sources ?? [];
+      if (sources.length === 0) {
+        yield* super._streamIterator(input, options);
+        return;
+      }
+      const metadata = rootMetadata(this.config, options);
+      // A graph instrumented twice: each instrumentation's root run around the next one's, with the same run id.
+      let iterate = (o: StreamOptions): AsyncGenerator<unknown> => super._streamIterator(input, o);
+      for (const source of sources) {
+        const next = iterate;
+        iterate = (o) => source.root(input, o, metadata, next);
+      }
+      yield* iterate(options ?? {});
+    }
+
+    override _runLoop(params: { loop: object; config?: StreamOptions }): Promise<unknown> {
+      for (const source of (this as unknown as Record<symbol, Attachment | undefined>)[ATTACHMENT]?.sources ?? [])
+        source.noteLoop(params.config, params.loop);
+      return super._runLoop(params);
+    }
+
     // Not an async method: a graph without abandon-aware handlers gets its stream back with no promise in between.
     override stream(input: unknown, options?: StreamOptions): Promise<unknown> {
       const callbacks = this.config?.callbacks;
@@ -161,15 +208,35 @@ function resolveName(graph: InstrumentableGraph, name: unknown): string {
 }
 
 /**
- * Instruments a compiled graph: returns the same graph (same type and class name) with one callback handler bound
- * into its run config that feeds the metrics, tracing and logging handlers and carries the graph name (so wrapper
- * metrics carry the same `graph` label). Works for every entry point (`invoke`, `stream` in any mode, `streamEvents`, `batch`) and keeps
+ * Instruments a compiled graph: returns the same graph (same type and class name) whose graph runs and node runs
+ * feed the metrics, tracing and logging signals, with the graph name on every series (wrapper metrics carry the
+ * same `graph` label). A `StateGraph` graph reports its runs from its own nodes, and only the calls a node makes
+ * (LLMs, tools) go through a LangChain callback handler, which exists only inside node runs; other graphs (the
+ * functional API's `entrypoint`, `createAgent`'s wrapper, remote graphs) get one callback handler bound into their
+ * run config. Works for every entry point (`invoke`, `stream` in any mode, `streamEvents`, `batch`) and keeps
  * `getState`, `updateState`, subgraph namespaces and stream cancellation intact.
  * @example
  * const metrics = createMetrics();
  * const graph = instrument(builder.compile({ checkpointer }), { metrics, tracing: true, name: "support-agent" });
  */
 export function instrument<G extends InstrumentableGraph>(graph: G, options: InstrumentOptions = {}): G {
+  return attach(graph, options, false);
+}
+
+/**
+ * @internal `instrument()` with the callback handler bound at the graph whatever the graph's shape: the path other
+ * graph shapes take. Tests compare both paths run by run.
+ */
+export function instrumentWithCallbacks<G extends InstrumentableGraph>(graph: G, options: InstrumentOptions = {}): G {
+  return attach(graph, options, true);
+}
+
+/** @internal The handler `instrument()` created for `graph` (bound at the graph, or inside its node runs). */
+export function instrumentHandlerOf(graph: unknown): InstrumentCallbackHandler | undefined {
+  return (graph as Record<symbol, Attachment | undefined> | null)?.[ATTACHMENT]?.handler;
+}
+
+function attach<G extends InstrumentableGraph>(graph: G, options: InstrumentOptions, callbacksOnly: boolean): G {
   const where = "instrument(graph, options)";
   if (typeof graph !== "object" || graph === null || typeof graph.withConfig !== "function" || typeof graph.stream !== "function") {
     throw new TypeError(`instrument(graph) must be a compiled LangGraph graph (with withConfig and stream), got ${describe(graph)}`);
@@ -184,15 +251,46 @@ export function instrument<G extends InstrumentableGraph>(graph: G, options: Ins
   // One handler forwarding to all signals: LangChain's per-handler dispatch cost is paid once. It also carries the
   // graph name to the resilience wrappers (through each node's config.callbacks), which costs nothing per run,
   // where a metadata entry would be copied into every child callback manager.
-  const bound = graph.withConfig({ callbacks: [new InstrumentCallbackHandler(callbacks, name)] }) as G;
+  const handler = new InstrumentCallbackHandler(callbacks, name);
+  if (!callbacksOnly && canWrapNodes(graph)) {
+    const wrapped = wrapGraph(graph, handler, name, tracing !== undefined && tracing !== false);
+    if (wrapped !== undefined) return wrapped;
+  }
+  const bound = graph.withConfig({ callbacks: [handler] }) as G;
   const Base = (bound as object).constructor as GraphClass;
   const Instrumented = instrumentedClass(Base);
-  if (Instrumented === Base) return bound;
+  const previous = (bound as unknown as Record<symbol, Attachment | undefined>)[ATTACHMENT];
+  const attachment: Attachment = { handler, sources: previous?.sources ?? [] };
   try {
     // Exactly what Pregel.withConfig does (`new this.constructor({ ...this, config })`), with the subclass.
-    return new Instrumented({ ...(bound as object) }) as unknown as G;
+    return new Instrumented({ ...(bound as object), [ATTACHMENT]: attachment }) as unknown as G;
   } catch {
     // A graph class with another constructor still gets its handlers; only abandoned streams go unnoticed.
     return bound;
+  }
+}
+
+/** The graph with its nodes reporting their runs; undefined when its class cannot be rebuilt with other nodes. */
+function wrapGraph<G extends InstrumentableGraph>(
+  graph: G,
+  handler: InstrumentCallbackHandler,
+  name: string,
+  traced: boolean,
+): G | undefined {
+  const source = new GraphSource(handler.tracker, handler, traced ? withRunContext : undefined);
+  const g = graph as unknown as Record<string, unknown> & { nodes: Parameters<GraphSource["wrapNodes"]>[0] };
+  const Instrumented = instrumentedClass((graph as object).constructor as GraphClass);
+  const previous = (graph as unknown as Record<symbol, Attachment | undefined>)[ATTACHMENT];
+  const attachment: Attachment = { handler, sources: [...(previous?.sources ?? []), source] };
+  try {
+    return new Instrumented({
+      ...g,
+      nodes: source.wrapNodes(g.nodes),
+      [ATTACHMENT]: attachment,
+      // Where guardThreads and other wrappers of the graph read its name.
+      [GRAPH_NAME_HANDLER_KEY]: name,
+    }) as unknown as G;
+  } catch {
+    return undefined;
   }
 }

@@ -64,7 +64,8 @@ interface Resolved {
 }
 
 function graphName(graph: { config?: { callbacks?: unknown } }, fallback: string): string {
-  const bound = handlerMark(graph.config?.callbacks, GRAPH_NAME_HANDLER_KEY);
+  // instrument() names the graph on the graph itself, or (graphs it binds a handler to) on that handler.
+  const bound = (graph as Record<symbol, unknown>)[GRAPH_NAME_HANDLER_KEY] ?? handlerMark(graph.config?.callbacks, GRAPH_NAME_HANDLER_KEY);
   return typeof bound === "string" ? bound : fallback;
 }
 

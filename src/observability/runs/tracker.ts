@@ -155,7 +155,7 @@ export class RunTracker implements RunInput, RunTracking {
       return;
     }
     if (kind === "root") {
-      this.#start(this.#open(s.runId, "root", "", s.parentRunId, undefined, s.metadata), s.inputs);
+      this.#startRoot(s.runId, s.parentRunId, s.metadata, s.inputs);
       return;
     }
     if (parentEntry === DETACHED || parentEntry === undefined) {
@@ -169,11 +169,47 @@ export class RunTracker implements RunInput, RunTracking {
       if (kind !== "hidden") for (const sink of this.#sinks) sink.passThrough?.(s.runId, parentEntry);
       return;
     }
-    const taskNs = s.metadata?.langgraph_checkpoint_ns;
+    this.#startNode(s.runId, s.parentRunId, parentEntry, s.runName as string, s.metadata, s.inputs);
+  }
+
+  #startRoot(runId: string, parentRunId: string | undefined, metadata: TrackedRun["metadata"], inputs: unknown): TrackedRun {
+    const run = this.#open(runId, "root", "", parentRunId, undefined, metadata);
+    this.#start(run, inputs);
+    return run;
+  }
+
+  #startNode(
+    runId: string,
+    parentRunId: string | undefined,
+    parent: TrackedRun,
+    name: string,
+    metadata: TrackedRun["metadata"],
+    inputs: unknown,
+  ): TrackedRun {
+    const taskNs = metadata?.langgraph_checkpoint_ns;
     const task = typeof taskNs === "string" ? taskNs : undefined;
-    const retried = task !== undefined && parentEntry.root?.failedTasks?.has(task) === true;
-    const run = this.#open(s.runId, "node", s.runName as string, s.parentRunId, parentEntry, s.metadata, { task, retried });
-    this.#start(run, s.inputs);
+    // A RetryPolicy re-run: an earlier attempt of the same task failed.
+    const retried = task !== undefined && parent.root?.failedTasks?.has(task) === true;
+    const run = this.#open(runId, "node", name, parentRunId, parent, metadata, { task, retried });
+    this.#start(run, inputs);
+    return run;
+  }
+
+  /** A graph's own root run, reported by the graph (not a callback); undefined when `runId` is already tracked. */
+  rootStart(runId: string, metadata: TrackedRun["metadata"], inputs: unknown): TrackedRun | undefined {
+    if (this.#runs.has(runId)) return undefined;
+    return this.#startRoot(runId, undefined, metadata, inputs);
+  }
+
+  /** A node attempt under `parent`, reported by the node's own runnable; undefined when `runId` is already tracked. */
+  nodeStart(runId: string, parent: TrackedRun, name: string, metadata: TrackedRun["metadata"], inputs: unknown): TrackedRun | undefined {
+    if (this.#runs.has(runId)) return undefined;
+    return this.#startNode(runId, parent.id, parent, name, metadata, inputs);
+  }
+
+  /** Whether `run` is a record of this tracker that has not ended. */
+  isOpen(run: TrackedRun): boolean {
+    return this.#runs.get(run.id) === run;
   }
 
   chainEnd(runId: string, outputs: unknown): void {

@@ -12,7 +12,7 @@ import { setNodeContextRunner } from "../../core/node-context.js";
 import { errorFacts } from "../error-export.js";
 import { ATTR } from "./attributes.js";
 import { errorAttributes } from "./error-span.js";
-import { runOfConfig, spanContextOf } from "./registry.js";
+import { getRun, runOfConfig, spanContextOf } from "./registry.js";
 
 function nodeSpanOf(config: RunnableConfig | undefined): Span | undefined {
   const found = runOfConfig(config);
@@ -45,6 +45,13 @@ export function withNodeContext<T>(config: RunnableConfig | undefined, fn: () =>
   const found = runOfConfig(config);
   if (found === undefined) return fn();
   return context.with(spanContextOf(found.record), fn);
+}
+
+/** @internal Runs `fn` with the span of run `runId` (a node run) active; without a span for it, just calls `fn`. */
+export function withRunContext<T>(runId: string, fn: () => T): T {
+  const record = getRun(runId);
+  if (record === undefined || record.runId !== runId) return fn();
+  return context.with(spanContextOf(record), fn);
 }
 
 let installed = false;
