@@ -33,6 +33,8 @@ export type ProbeGrant = { readonly granted: true } | { readonly granted: false;
 
 /** One breaker's connection to its store. */
 export interface BreakerLink {
+  /** True for a store shared between processes, whether or not it answers right now. */
+  readonly shared: boolean;
   /**
    * The shared state, read from a local cache (no I/O), or `undefined` when the breaker acts on its local window:
    * always for the local store, and for a shared store while it is unreachable.
@@ -40,6 +42,13 @@ export interface BreakerLink {
   view(): SharedBreakerView | undefined;
   /** Counts one outcome of a call made while the shared state was closed; the store batches them. */
   record(failure: boolean): void;
+  /**
+   * While failures this process counted are on their way to the store: a promise that settles once the store
+   * answered (so the next call sees whether they opened the breaker); otherwise `undefined`.
+   */
+  hold(): Promise<void> | undefined;
+  /** Tells the store a call ran on the local window, so that it keeps trying to reach a store that did not answer. */
+  touch(): void;
   /** Asks for the one probe of the reset period. Rejects when the store is unreachable. */
   tryProbe(): Promise<ProbeGrant>;
   /** Reports the outcome of a granted probe: success closes the breaker fleet-wide, failure opens it again. */
@@ -65,8 +74,11 @@ export interface BreakerStore {
 }
 
 const LOCAL_LINK: BreakerLink = {
+  shared: false,
   view: () => undefined,
   record: () => undefined,
+  touch: () => undefined,
+  hold: () => undefined,
   tryProbe: () => Promise.reject(new Error("the local breaker store has no shared probe")),
   settleProbe: () => Promise.resolve(),
   close: () => undefined,

@@ -51,6 +51,8 @@ export interface CircuitBreaker {
   readonly name: string;
   /** The state this process acts on: the fleet's while a shared store answers, else the local one. */
   readonly state: BreakerState;
+  /** True when the breaker's store is shared between processes (whether or not it answers right now). */
+  readonly shared: boolean;
   /** The fleet's pooled state as last read from a shared store; `undefined` for a local store or while it is unreachable. */
   readonly sharedState: BreakerState | undefined;
   /** Milliseconds until an open breaker lets a probe through; 0 when closed or half-open. */
@@ -354,15 +356,21 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     get state() {
       return effectiveState(status);
     },
+    shared: link.shared,
     get sharedState() {
       return link.view()?.state;
     },
     retryAfterMs,
     execute<T>(fn: () => T | Promise<T>, config?: RunnableConfig): Promise<T> {
       const view = stopped ? undefined : link.view();
-      if (view === undefined) return local(fn, config);
-      if (view.state === "closed") return pooled(fn);
-      return gated(view, fn, config);
+      if (view === undefined) {
+        link.touch();
+        return local(fn, config);
+      }
+      if (view.state !== "closed") return gated(view, fn, config);
+      // Failures of this process still on their way to the store may have opened the breaker: wait for the verdict.
+      const held = link.hold();
+      return held === undefined ? pooled(fn) : held.then(() => breaker.execute(fn, config));
     },
     shutdown() {
       stopped = true;
