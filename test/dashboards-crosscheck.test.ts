@@ -43,6 +43,8 @@ const EXTENSIONS: Record<string, string[]> = {
   langgraph_thread_lock_wait_seconds: ["graph", "strategy"],
   // The design's "New series" table (fleet): failed operations of a shared store, each answered by local state.
   langgraph_resilience_store_errors_total: ["store", "operation"],
+  // The fleet issue's "fleet breaker state per replica vs pooled": the pooled state next to circuit_breaker_state.
+  langgraph_circuit_breaker_fleet_state: ["breaker", "state"],
 };
 /** Everything `createMetrics()` may register: the contract plus the extensions. */
 const REGISTERED: Record<string, string[]> = { ...CONTRACT, ...EXTENSIONS };

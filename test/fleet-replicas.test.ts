@@ -13,6 +13,7 @@ import { waitFor } from "./support/ports.js";
 import { type RedisServer, startRedis } from "./support/redis.js";
 
 interface Drive {
+  id?: string;
   ok: number;
   provider: number;
   rejected: number;
