@@ -70,12 +70,28 @@ async function takeFleetSlot(
   signal: AbortSignal | undefined,
 ): Promise<FleetSlot | false | undefined> {
   const holder = randomUUID();
-  const tryTake = (): Promise<boolean | undefined> => store.acquire(name, holder, limit).catch(() => undefined);
+  // Whatever the store does (throws, rejects, answers something else), the call goes on: on the local limit.
+  const tryTake = (): Promise<boolean | undefined> =>
+    Promise.resolve()
+      .then(() => store.acquire(name, holder, limit))
+      .then(
+        (got: unknown) => (typeof got === "boolean" ? got : undefined),
+        () => undefined,
+      );
+  const quietly = (op: () => Promise<unknown>): void => {
+    Promise.resolve().then(op).catch(() => undefined);
+  };
   let got = await tryTake();
   if (got === false) {
     if (!canWait()) return false;
     let wake: (() => void) | undefined;
-    const unsubscribe = store.onRelease?.(name, () => wake?.());
+    let unsubscribe: (() => void) | undefined;
+    try {
+      const off: unknown = store.onRelease?.(name, () => wake?.());
+      if (typeof off === "function") unsubscribe = off as () => void;
+    } catch {
+      // no wake-ups: the waiter polls
+    }
     try {
       while (got === false) {
         signal?.throwIfAborted();
@@ -98,13 +114,13 @@ async function takeFleetSlot(
   }
   if (got === undefined) return undefined;
   const renewal = setInterval(() => {
-    store.renew(name, holder).catch(() => undefined);
+    quietly(() => store.renew(name, holder));
   }, Math.max(1, Math.floor(store.leaseMs / 3)));
   renewal.unref();
   return {
     release: () => {
       clearInterval(renewal);
-      store.release(name, holder).catch(() => undefined);
+      quietly(() => store.release(name, holder));
     },
   };
 }

@@ -250,9 +250,17 @@ function trackStatus(opossum: OpossumBreaker, o: ResolvedBreakerOptions): Breake
     rollingCountBuckets: o.rollingCountBuckets,
     resetTimeout: o.resetTimeout,
   };
-  status.link = o.store.link(o.name, { settings, now: o.now, onChange: () => publishChange(status, o.name) });
+  const link: unknown = o.store.link(o.name, { settings, now: o.now, onChange: () => publishChange(status, o.name) });
+  const missing = LINK_METHODS.filter((m) => typeof (link as Record<string, unknown> | null)?.[m] !== "function");
+  if (missing.length > 0) {
+    opossum.shutdown();
+    throw new TypeError(`createCircuitBreaker(options).store.link() must return a BreakerLink; it lacks ${missing.join(", ")}`);
+  }
+  status.link = link as BreakerLink;
   return status;
 }
+
+const LINK_METHODS = ["view", "record", "hold", "touch", "tryProbe", "settleProbe", "close"] as const;
 
 const OPOSSUM_STATE: Record<string, BreakerState> = { open: "open", close: "closed", halfOpen: "half_open" };
 
