@@ -17,6 +17,7 @@ import { main as createAgentExample } from "../examples/create-agent/main.js";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./support/otlp-receiver.js";
 import { type PostgresServer, startPostgres } from "./support/postgres.js";
 import { promtool } from "./support/prometheus.js";
+import { startRedis } from "./support/redis.js";
 
 const root = resolve(import.meta.dirname, "..");
 
@@ -285,6 +286,31 @@ describe("examples/http-api", () => {
       await new Promise((r) => slowServer.close(r));
     }
   });
+
+  it("two replicas with REDIS_URL answer, read one fleet breaker state, and exit 0 on SIGTERM with their stores closed", async () => {
+    const redis = await startRedis();
+    const replicas = [0, 1].map(() => startExample("examples/http-api/server.ts", { PORT: "0", FAKE_MODEL_LATENCY_MS: "20", REDIS_URL: redis.url }));
+    try {
+      for (const app of replicas) {
+        const port = (JSON.parse(await app.line(/"msg":"listening"/)) as { port: number }).port;
+        const url = `http://127.0.0.1:${port}`;
+        const res = await fetch(`${url}/chat`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ message: "What is the weather in Paris?" }),
+        });
+        expect(res.status).toBe(200);
+        const scrape = await (await fetch(`${url}/metrics`)).text();
+        expect(scrape).toMatch(/^langgraph_circuit_breaker_fleet_state\{breaker="openai",state="closed"\} 1$/m);
+        expect(scrape).not.toMatch(/^langgraph_resilience_store_errors_total\{/m);
+      }
+      for (const app of replicas) app.child.kill("SIGTERM");
+      for (const app of replicas) expect(await app.exited).toBe(0);
+    } finally {
+      for (const app of replicas) app.child.kill("SIGKILL");
+      await redis.stop();
+    }
+  }, 60_000);
 
   it("on SIGTERM stops accepting connections, finishes the run in flight, flushes its trace, then exits 0", async () => {
     const collector = await startOtlpReceiver();
