@@ -88,8 +88,10 @@ describe("examples/docker-compose", () => {
   it("runs the API as two replicas that share the compose Redis (its password, a database of their own)", () => {
     const [a, b] = [env("app"), env("app-2")];
     expect(b).toEqual(a);
-    expect(a.REDIS_URL).toBe(`redis://:${interpolate("${REDIS_PASSWORD:-redis-local-secret}")}@redis:6379/1`);
-    expect(list(service("redis").command).map(interpolate)).toContain(interpolate("${REDIS_PASSWORD:-redis-local-secret}"));
+    // The password the redis service requires (its default, as compose interpolates it).
+    const password = list(service("redis").command).map(interpolate)[1];
+    expect(password).toBe("redis-local-secret");
+    expect(a.REDIS_URL).toBe(`redis://:${password}@redis:6379/1`);
     expect(service("app-2").build).toEqual(service("app").build);
   });
 

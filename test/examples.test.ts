@@ -289,7 +289,9 @@ describe("examples/http-api", () => {
 
   it("two replicas with REDIS_URL answer, read one fleet breaker state, and exit 0 on SIGTERM with their stores closed", async () => {
     const redis = await startRedis();
-    const replicas = [0, 1].map(() => startExample("examples/http-api/server.ts", { PORT: "0", FAKE_MODEL_LATENCY_MS: "20", REDIS_URL: redis.url }));
+    const replicas = [0, 1].map(() =>
+      startExample("examples/http-api/server.ts", { PORT: "0", FAKE_MODEL_LATENCY_MS: "20", REDIS_URL: redis.url }),
+    );
     try {
       for (const app of replicas) {
         const port = (JSON.parse(await app.line(/"msg":"listening"/)) as { port: number }).port;

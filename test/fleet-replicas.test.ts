@@ -58,7 +58,14 @@ afterAll(async () => {
 });
 
 async function replicas(mode: string, extra: Record<string, string> = {}, count = REPLICAS): Promise<FleetReplica[]> {
-  const env = { REDIS_URL: redis.url, PROVIDER_URL: provider.openaiBaseURL, MODE: mode, VOLUME: String(VOLUME), RESET_MS: String(RESET_MS), ...extra };
+  const env = {
+    REDIS_URL: redis.url,
+    PROVIDER_URL: provider.openaiBaseURL,
+    MODE: mode,
+    VOLUME: String(VOLUME),
+    RESET_MS: String(RESET_MS),
+    ...extra,
+  };
   const out = await Promise.all(Array.from({ length: count }, (_, i) => startFleetReplica(`${mode}-${i}`, env)));
   started.push(...out);
   return out;
@@ -125,7 +132,8 @@ describe("Redis SIGKILLed and restarted under load", () => {
     const during = await Promise.all(fleet.map((r) => r.send<Stats>({ cmd: "stats" })));
     await redis.restart();
     const runs = await driving;
-    for (const { id: _, ...run } of runs) expect({ ...run, ok: run.ok > 0 }).toEqual({ ok: true, provider: 0, rejected: 0, other: 0, message: "" });
+    for (const { id: _, ...run } of runs)
+      expect({ ...run, ok: run.ok > 0 }).toEqual({ ok: true, provider: 0, rejected: 0, other: 0, message: "" });
     for (const s of during) {
       expect(s.sharedState).toBeNull(); // on the local window
       expect(s.storeErrors).toBeGreaterThan(0);
@@ -194,7 +202,9 @@ describe("a fleet bulkhead on Redis", () => {
 
   it("3 processes with limit 2 never run more than 2 calls at the provider; per-process limits run up to 6", async () => {
     const calls = (rs: FleetReplica[]) =>
-      Promise.all(rs.flatMap((r) => Array.from({ length: 12 }, () => r.send<{ ok: boolean; message?: string }>({ cmd: "call", path: "/slow" }))));
+      Promise.all(
+        rs.flatMap((r) => Array.from({ length: 12 }, () => r.send<{ ok: boolean; message?: string }>({ cmd: "call", path: "/slow" }))),
+      );
     const fleet = await bulkheads("bulkhead", { QUEUE: "100" }, 3);
     maxRunning = 0;
     const fleetAnswers = await calls(fleet);

@@ -238,8 +238,12 @@ class RedisBreakerLink implements BreakerLink {
     const timeoutMs = this.store.timeoutMs;
     const deadline = startDeadline(timeoutMs, () => storeTimeoutError(STORE, operation, timeoutMs));
     try {
-      return await evalScript(this.store.client, script, this.keys, [this.options.settings.resetTimeout, this.store.channel, this.name, ...args], (w) =>
-        deadline.race(w),
+      return await evalScript(
+        this.store.client,
+        script,
+        this.keys,
+        [this.options.settings.resetTimeout, this.store.channel, this.name, ...args],
+        (w) => deadline.race(w),
       );
     } catch (error) {
       this.#degrade(operation, error);

@@ -47,7 +47,12 @@ export interface ResolvedBulkheadOptions {
 /** @internal */
 export function resolveBulkheadOptions(options: unknown, where: string): ResolvedBulkheadOptions {
   const o = checkOptions<BulkheadOptions>(options, BULKHEAD_OPTIONS, where);
-  return { limit: o.limit, queue: o.queue ?? 0, ...(o.store === undefined ? {} : { store: o.store }), ...(o.name === undefined ? {} : { name: o.name }) };
+  return {
+    limit: o.limit,
+    queue: o.queue ?? 0,
+    ...(o.store === undefined ? {} : { store: o.store }),
+    ...(o.name === undefined ? {} : { name: o.name }),
+  };
 }
 
 /** Longest wait between two tries for a fleet slot when no release is announced. */
@@ -79,7 +84,9 @@ async function takeFleetSlot(
         () => undefined,
       );
   const quietly = (op: () => Promise<unknown>): void => {
-    Promise.resolve().then(op).catch(() => undefined);
+    Promise.resolve()
+      .then(op)
+      .catch(() => undefined);
   };
   let got = await tryTake();
   if (got === false) {
@@ -113,9 +120,12 @@ async function takeFleetSlot(
     }
   }
   if (got === undefined) return undefined;
-  const renewal = setInterval(() => {
-    quietly(() => store.renew(name, holder));
-  }, Math.max(1, Math.floor(store.leaseMs / 3)));
+  const renewal = setInterval(
+    () => {
+      quietly(() => store.renew(name, holder));
+    },
+    Math.max(1, Math.floor(store.leaseMs / 3)),
+  );
   renewal.unref();
   return {
     release: () => {
@@ -145,7 +155,9 @@ export function bulkheadNode<S, U, C>(node: NodeFn<S, U, C>, options: BulkheadOp
   const { limit, queue, store, name: slotsName } = resolveBulkheadOptions(options, where);
   const name = slotsName ?? node.name;
   if (store !== undefined && name === "") {
-    throw new TypeError(`${where}.name must be a non-empty string, got undefined (it is required with a store when the node function has no name)`);
+    throw new TypeError(
+      `${where}.name must be a non-empty string, got undefined (it is required with a store when the node function has no name)`,
+    );
   }
   let running = 0;
   let fleetWaiting = 0;

@@ -18,7 +18,14 @@ import { assertFunction, assertObject, checkOptions, type OptionSpec, rule } fro
 import type { NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
 import { callNode, markWrapper } from "../core/node-context.js";
 import { type BreakerState, CHANNELS, hasSubscribers, labelsOf, publish } from "../core/events.js";
-import { type BreakerLink, type BreakerSettings, type BreakerStore, LocalBreakerStore, type SharedBreakerView } from "./breaker-store.js";
+import {
+  type BreakerLink,
+  type BreakerSettings,
+  type BreakerStore,
+  LocalBreakerStore,
+  type ProbeGrant,
+  type SharedBreakerView,
+} from "./breaker-store.js";
 
 /** Options of a circuit breaker; the numeric names and defaults are opossum's. */
 export interface CircuitBreakerOptions {
@@ -347,7 +354,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   /** The fleet is open or probing: reject until the reset period is over, then ask for the probe. */
   const gated = async <T>(view: SharedBreakerView, fn: () => T | Promise<T>, config?: RunnableConfig): Promise<T> => {
     if (view.state === "half_open" || view.probeAt > o.now()) return reject(config, sharedRetryAfterMs(view));
-    let grant;
+    let grant: ProbeGrant;
     try {
       grant = await link.tryProbe();
     } catch {
