@@ -94,6 +94,7 @@ export {
   type ThreadLockEvent,
   type ThreadLockOutcome,
   type TraceExportEvent,
+  type StoreErrorEvent,
 } from "./core/events.js";
 export {
   createMetrics,
