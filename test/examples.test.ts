@@ -136,7 +136,8 @@ describe("examples/http-api", () => {
       metrics,
       logger: silent(),
       retries: 0,
-      breaker: { volumeThreshold: 2, resetTimeout: 600_000 },
+      // Its own name: a live breaker named "openai" with the default settings may exist (wrap-existing-graph's).
+      breaker: { name: "weather-provider", volumeThreshold: 2, resetTimeout: 600_000 },
     });
     api = createAgentApp({ graph, metrics, breakers: [breaker], logger: silent() });
     server = api.app.listen(0, "127.0.0.1");
@@ -217,16 +218,16 @@ describe("examples/http-api", () => {
       expect(Number(rejected.headers.get("retry-after"))).toBeGreaterThan(0);
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(503);
-      expect(await ready.text()).toBe("not ready: circuit breaker open: openai\n");
+      expect(await ready.text()).toBe("not ready: circuit breaker open: weather-provider\n");
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       const scrape = await (await fetch(`${base}/metrics`)).text();
-      expect(scrape).toContain('langgraph_circuit_breaker_state{breaker="openai",state="open"} 1');
+      expect(scrape).toContain('langgraph_circuit_breaker_state{breaker="weather-provider",state="open"} 1');
     } finally {
       providerDown = false;
     }
   });
 
-  // After the breaker test: this agent's breaker (also "openai") would otherwise stand in the scrape for the shared one.
+  // This agent's breaker is the live "openai" one (equal default settings): the same breaker, closed.
   it("POST /chat answers 409 to a second message on a thread whose run is still going", async () => {
     const slow = buildApiAgent({ model: new FakeChatModel({ latencyMs: 400 }), metrics: createMetrics(), logger: silent(), retries: 0 });
     const slowApi = createAgentApp({ graph: slow.graph, metrics, breakers: [], logger: silent() });

@@ -24,8 +24,8 @@ export interface ApiAgentOptions {
   model: BaseChatModel;
   metrics: Metrics;
   logger: Logger;
-  /** Breaker settings; the defaults suit a real provider. */
-  breaker?: { volumeThreshold?: number; resetTimeout?: number };
+  /** Breaker settings; the defaults suit a real provider. One live breaker per name: give other settings another name. */
+  breaker?: { name?: string; volumeThreshold?: number; resetTimeout?: number };
   /** Retries per model call. Default 2. */
   retries?: number;
   /**
@@ -45,7 +45,7 @@ export interface ApiAgentOptions {
 /** The instrumented graph and the provider's breaker (which `/readyz` watches). */
 export function buildApiAgent(options: ApiAgentOptions) {
   const breaker: CircuitBreaker = createCircuitBreaker({
-    name: "openai",
+    name: options.breaker?.name ?? "openai",
     volumeThreshold: options.breaker?.volumeThreshold ?? 10,
     resetTimeout: options.breaker?.resetTimeout ?? 30_000,
     ...(options.breakerStore === undefined ? {} : { store: options.breakerStore }),
