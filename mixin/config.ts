@@ -19,6 +19,7 @@ export type AlertKey =
   | "retriesExhausted"
   | "timeoutRateHigh"
   | "circuitBreakerOpen"
+  | "breakerOffFleetState"
   | "idempotencyConflicts"
   | "checkpointErrors"
   | "checkpointLatencyHigh"
@@ -124,6 +125,7 @@ export const defaultConfig: MixinConfig = {
     retriesExhausted: "5m",
     timeoutRateHigh: "10m",
     circuitBreakerOpen: "5m",
+    breakerOffFleetState: "10m",
     idempotencyConflicts: "30m",
     checkpointErrors: "5m",
     checkpointLatencyHigh: "15m",

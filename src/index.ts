@@ -30,6 +30,16 @@ export {
 } from "./resilience/idempotency-store.js";
 export { withFallback, type FallbackFn } from "./resilience/fallback.js";
 export { withBulkhead, type BulkheadOptions } from "./resilience/bulkhead.js";
+export {
+  LocalBreakerStore,
+  type BreakerLink,
+  type BreakerLinkOptions,
+  type BreakerSettings,
+  type BreakerStore,
+  type ProbeGrant,
+  type SharedBreakerView,
+} from "./resilience/breaker-store.js";
+export { InMemorySemaphoreStore, type SemaphoreStore } from "./resilience/semaphore-store.js";
 export { resilient, type ResilientOptions } from "./resilience/compose.js";
 export { classifyError, langGraphRetryOn, type ErrorClassification } from "./resilience/classify.js";
 export { ERROR_REASONS, type ErrorReason } from "./core/reasons.js";
@@ -84,6 +94,7 @@ export {
   type ThreadLockEvent,
   type ThreadLockOutcome,
   type TraceExportEvent,
+  type StoreErrorEvent,
 } from "./core/events.js";
 export {
   createMetrics,

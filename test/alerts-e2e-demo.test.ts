@@ -134,6 +134,8 @@ describe("the demo under an outage, scraped by a real Prometheus with the genera
       "langgraph_trace_export_spans_total",
       "langgraph_thread_lock_total",
       "langgraph_thread_lock_wait_seconds_bucket",
+      "langgraph_circuit_breaker_fleet_state",
+      "langgraph_resilience_store_errors_total",
     ];
     const emitted = new Set(await prom.api<string[]>(`/api/v1/label/__name__/values?match[]=${encodeURIComponent('{job="demo"}')}`));
     const empty: string[] = [];

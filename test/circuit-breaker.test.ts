@@ -176,3 +176,37 @@ describe("circuit breaker on a compiled graph", () => {
     expect(breaker.state).toBe("closed");
   });
 });
+
+describe("one live breaker per name", () => {
+  it("returns the live breaker for a second creation with equal options, so both callers share its state", async () => {
+    const first = createCircuitBreaker({ name: "dup-equal", volumeThreshold: 2, resetTimeout: 60_000 });
+    stops.push(() => first.shutdown());
+    const second = createCircuitBreaker({ name: "dup-equal", volumeThreshold: 2, resetTimeout: 60_000 });
+    expect(second).toBe(first);
+    for (let i = 0; i < 2; i += 1) await expect(first.execute(() => Promise.reject(httpError(503)))).rejects.toMatchObject({ status: 503 });
+    expect(second.state).toBe("open");
+  });
+
+  it("throws a TypeError naming the name and the differing options while the first is alive", () => {
+    const first = createCircuitBreaker({ name: "dup-differ", volumeThreshold: 2 });
+    stops.push(() => first.shutdown());
+    expect(() => createCircuitBreaker({ name: "dup-differ", volumeThreshold: 3 })).toThrow(
+      /createCircuitBreaker\(options\): a circuit breaker named "dup-differ" already exists with other options \(volumeThreshold\)/,
+    );
+    expect(() => createCircuitBreaker({ name: "dup-differ", volumeThreshold: 2, isFailure: () => true })).toThrow(TypeError);
+    // Through the wrapper's options too: the node-named breaker is the same registry.
+    expect(() => withCircuitBreaker(async () => ({}), { name: "dup-differ", resetTimeout: 5 })).toThrow(/dup-differ/);
+  });
+
+  it("frees the name on shutdown(): a new breaker with other options starts closed", async () => {
+    const first = createCircuitBreaker({ name: "dup-freed", volumeThreshold: 1 });
+    await expect(first.execute(() => Promise.reject(httpError(503)))).rejects.toMatchObject({ status: 503 });
+    expect(first.state).toBe("open");
+    first.shutdown();
+    const second = createCircuitBreaker({ name: "dup-freed", volumeThreshold: 5 });
+    stops.push(() => second.shutdown());
+    expect(second).not.toBe(first);
+    expect(second.state).toBe("closed");
+    await expect(second.execute(() => "ok")).resolves.toBe("ok");
+  });
+});

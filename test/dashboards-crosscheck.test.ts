@@ -50,6 +50,8 @@ const EXTENSIONS: Record<string, string[]> = {
   langgraph_llm_cost_usd_total: ["graph", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"],
   langgraph_llm_unpriced_tokens_total: ["graph", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"],
   langgraph_llm_run_cost_usd: ["graph"],
+  // The fleet issue's "fleet breaker state per replica vs pooled": the pooled state next to circuit_breaker_state.
+  langgraph_circuit_breaker_fleet_state: ["breaker", "state"],
 };
 /** Everything `createMetrics()` may register: the contract plus the extensions. */
 const REGISTERED: Record<string, string[]> = { ...CONTRACT, ...EXTENSIONS };

@@ -56,6 +56,7 @@ describe("examples/docker-compose", () => {
     expect(Object.keys(services).sort()).toEqual(
       [
         "app",
+        "app-2",
         "clickhouse",
         "grafana",
         "langfuse-db",
@@ -82,6 +83,16 @@ describe("examples/docker-compose", () => {
     // Host ports are unique.
     const hostPorts = Object.values(services).flatMap((s) => list(obj(s).ports).map((p) => String(p).split(":")[0]));
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it("runs the API as two replicas that share the compose Redis (its password, a database of their own)", () => {
+    const [a, b] = [env("app"), env("app-2")];
+    expect(b).toEqual(a);
+    // The password the redis service requires (its default, as compose interpolates it).
+    const password = list(service("redis").command).map(interpolate)[1];
+    expect(password).toBe("redis-local-secret");
+    expect(a.REDIS_URL).toBe(`redis://:${password}@redis:6379/1`);
+    expect(service("app-2").build).toEqual(service("app").build);
   });
 
   it("references only files that exist", () => {
@@ -132,7 +143,7 @@ describe("examples/docker-compose", () => {
       .find((j) => j.job_name === "weather-agent");
     expect(job?.metrics_path).toBe("/metrics");
     const targets = list(obj(list(job?.static_configs)[0]).targets);
-    expect(targets).toEqual([`app:${env("app").PORT}`]);
+    expect(targets).toEqual([`app:${env("app").PORT}`, `app-2:${env("app-2").PORT}`]);
     expect(env("app").HOST).toBe("0.0.0.0");
     expect(list(service("app").ports)).toContain(`8080:${env("app").PORT}`);
   });

@@ -17,6 +17,7 @@ import { main as createAgentExample } from "../examples/create-agent/main.js";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./support/otlp-receiver.js";
 import { type PostgresServer, startPostgres } from "./support/postgres.js";
 import { promtool } from "./support/prometheus.js";
+import { startRedis } from "./support/redis.js";
 
 const root = resolve(import.meta.dirname, "..");
 
@@ -135,7 +136,8 @@ describe("examples/http-api", () => {
       metrics,
       logger: silent(),
       retries: 0,
-      breaker: { volumeThreshold: 2, resetTimeout: 600_000 },
+      // Its own name: a live breaker named "openai" with the default settings may exist (wrap-existing-graph's).
+      breaker: { name: "weather-provider", volumeThreshold: 2, resetTimeout: 600_000 },
     });
     api = createAgentApp({ graph, metrics, breakers: [breaker], logger: silent() });
     server = api.app.listen(0, "127.0.0.1");
@@ -216,16 +218,16 @@ describe("examples/http-api", () => {
       expect(Number(rejected.headers.get("retry-after"))).toBeGreaterThan(0);
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(503);
-      expect(await ready.text()).toBe("not ready: circuit breaker open: openai\n");
+      expect(await ready.text()).toBe("not ready: circuit breaker open: weather-provider\n");
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       const scrape = await (await fetch(`${base}/metrics`)).text();
-      expect(scrape).toContain('langgraph_circuit_breaker_state{breaker="openai",state="open"} 1');
+      expect(scrape).toContain('langgraph_circuit_breaker_state{breaker="weather-provider",state="open"} 1');
     } finally {
       providerDown = false;
     }
   });
 
-  // After the breaker test: this agent's breaker (also "openai") would otherwise stand in the scrape for the shared one.
+  // This agent's breaker is the live "openai" one (equal default settings): the same breaker, closed.
   it("POST /chat answers 409 to a second message on a thread whose run is still going", async () => {
     const slow = buildApiAgent({ model: new FakeChatModel({ latencyMs: 400 }), metrics: createMetrics(), logger: silent(), retries: 0 });
     const slowApi = createAgentApp({ graph: slow.graph, metrics, breakers: [], logger: silent() });
@@ -285,6 +287,33 @@ describe("examples/http-api", () => {
       await new Promise((r) => slowServer.close(r));
     }
   });
+
+  it("two replicas with REDIS_URL answer, read one fleet breaker state, and exit 0 on SIGTERM with their stores closed", async () => {
+    const redis = await startRedis();
+    const replicas = [0, 1].map(() =>
+      startExample("examples/http-api/server.ts", { PORT: "0", FAKE_MODEL_LATENCY_MS: "20", REDIS_URL: redis.url }),
+    );
+    try {
+      for (const app of replicas) {
+        const port = (JSON.parse(await app.line(/"msg":"listening"/)) as { port: number }).port;
+        const url = `http://127.0.0.1:${port}`;
+        const res = await fetch(`${url}/chat`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ message: "What is the weather in Paris?" }),
+        });
+        expect(res.status).toBe(200);
+        const scrape = await (await fetch(`${url}/metrics`)).text();
+        expect(scrape).toMatch(/^langgraph_circuit_breaker_fleet_state\{breaker="openai",state="closed"\} 1$/m);
+        expect(scrape).not.toMatch(/^langgraph_resilience_store_errors_total\{/m);
+      }
+      for (const app of replicas) app.child.kill("SIGTERM");
+      for (const app of replicas) expect(await app.exited).toBe(0);
+    } finally {
+      for (const app of replicas) app.child.kill("SIGKILL");
+      await redis.stop();
+    }
+  }, 60_000);
 
   it("on SIGTERM stops accepting connections, finishes the run in flight, flushes its trace, then exits 0", async () => {
     const collector = await startOtlpReceiver();

@@ -40,9 +40,13 @@ import {
   PostgresThreadLockStore,
 } from "../src/integrations/postgres.js";
 import {
+  REDIS_BREAKER_STORE_OPTIONS,
   REDIS_IDEMPOTENCY_STORE_OPTIONS,
+  REDIS_SEMAPHORE_STORE_OPTIONS,
   REDIS_THREAD_LOCK_STORE_OPTIONS,
+  RedisBreakerStore,
   RedisIdempotencyStore,
+  RedisSemaphoreStore,
   RedisThreadLockStore,
 } from "../src/integrations/redis.js";
 import { GUARD_THREADS_OPTIONS, guardThreads } from "../src/threads/guard.js";
@@ -480,6 +484,29 @@ function entries(pg: PostgresServer, redis: RedisServer): Entry[] {
       build: (o) => new PostgresThreadLockStore(o as never),
       exercise: (store) => runGuarded(store as PostgresThreadLockStore),
       dispose: (made) => (made as PostgresThreadLockStore).close(),
+    },
+    {
+      where: "RedisBreakerStore(options)",
+      spec: REDIS_BREAKER_STORE_OPTIONS,
+      base: { url: redis.url },
+      build: (o) => new RedisBreakerStore(o as never),
+      exercise: async (made) => {
+        const breaker = createCircuitBreaker({ name: uniqueName(), store: made as RedisBreakerStore });
+        try {
+          for (let i = 0; i < 2; i++) expect(await breaker.execute(() => 7)).toBe(7);
+        } finally {
+          breaker.shutdown();
+        }
+      },
+      dispose: (made) => (made as RedisBreakerStore).close(),
+    },
+    {
+      where: "RedisSemaphoreStore(options)",
+      spec: REDIS_SEMAPHORE_STORE_OPTIONS,
+      base: { url: redis.url },
+      build: (o) => new RedisSemaphoreStore(o as never),
+      exercise: (made) => runNode(withBulkhead(sweepNode, { name: uniqueName(), limit: 1, store: made as RedisSemaphoreStore })),
+      dispose: (made) => (made as RedisSemaphoreStore).close(),
     },
     {
       where: "RedisThreadLockStore(options)",

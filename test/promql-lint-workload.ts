@@ -4,6 +4,8 @@
  * approval interrupt; every fifth run gets a follow-up that queues for its thread (guardThreads); a span per run, exported through `reportExports` as exporter "otlp". `faults.on` makes the model
  * answer 503, which opens the breaker and fails runs; every fifth tool call fails regardless, every third checkpoint
  * write fails while faults are on, and while faults are on the spans go to a collector that is down.
+ * While faults are on, the model call also passes a breaker shared through a `RedisBreakerStore` aimed at a loopback
+ * port nothing listens on: the store's failed operations are counted and the breaker runs on its local window.
  * The stand-ins are the chat model and the healthy collector (an in-memory span exporter); the collector that is down
  * is a real OTLP/HTTP exporter aimed at a loopback port nothing listens on.
  */
@@ -19,6 +21,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Sp
 import { z } from "zod";
 import * as kit from "../src/index.js";
 import { reportExports } from "../src/integrations/otel.js";
+import { RedisBreakerStore } from "../src/integrations/redis.js";
 import type { Metrics } from "../src/observability/metrics.js";
 import { freePort } from "./support/ports.js";
 
@@ -158,6 +161,18 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
     resetTimeout: 400,
     rollingCountTimeout: 2000,
   });
+  // Created at the first call with faults on, then kept: its fleet state gauge reads "unreachable" (all 0) from then on.
+  let fleet: kit.CircuitBreaker | undefined;
+  const fleetBreaker = (): kit.CircuitBreaker => {
+    fleet ??= kit.createCircuitBreaker({
+      name: `${breakerName}-fleet`,
+      // Never opens: the alert tests expect the workload's one breaker ("fakeai") to be the one that opens.
+      volumeThreshold: 1_000_000,
+      // An idle breaker that lost its store stops trying; a long interval keeps retries to the calls with faults on.
+      store: new RedisBreakerStore({ url: "redis://127.0.0.1:1", operationTimeoutMs: 200, flushIntervalMs: 60_000 }),
+    });
+    return fleet;
+  };
   let slowCalls = 0;
   let modelCalls = 0;
 
@@ -165,13 +180,15 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
     async (state: S, config: LangGraphRunnableConfig) => {
       // Every other call streams: time to first chunk is recorded for those only.
       modelCalls += 1;
-      if (modelCalls % 2 === 0) {
+      const streamed = modelCalls % 2 === 0;
+      const messages = [new HumanMessage(state.question)];
+      const call = async () => {
+        if (!streamed) return String((await model.invoke(messages, config)).content);
         let text = "";
-        for await (const chunk of await model.stream([new HumanMessage(state.question)], config)) text += String(chunk.content);
-        return { answer: text };
-      }
-      const reply = await model.invoke([new HumanMessage(state.question)], config);
-      return { answer: String(reply.content) };
+        for await (const chunk of await model.stream(messages, config)) text += String(chunk.content);
+        return text;
+      };
+      return { answer: await (faults.on ? fleetBreaker().execute(call, config) : call()) };
     },
     { retry: { retries: 1, minDelayMs: 1, maxDelayMs: 2 }, circuitBreaker: breaker, timeout: 2000 },
   );

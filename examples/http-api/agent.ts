@@ -6,8 +6,10 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { MemorySaver } from "@langchain/langgraph";
 import type { Logger } from "pino";
 import {
+  type BreakerStore,
   type CircuitBreaker,
   type Metrics,
+  type SemaphoreStore,
   type ThreadLockStore,
   createCircuitBreaker,
   guardThreads,
@@ -22,8 +24,8 @@ export interface ApiAgentOptions {
   model: BaseChatModel;
   metrics: Metrics;
   logger: Logger;
-  /** Breaker settings; the defaults suit a real provider. */
-  breaker?: { volumeThreshold?: number; resetTimeout?: number };
+  /** Breaker settings; the defaults suit a real provider. One live breaker per name: give other settings another name. */
+  breaker?: { name?: string; volumeThreshold?: number; resetTimeout?: number };
   /** Retries per model call. Default 2. */
   retries?: number;
   /**
@@ -31,19 +33,31 @@ export interface ApiAgentOptions {
    * `langgraph-ops/postgres`) or `RedisThreadLockStore` (from `langgraph-ops/redis`).
    */
   threadLocks?: ThreadLockStore;
+  /**
+   * Where the breaker's state lives. Default: in this process; across replicas `RedisBreakerStore` (from
+   * `langgraph-ops/redis`) opens it fleet-wide and lets one replica probe.
+   */
+  breakerStore?: BreakerStore;
+  /** Fleet-wide model concurrency: at most `limit` model calls at once across every replica sharing `store`. */
+  modelSlots?: { store: SemaphoreStore; limit: number };
 }
 
 /** The instrumented graph and the provider's breaker (which `/readyz` watches). */
 export function buildApiAgent(options: ApiAgentOptions) {
   const breaker: CircuitBreaker = createCircuitBreaker({
-    name: "openai",
+    name: options.breaker?.name ?? "openai",
     volumeThreshold: options.breaker?.volumeThreshold ?? 10,
     resetTimeout: options.breaker?.resetTimeout ?? 30_000,
+    ...(options.breakerStore === undefined ? {} : { store: options.breakerStore }),
   });
   const callModel = resilient(callModelNode(options.model), {
     timeout: 30_000,
     retry: { retries: options.retries ?? 2, minDelayMs: 200, maxElapsedMs: 20_000 },
     circuitBreaker: breaker,
+    // Calls beyond the fleet's slots wait (up to 64 per replica) rather than fail.
+    ...(options.modelSlots === undefined
+      ? {}
+      : { bulkhead: { name: "openai", limit: options.modelSlots.limit, queue: 64, store: options.modelSlots.store } }),
   });
   // MemorySaver keeps conversations per thread_id in this process; use a Postgres checkpointer across replicas.
   const compiled = agentBuilder(callModel).compile({ checkpointer: new MemorySaver() });

@@ -14,6 +14,9 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
   const t = config.thresholds;
   const breaker = (state: LabelValue<"breakerState", "state">) =>
     `max without (state) (${j(metric("breakerState"), is("breakerState", "state", state))})`;
+  const fleet = (state: LabelValue<"breakerFleetState", "state">) =>
+    `max without (state) (${j(metric("breakerFleetState"), is("breakerFleetState", "state", state))})`;
+  const fleetRead = `max without (state) (${j(metric("breakerFleetState"))})`;
   return dashboard({
     uid: `${config.uidPrefix}-nodes`,
     title: "LangGraph / Nodes & Resilience",
@@ -217,6 +220,45 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
             "Failed or timed-out operations of the Redis rate-limit, breaker and semaphore stores; meanwhile each policy runs on its local state.",
           unit: "ops",
           targets: [{ expr: sumRate(j(metric("storeErrors")), "store, operation"), legend: "{{store}} {{operation}}" }],
+        },
+      ],
+      [
+        {
+          type: "state-timeline",
+          id: 22,
+          title: "Fleet breaker state (pooled)",
+          description:
+            "The pooled state of each breaker with a shared store (RedisBreakerStore), as each instance last read it: closed, half-open (one replica probing), open; local while the instance cannot reach the store and acts on its own window (see Circuit breaker state).",
+          unit: "none",
+          width: 12,
+          mappings: [
+            {
+              type: "value",
+              options: {
+                "-1": { text: "local (store unreachable)", color: "purple", index: 0 },
+                "0": { text: "closed", color: "green", index: 1 },
+                "1": { text: "half-open", color: "yellow", index: 2 },
+                "2": { text: "open", color: "red", index: 3 },
+              },
+            },
+          ],
+          thresholds: [{ color: "green", value: null }],
+          targets: [
+            {
+              expr: `2 * ${fleet("open")} + ${fleet("half_open")} - (1 - ${fleetRead})`,
+              legend: "{{breaker}} {{instance}}",
+            },
+          ],
+        },
+        {
+          type: "timeseries",
+          id: 23,
+          title: "Instances off the fleet breaker state",
+          description:
+            "Instances whose shared breaker cannot reach its store and so opens and probes on its own; during an outage each of them lets volumeThreshold failures through.",
+          unit: "none",
+          width: 12,
+          targets: [{ expr: `count by (breaker) (${fleetRead} == 0)`, legend: "{{breaker}}" }],
         },
       ],
     ]),

@@ -246,6 +246,30 @@ function drafts(config: MixinConfig): Draft[] {
       },
     },
     {
+      key: "breakerOffFleetState",
+      alert: "LangGraphBreakerOffFleetState",
+      severity: "warning",
+      expr: `max by (job, instance, breaker) (${metric("breakerFleetState")}${s()}) == 0`,
+      summary: "A shared LangGraph circuit breaker runs on its local state.",
+      description:
+        "Circuit breaker {{ $labels.breaker }} on {{ $labels.instance }} (job {{ $labels.job }}) has not read the fleet state from its shared store for the alert's whole `for:` duration: it opens and probes on its own.",
+      runbook: {
+        meaning:
+          "The breaker has a shared store (`RedisBreakerStore`) it cannot reach: every operation fails or passes `operationTimeoutMs`, so the replica acts on its own rolling window. `langgraph_circuit_breaker_fleet_state` is 0 for every state.",
+        impact:
+          "Nothing fails because of it, but the fleet is back to per-process breakers: an outage costs `volumeThreshold` failing requests per replica, and every replica probes on its own.",
+        diagnosis: [
+          "*LangGraph / Nodes & Resilience*: *Shared store errors/s* by store and operation, *Instances off the fleet breaker state*.",
+          "The warn log lines `store error` of the replica: the driver's error says whether Redis refuses, times out or answers an unknown state version.",
+          "Redis itself: reachable from the pod, memory, failover; a replica on another `keyPrefix` or release that writes another state version.",
+        ],
+        mitigation: [
+          "Restore Redis or the network path to it; the breaker reads the fleet state again at its next flush.",
+          "Raise `operationTimeoutMs` when Redis is reachable but slow.",
+        ],
+      },
+    },
+    {
       alert: "LangGraphCircuitBreakerFlapping",
       severity: "info",
       expr: `sum by (job, breaker) (increase(${metric("breakerTransitions")}${s(is("breakerTransitions", "to", "closed"))}[30m])) > ${num(t.breakerFlapsPer30m)}`,

@@ -4,7 +4,7 @@
  * are computed from the configured `for:`, so the tests follow a customised config; the data and the expected
  * descriptions are written out by hand.
  */
-import type { LabelSet, LabelValue, SeriesKey } from "../../src/observability/series.js";
+import { BREAKER_STATES, type LabelSet, type LabelValue, type SeriesKey } from "../../src/observability/series.js";
 import { metric } from "../catalogue.js";
 import { num, percent } from "../promql.js";
 import { BURN_WINDOWS } from "../rules/alerts.js";
@@ -119,6 +119,13 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
   const breakerAlert: ExpectedAlert = {
     labels: { job: JOB, breaker: "openai" },
     description: `Circuit breaker openai (job ${JOB}) has not been closed on at least one instance for the alert's whole \`for:\` duration: calls through it fail fast.`,
+  };
+  const fleetState = (state: LabelValue<"breakerFleetState", "state">, values: string) =>
+    s("breakerFleetState", { ...base, breaker: "openai", state }, values);
+  const offLen = len("breakerOffFleetState");
+  const offFleetAlert: ExpectedAlert = {
+    labels: { job: JOB, instance: INSTANCE, breaker: "openai" },
+    description: `Circuit breaker openai on ${INSTANCE} (job ${JOB}) has not read the fleet state from its shared store for the alert's whole \`for:\` duration: it opens and probes on its own.`,
   };
   // Open for 3 evaluations, probing (half-open) for 1, repeated: a breaker whose probes keep failing.
   const cycle = (open: string, half: string, n: number) => Array.from({ length: n }, (_, i) => (i % 4 === 3 ? half : open)).join(" ");
@@ -432,6 +439,28 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
           name: "healthy: the breaker is closed",
           series: [breaker("closed", `1x${brLen}`), breaker("open", `0x${brLen}`), breaker("half_open", `0x${brLen}`)],
           checks: silent(0, f("circuitBreakerOpen")),
+        },
+      ],
+    },
+    {
+      alert: "LangGraphBreakerOffFleetState",
+      scenarios: [
+        {
+          name: "the replica cannot reach the breaker store",
+          series: BREAKER_STATES.map((state) => fleetState(state, `0x${offLen}`)),
+          checks: firesAfter(0, f("breakerOffFleetState"), [offFleetAlert]),
+        },
+        {
+          name: "the store is back before the alert's for:",
+          series: BREAKER_STATES.map((state) =>
+            fleetState(state, `${"0 ".repeat(f("breakerOffFleetState") - 1)}${state === "closed" ? 1 : 0}x${offLen}`),
+          ),
+          checks: silent(0, f("breakerOffFleetState")),
+        },
+        {
+          name: "healthy: the replica reads the pooled state (open is still read)",
+          series: BREAKER_STATES.map((state) => fleetState(state, `${state === "open" ? 1 : 0}x${offLen}`)),
+          checks: silent(0, f("breakerOffFleetState")),
         },
       ],
     },

@@ -109,6 +109,7 @@ export interface MetricsCore {
   readonly fallbacks: Counter<LabelOf<"fallbacks">>;
   readonly bulkheadRejections: Counter<LabelOf<"bulkheadRejections">>;
   readonly breakerState: Gauge<LabelOf<"breakerState">>;
+  readonly breakerFleetState: Gauge<LabelOf<"breakerFleetState">>;
   readonly breakerTransitions: Counter<LabelOf<"breakerTransitions">>;
   readonly breakerRejections: Counter<LabelOf<"breakerRejections">>;
   readonly idempotencyRequests: Counter<LabelOf<"idempotencyRequests">>;
@@ -251,6 +252,20 @@ function createCore(
       }
     },
   });
+  const breakerFleetState = new Gauge<LabelOf<"breakerFleetState">>({
+    ...base("breakerFleetState"),
+    // Across cluster workers: 1 when at least one worker last read the state.
+    aggregator: "max",
+    collect() {
+      this.reset();
+      for (const breaker of liveCircuitBreakers()) {
+        if (!breaker.shared) continue;
+        const name = guards.value("breaker", breaker.name);
+        const shared = breaker.sharedState;
+        for (const state of BREAKER_STATES) this.set({ breaker: name, state }, shared === state ? 1 : 0);
+      }
+    },
+  });
   const seededExporters = new Set<string>();
   const traceExportSpans: Counter<LabelOf<"traceExportSpans">> = new Counter({
     ...base("traceExportSpans"),
@@ -281,6 +296,7 @@ function createCore(
     fallbacks: counter("fallbacks"),
     bulkheadRejections: counter("bulkheadRejections"),
     breakerState,
+    breakerFleetState,
     breakerTransitions,
     breakerRejections,
     idempotencyRequests: counter("idempotencyRequests"),

@@ -183,6 +183,15 @@ export const SERIES = {
     doc: "one-hot: 1 for the current state (`closed`, `open`, `half_open`), 0 for the others, from the breaker's creation on",
     example: 'max by (breaker) (langgraph_circuit_breaker_state{state="open"}) == 1',
   },
+  breakerFleetState: {
+    name: "circuit_breaker_fleet_state",
+    prefixed: true,
+    type: "gauge",
+    help: "Pooled state of a circuit breaker with a shared store, as this replica last read it, one-hot; all 0 while the store is unreachable and the replica acts on its local state.",
+    labels: { breaker: OPEN, state: BREAKER_STATES },
+    doc: "the fleet's pooled state of a breaker with a shared store (`RedisBreakerStore`), one-hot as this replica last read it; all 0 while the store is unreachable (the replica then acts on its local window, which `circuit_breaker_state` shows)",
+    example: 'max by (breaker) (langgraph_circuit_breaker_fleet_state{state="open"}) == 1',
+  },
   breakerTransitions: {
     name: "circuit_breaker_transitions_total",
     prefixed: true,
