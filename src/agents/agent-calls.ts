@@ -27,6 +27,7 @@ import {
   breakerOf,
   buildCallPolicy,
   checkCallPolicy,
+  rateLimiterOf,
   runWithFallbacks,
 } from "./call-policy.js";
 import {
@@ -238,6 +239,7 @@ export function agentHooks(options: ResilienceMiddlewareOptions = {}): AgentHook
   const modelPolicy = buildCallPolicy(modelOptions, {
     retry: {},
     breaker: breakerOf(modelOptions.circuitBreaker, DEFAULT_MODEL_BREAKER, `${WHERE}.model.circuitBreaker`),
+    rateLimiter: rateLimiterOf(modelOptions.rateLimit, DEFAULT_MODEL_BREAKER, `${WHERE}.model.rateLimit`),
   });
   const fallbacks = modelOptions.fallback ?? [];
   const policyOfTool = toolPolicies(toolOptions);
@@ -248,7 +250,7 @@ export function agentHooks(options: ResilienceMiddlewareOptions = {}): AgentHook
       const attemptWith = (model: unknown) => (attempt: RunnableConfig) =>
         handler({ ...request, model: modelForAttempt(model as object, attempt.signal) });
       try {
-        return await runWithFallbacks(modelPolicy, config, attemptWith(request.model), fallbacks.map(attemptWith));
+        return await runWithFallbacks(modelPolicy, config, attemptWith(request.model), fallbacks.map(attemptWith), request.messages);
       } catch (error) {
         if (onFailure === "error" || mustPropagate(error, config)) throw error;
         return new AIMessage({ content: MODEL_FAILURE_MESSAGE, response_metadata: { [FAILURE_METADATA_KEY]: failureMetadata(error) } });

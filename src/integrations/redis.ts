@@ -190,3 +190,4 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 }
 
 export { RedisThreadLockStore, REDIS_THREAD_LOCK_STORE_OPTIONS, type RedisThreadLockStoreOptions } from "./redis-thread-lock.js";
+export { RedisRateLimitStore, REDIS_RATE_LIMIT_STORE_OPTIONS, type RedisRateLimitStoreOptions } from "./redis-rate-limit.js";
