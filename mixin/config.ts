@@ -19,6 +19,7 @@ export type AlertKey =
   | "retriesExhausted"
   | "timeoutRateHigh"
   | "circuitBreakerOpen"
+  | "rateLimitRejections"
   | "idempotencyConflicts"
   | "checkpointErrors"
   | "checkpointLatencyHigh"
@@ -116,6 +117,7 @@ export const defaultConfig: MixinConfig = {
     retriesExhausted: "5m",
     timeoutRateHigh: "10m",
     circuitBreakerOpen: "5m",
+    rateLimitRejections: "10m",
     idempotencyConflicts: "30m",
     checkpointErrors: "5m",
     checkpointLatencyHigh: "15m",

@@ -220,7 +220,9 @@ export function classifyError(error: unknown): ErrorClassification {
   const retryAfterMs =
     reason === "circuit_open" || reason === "throttled"
       ? (chain[decidedAt] as unknown as CircuitOpenError | RateLimitedError).retryAfterMs
-      : DELAYED.has(reason) ? delayOf(chain, decidedAt) : undefined;
+      : DELAYED.has(reason)
+        ? delayOf(chain, decidedAt)
+        : undefined;
   const result = verdict(reason, retryAfterMs);
   if (result.retryable && reason !== "control_flow") {
     for (const link of chain) {

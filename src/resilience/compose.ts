@@ -11,7 +11,14 @@ import { BULKHEAD_OPTIONS, type BulkheadOptions, bulkheadNode, resolveBulkheadOp
 import { BREAKER_OR_OPTIONS, type CircuitBreaker, type CircuitBreakerOptions, breakerNode, toBreaker } from "./circuit-breaker.js";
 import { type FallbackFn, fallbackNode } from "./fallback.js";
 import { IDEMPOTENCY_OPTIONS, type IdempotencyOptions, idempotentNode, resolveIdempotencyOptions } from "./idempotency.js";
-import { RATE_LIMITER_OR_OPTIONS, type RateLimiter, type RateLimiterOptions, rateLimitNode, resolveRateLimiterOptions, toRateLimiter } from "./rate-limit.js";
+import {
+  RATE_LIMITER_OR_OPTIONS,
+  type RateLimiter,
+  type RateLimiterOptions,
+  rateLimitNode,
+  resolveRateLimiterOptions,
+  toRateLimiter,
+} from "./rate-limit.js";
 import { RETRY_OPTIONS, type RetryOptions, resolveRetryOptions, retryNode } from "./retry.js";
 import { TIMEOUT_ARGUMENT, type TimeoutOptions, resolveTimeoutMs, timeoutNode } from "./timeout.js";
 import type { ConfigOf, FallbackUpdateOf, NodeBound, NodeFn, StateOf, WrappedNode, WrappedWithFallback } from "./types.js";

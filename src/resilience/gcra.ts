@@ -83,10 +83,14 @@ export function gcraAcquire(state: GcraState, rule: GcraRule, now: number, token
  */
 export function gcraAdjust(state: GcraState, rule: GcraRule, now: number, requests: number, tokens: number): void {
   if (rule.requestIntervalMs > 0 && requests !== 0) {
-    state.requestTat = requests > 0 ? Math.max(state.requestTat, now) + requests * rule.requestIntervalMs : state.requestTat + requests * rule.requestIntervalMs;
+    state.requestTat =
+      requests > 0
+        ? Math.max(state.requestTat, now) + requests * rule.requestIntervalMs
+        : state.requestTat + requests * rule.requestIntervalMs;
   }
   if (rule.tokenIntervalMs > 0 && tokens !== 0) {
-    state.tokenTat = tokens > 0 ? Math.max(state.tokenTat, now) + tokens * rule.tokenIntervalMs : state.tokenTat + tokens * rule.tokenIntervalMs;
+    state.tokenTat =
+      tokens > 0 ? Math.max(state.tokenTat, now) + tokens * rule.tokenIntervalMs : state.tokenTat + tokens * rule.tokenIntervalMs;
   }
 }
 

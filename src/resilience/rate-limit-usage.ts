@@ -149,9 +149,7 @@ export function providerBlockOf(error: unknown, now: number = Date.now()): Provi
   const tokensSpent = tokensLeft !== undefined && tokensLeft <= 0;
   if (!requestsSpent && !tokensSpent) return { requestsMs: retryAfter, tokensMs: retryAfter };
   return {
-    requestsMs: requestsSpent
-      ? (reset(["x-ratelimit-reset-requests", "anthropic-ratelimit-requests-reset"]) ?? retryAfter)
-      : -1,
+    requestsMs: requestsSpent ? (reset(["x-ratelimit-reset-requests", "anthropic-ratelimit-requests-reset"]) ?? retryAfter) : -1,
     tokensMs: tokensSpent ? (reset(["x-ratelimit-reset-tokens", "anthropic-ratelimit-tokens-reset"]) ?? retryAfter) : -1,
   };
 }

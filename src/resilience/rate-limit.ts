@@ -312,8 +312,7 @@ function isLimiter(value: unknown): value is RateLimiter {
 export function toRateLimiter(limiterOrOptions: unknown, defaultName: string, where: string): RateLimiter {
   if (isLimiter(limiterOrOptions)) return limiterOrOptions;
   assertObject(limiterOrOptions, where);
-  const named =
-    limiterOrOptions.name === undefined && defaultName !== "" ? { ...limiterOrOptions, name: defaultName } : limiterOrOptions;
+  const named = limiterOrOptions.name === undefined && defaultName !== "" ? { ...limiterOrOptions, name: defaultName } : limiterOrOptions;
   if (named.name === undefined) {
     throw new TypeError(`${where}.name must be a non-empty string, got undefined (it is required when the node function has no name)`);
   }
@@ -341,7 +340,11 @@ export function withRateLimit<F extends NodeBound>(node: F, limiterOrOptions: Ra
 }
 
 /** @internal `withRateLimit` over the generic node shape, for composing. */
-export function rateLimitNode<S, U, C>(node: NodeFn<S, U, C>, limiter: RateLimiter, hooks: RateLimitHooks<S, U> = {}): WrappedNode<S, U, C> {
+export function rateLimitNode<S, U, C>(
+  node: NodeFn<S, U, C>,
+  limiter: RateLimiter,
+  hooks: RateLimitHooks<S, U> = {},
+): WrappedNode<S, U, C> {
   const tokensOf = hooks.tokensOf ?? ((state: S) => limiter.estimateTokens(state));
   const usageOf = hooks.usageOf ?? usageTokensOf;
   const counting = limiter.tokensPerMinute !== undefined;
