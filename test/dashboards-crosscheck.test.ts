@@ -43,6 +43,10 @@ const EXTENSIONS: Record<string, string[]> = {
   langgraph_thread_lock_wait_seconds: ["graph", "strategy"],
   // The design's "New series" table (fleet): failed operations of a shared store, each answered by local state.
   langgraph_resilience_store_errors_total: ["store", "operation"],
+  // The design's "New series" table (fleet): rate-limiter waits and refusals, and the issue's "tokens/requests available".
+  langgraph_rate_limit_wait_seconds: ["limiter"],
+  langgraph_rate_limit_rejections_total: ["limiter"],
+  langgraph_rate_limit_available: ["limiter", "resource"],
 };
 /** Everything `createMetrics()` may register: the contract plus the extensions. */
 const REGISTERED: Record<string, string[]> = { ...CONTRACT, ...EXTENSIONS };

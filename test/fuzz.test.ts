@@ -41,7 +41,9 @@ import {
 } from "../src/integrations/postgres.js";
 import {
   REDIS_IDEMPOTENCY_STORE_OPTIONS,
+  REDIS_RATE_LIMIT_STORE_OPTIONS,
   REDIS_THREAD_LOCK_STORE_OPTIONS,
+  RedisRateLimitStore,
   RedisIdempotencyStore,
   RedisThreadLockStore,
 } from "../src/integrations/redis.js";
@@ -62,6 +64,7 @@ import { BULKHEAD_OPTIONS } from "../src/resilience/bulkhead.js";
 import { CIRCUIT_BREAKER_OPTIONS } from "../src/resilience/circuit-breaker.js";
 import { IDEMPOTENCY_OPTIONS, RUN_ONCE_OPTIONS } from "../src/resilience/idempotency.js";
 import { RETRY_OPTIONS } from "../src/resilience/retry.js";
+import { RATE_LIMITER_OPTIONS, createRateLimiter, type RateLimiter, withRateLimit } from "../src/resilience/rate-limit.js";
 import { TIMEOUT_OPTIONS } from "../src/resilience/timeout.js";
 import { CREATE_METRICS_OPTIONS } from "../src/observability/metrics.js";
 import { createAgent } from "langchain";
@@ -304,6 +307,21 @@ function entries(pg: PostgresServer, redis: RedisServer): Entry[] {
       const named = Object.defineProperty(async (s: TestStateType) => sweepNode(s), "name", { value: uniqueName() });
       return withCircuitBreaker(named, o as never);
     }),
+    {
+      where: "createRateLimiter(options)",
+      spec: RATE_LIMITER_OPTIONS,
+      base: { name: "sweep-limiter", requestsPerMinute: 600_000, tokensPerMinute: 6_000_000 },
+      build: (o) => createRateLimiter(o as never),
+      exercise: async (made) => {
+        const permit = await (made as RateLimiter).acquire({ tokens: 1 });
+        permit.settle(2);
+      },
+    },
+    wrapper("withRateLimit(limiterOrOptions)", RATE_LIMITER_OPTIONS, (o) => withRateLimit(sweepNode, o as never), {
+      name: "sweep-node-limiter",
+      requestsPerMinute: 600_000,
+      tokensPerMinute: 6_000_000,
+    }),
     wrapper("resilient(options)", RESILIENT_OPTIONS, (o) => {
       const named = Object.defineProperty(async (s: TestStateType) => sweepNode(s), "name", { value: uniqueName() });
       return resilient(named, o as never);
@@ -480,6 +498,17 @@ function entries(pg: PostgresServer, redis: RedisServer): Entry[] {
       build: (o) => new PostgresThreadLockStore(o as never),
       exercise: (store) => runGuarded(store as PostgresThreadLockStore),
       dispose: (made) => (made as PostgresThreadLockStore).close(),
+    },
+    {
+      where: "RedisRateLimitStore(options)",
+      spec: REDIS_RATE_LIMIT_STORE_OPTIONS,
+      base: { url: redis.url },
+      build: (o) => new RedisRateLimitStore(o as never),
+      exercise: async (made) => {
+        const store = made as RedisRateLimitStore;
+        await createRateLimiter({ name: "sweep-redis-limiter", requestsPerMinute: 600_000, store }).acquire();
+      },
+      dispose: (made) => (made as RedisRateLimitStore).close(),
     },
     {
       where: "RedisThreadLockStore(options)",

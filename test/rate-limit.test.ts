@@ -85,7 +85,10 @@ describe("usage and provider headers", () => {
     expect(usageTokensOf({ answer: "no usage" })).toBeUndefined();
     const now = Date.now();
     expect(
-      providerBlockOf(openai429({ "x-ratelimit-remaining-requests": "0", "x-ratelimit-remaining-tokens": "900", "x-ratelimit-reset-requests": "1.5s" }), now),
+      providerBlockOf(
+        openai429({ "x-ratelimit-remaining-requests": "0", "x-ratelimit-remaining-tokens": "900", "x-ratelimit-reset-requests": "1.5s" }),
+        now,
+      ),
     ).toEqual({ requestsMs: 1500, tokensMs: -1 });
     expect(providerBlockOf(openai429({ "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s" }), now)).toEqual({
       requestsMs: -1,
@@ -113,7 +116,12 @@ describe("createRateLimiter", () => {
     const refused = error as RateLimitedError;
     expect(refused.retryAfterMs).toBeGreaterThan(0);
     expect(refused.retryAfterMs).toBeLessThanOrEqual(100);
-    expect(classifyError(refused)).toEqual({ retryable: true, countsAsFailure: false, reason: "throttled", retryAfterMs: refused.retryAfterMs });
+    expect(classifyError(refused)).toEqual({
+      retryable: true,
+      countsAsFailure: false,
+      reason: "throttled",
+      retryAfterMs: refused.retryAfterMs,
+    });
   });
 
   it("makes a caller wait for its place, and an aborted wait hands the place back", async () => {

@@ -25,13 +25,13 @@ export interface RedisRateLimitStoreOptions extends RedisConnectionOptions {
   keyPrefix?: string;
   /**
    * Deadline of each operation in ms. Past it the limiter takes the store for unreachable and decides locally (the
-   * call is not failed); the late reply is dropped. Default 250: a limiter sits on every provider call.
+   * call is not failed); the late reply is dropped. Default 500: a limiter sits on every provider call.
    */
   operationTimeoutMs?: number;
 }
 
 const STORE = "RedisRateLimitStore";
-const DEFAULT_TIMEOUT_MS = 250;
+const DEFAULT_TIMEOUT_MS = 500;
 
 /** @internal The accepted keys of {@link RedisRateLimitStoreOptions}: validation and the bad-input sweep read it. */
 export const REDIS_RATE_LIMIT_STORE_OPTIONS = {

@@ -195,7 +195,9 @@ class Limiter implements RateLimiter {
   /** Runs a fire-and-forget store write (settle, block), reporting a failure. */
   #write(operation: string, shared: () => Promise<void>): void {
     if (Date.now() < this.#storeDownUntil) return;
-    shared().catch((error: unknown) => this.#storeFailed(operation, error));
+    Promise.resolve()
+      .then(shared)
+      .catch((error: unknown) => this.#storeFailed(operation, error));
   }
 
   async #decide(tokens: number, maxWaitMs: number): Promise<{ decision: GcraDecision; local: boolean }> {
@@ -203,7 +205,11 @@ class Limiter implements RateLimiter {
     if (this.#inProcess !== undefined) return { decision: this.#inProcess.acquireNow(request), local: false };
     if (Date.now() >= this.#storeDownUntil) {
       try {
-        return { decision: await this.#store.acquire(request), local: false };
+        const decision = await this.#store.acquire(request);
+        if (typeof decision?.granted !== "boolean" || typeof decision.waitMs !== "number") {
+          throw new TypeError(`${this.#store.label}.acquire answered ${String(decision)}, not a decision`);
+        }
+        return { decision, local: false };
       } catch (error) {
         this.#storeFailed("acquire", error);
       }
@@ -351,7 +357,8 @@ export function rateLimitNode<S, U, C>(
   return markWrapper(async function rateLimited(state: S, config: C): Promise<U> {
     const signal = (config as RunnableConfig | undefined)?.signal;
     const deadline = deadlineOf(config);
-    const permit = await limiter.acquire({
+    // Optional calls: a limiter of the user's own making may hand back less than a permit.
+    const permit: RateLimitPermit | undefined = await limiter.acquire({
       tokens: counting ? tokensOf(state) : 0,
       ...(signal === undefined ? {} : { signal }),
       ...(deadline === undefined ? {} : { maxWaitMs: Math.max(0, deadline - Date.now()) }),
@@ -363,11 +370,11 @@ export function rateLimitNode<S, U, C>(
       if (classifyError(error).reason === "rate_limited") {
         limiter.reportRateLimited(error);
         // The provider refused the request: it spent no tokens.
-        permit.settle(0);
+        permit?.settle?.(0);
       }
       throw error;
     }
-    if (counting) permit.settle(usageOf(update));
+    if (counting) permit?.settle?.(usageOf(update));
     return update;
   });
 }
