@@ -61,7 +61,11 @@ const resilience = readFileSync("bench/results/resilience.md", "utf8")
   .trim();
 const concurrency = summaryOnly ? sectionOf("## 3.", "## 4.") : run("bench/concurrency.bench.ts");
 const renderSection = summaryOnly ? sectionOf("## 4.", "## 5.") : run("bench/metrics-render.bench.ts");
-const memory = summaryOnly ? sectionOf("## 5.", undefined) : run("bench/memory.bench.ts", ["--bench"]);
+const memory = summaryOnly ? sectionOf("## 5.", "## 6.") : run("bench/memory.bench.ts", ["--bench"]);
+const rateLimit = (summaryOnly ? sectionOf("## 6.", undefined) : run("bench/rate-limit.bench.ts")).replace(
+  /^## Rate limiter/m,
+  "## 6. Rate limiter",
+);
 const minutes = summaryOnly ? (/in ([\d.]+) min/.exec(previous)?.[1] ?? "?") : ((performance.now() - t0) / 60_000).toFixed(1);
 
 const text = `# Benchmarks
@@ -81,6 +85,8 @@ ${concurrency}
 ${renderSection}
 
 ${memory}
+
+${rateLimit}
 `;
 if (!summaryOnly) {
   writeResults("bench/RESULTS.md", text);
