@@ -1,7 +1,8 @@
 /**
  * A small instrumented LangGraph app that makes every metric family of the kit emit: an LLM node behind retry, a
  * shared breaker and a timeout; a tool; a slow node with timeout + fallback; a bulkhead; runOnce before a human
- * approval interrupt; a rate-limited step (requests and tokens per minute, its refusals served by a fallback); every fifth run gets a follow-up that queues for its thread (guardThreads); a span per run, exported through `reportExports` as exporter "otlp". `faults.on` makes the model
+ * approval interrupt; a rate-limited step (requests and tokens per minute, its refusals served by a fallback, its store
+ * failing every seventh acquire); every fifth run gets a follow-up that queues for its thread (guardThreads); a span per run, exported through `reportExports` as exporter "otlp". `faults.on` makes the model
  * answer 503, which opens the breaker and fails runs; every fifth tool call fails regardless, every third checkpoint
  * write fails while faults are on, and while faults are on the spans go to a collector that is down.
  * The stand-ins are the chat model and the healthy collector (an in-memory span exporter); the collector that is down
@@ -166,8 +167,24 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
     { bulkhead: { limit: 1, queue: 0 }, fallback: () => ({}) },
   );
   // 6000 requests/min (one per 10 ms) and a token budget: concurrent runs queue briefly, and past 5 ms are refused.
+  // Its shared store stands in for a Redis that fails every seventh acquire: the limiter decides locally and reports it.
+  const limitState = new kit.InMemoryRateLimitStore();
+  let acquires = 0;
+  const limitStore: kit.RateLimitStore = {
+    label: "WorkloadRateLimitStore",
+    acquire: (request) => (++acquires % 7 === 0 ? Promise.reject(new Error("store unreachable")) : limitState.acquire(request)),
+    adjust: (key, rule, requests, tokens) => limitState.adjust(key, rule, requests, tokens),
+    block: (key, rule, requestsMs, tokensMs) => limitState.block(key, rule, requestsMs, tokensMs),
+  };
   const limited = kit.resilient(async () => ({}), {
-    rateLimit: { name: `${graphName}-limit`, requestsPerMinute: 6000, tokensPerMinute: 600_000, maxWaitMs: 5 },
+    rateLimit: {
+      name: `${graphName}-limit`,
+      requestsPerMinute: 6000,
+      tokensPerMinute: 600_000,
+      maxWaitMs: 5,
+      store: limitStore,
+      storeRetryMs: 0,
+    },
     fallback: () => ({}),
   });
   const approve = async (state: S, config: LangGraphRunnableConfig) => {
