@@ -255,7 +255,8 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
           type: "timeseries",
           id: 21,
           title: "Tokens available by limiter",
-          description: "Tokens a limiter could spend at once, per instance; estimates are reserved before a call and settled with its usage after.",
+          description:
+            "Tokens a limiter could spend at once, per instance; estimates are reserved before a call and settled with its usage after.",
           unit: "short",
           targets: [
             {

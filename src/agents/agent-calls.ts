@@ -191,8 +191,10 @@ function toolPolicies(options: AgentToolOptions): (tool: string) => CallPolicy {
           ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
           ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
         };
+  // One limiter for every tool call (the budget of a shared downstream API), named "tools" unless named.
+  const rateLimiter = rateLimiterOf(options.rateLimit, "tools", `${WHERE}.tools.rateLimit`);
   const sharedPolicy = shared
-    ? buildCallPolicy(options, { retry: undefined, breaker: options.circuitBreaker as CircuitBreaker, idempotency })
+    ? buildCallPolicy(options, { retry: undefined, breaker: options.circuitBreaker as CircuitBreaker, idempotency, rateLimiter })
     : undefined;
   const byTool = new Map<string, CallPolicy>();
   return (tool) => {
@@ -204,7 +206,7 @@ function toolPolicies(options: AgentToolOptions): (tool: string) => CallPolicy {
         given === undefined
           ? undefined
           : toBreaker({ ...given, name: `${given.name ?? DEFAULT_TOOL_BREAKER_PREFIX}:${tool}` }, tool, `${WHERE}.tools.circuitBreaker`);
-      policy = buildCallPolicy(options, { retry: undefined, breaker, idempotency });
+      policy = buildCallPolicy(options, { retry: undefined, breaker, idempotency, rateLimiter });
       byTool.set(tool, policy);
     }
     return policy;
