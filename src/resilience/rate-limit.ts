@@ -202,7 +202,6 @@ class Limiter implements RateLimiter {
 
   async #decide(tokens: number, maxWaitMs: number): Promise<{ decision: GcraDecision; local: boolean }> {
     const request = { key: this.name, rule: this.#rule, tokens, maxWaitMs };
-    if (this.#inProcess !== undefined) return { decision: this.#inProcess.acquireNow(request), local: false };
     if (Date.now() >= this.#storeDownUntil) {
       try {
         const decision = await this.#store.acquire(request);
@@ -230,7 +229,11 @@ class Limiter implements RateLimiter {
     if (signal?.aborted) throw signal.reason;
     const tokens = this.tokensPerMinute === undefined ? 0 : Math.max(0, Math.ceil(options.tokens ?? 0));
     const maxWaitMs = Math.max(0, Math.min(this.#maxWaitMs, options.maxWaitMs ?? Number.POSITIVE_INFINITY));
-    const { decision, local } = await this.#decide(tokens, maxWaitMs);
+    // In-process state: decided synchronously, no promise of its own.
+    const { decision, local } =
+      this.#inProcess !== undefined
+        ? { decision: this.#inProcess.acquireNow({ key: this.name, rule: this.#rule, tokens, maxWaitMs }), local: false }
+        : await this.#decide(tokens, maxWaitMs);
     if (!local) {
       this.#lastRequests = decision.requestsAvailable;
       this.#lastTokens = decision.tokensAvailable;
