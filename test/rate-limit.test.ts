@@ -142,26 +142,26 @@ describe("createRateLimiter", () => {
     const limiter = createRateLimiter({ name: unique("tokens"), tokensPerMinute: 6000, tokenBurst: 100, maxWaitMs: 0 });
     const node = withRateLimit(
       async (_state: { messages: HumanMessage[] }) => ({
-        messages: [new AIMessage({ content: "ok", usage_metadata: { input_tokens: 290, output_tokens: 10, total_tokens: 300 } })],
+        messages: [new AIMessage({ content: "ok", usage_metadata: { input_tokens: 990, output_tokens: 10, total_tokens: 1000 } })],
       }),
       limiter,
     );
     await node({ messages: [new HumanMessage("hello")] }, {});
-    // 300 tokens at 10 ms each, 100 of them burst: the next 10-token call is about 2 s away.
+    // 1000 tokens at 10 ms each, 100 of them burst: the next 10-token call is about 9 s away.
     const error = (await limiter.acquire({ tokens: 10 }).catch((e: unknown) => e)) as RateLimitedError;
     expect(error).toBeInstanceOf(RateLimitedError);
-    expect(error.retryAfterMs).toBeGreaterThan(1500);
+    expect(error.retryAfterMs).toBeGreaterThan(5000);
   });
 
   it("a provider 429 blocks the limiter until the reset it names", async () => {
     const limiter = createRateLimiter({ name: unique("429"), requestsPerMinute: 6000, maxWaitMs: 0 });
     const node = withRateLimit(async () => {
-      throw openai429({ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "2s" });
+      throw openai429({ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "10s" });
     }, limiter);
     await expect(node({}, {})).rejects.toThrow();
     const error = (await limiter.acquire().catch((e: unknown) => e)) as RateLimitedError;
     expect(error).toBeInstanceOf(RateLimitedError);
-    expect(error.retryAfterMs).toBeGreaterThan(1500);
+    expect(error.retryAfterMs).toBeGreaterThan(5000);
   });
 
   it("never waits past the budget of a retry around it", async () => {
@@ -211,11 +211,11 @@ describe("RedisRateLimitStore", () => {
     // A 429 seen by one replica blocks the other.
     const blocked = createRateLimiter({ name: unique("fleet-429"), requestsPerMinute: 60_000, maxWaitMs: 0, store: a });
     const peer = createRateLimiter({ name: blocked.name, requestsPerMinute: 60_000, maxWaitMs: 0, store: b });
-    blocked.reportRateLimited(openai429({ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "3s" }));
+    blocked.reportRateLimited(openai429({ "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "10s" }));
     await new Promise((r) => setTimeout(r, 100));
     const error = (await peer.acquire().catch((e: unknown) => e)) as RateLimitedError;
     expect(error).toBeInstanceOf(RateLimitedError);
-    expect(error.retryAfterMs).toBeGreaterThan(2000);
+    expect(error.retryAfterMs).toBeGreaterThan(5000);
     await a.close();
     await b.close();
   });
@@ -225,7 +225,14 @@ describe("RedisRateLimitStore", () => {
     const errors: string[] = [];
     const stop = subscribe(CHANNELS.storeError, (e) => errors.push(`${e.store}.${e.operation}`));
     try {
-      const limiter = createRateLimiter({ name: unique("down"), requestsPerMinute: 600, store, localShare: 0.5, maxWaitMs: 0 });
+      const limiter = createRateLimiter({
+        name: unique("down"),
+        requestsPerMinute: 600,
+        store,
+        localShare: 0.5,
+        maxWaitMs: 0,
+        storeRetryMs: 60_000,
+      });
       expect((await limiter.acquire()).waitedMs).toBe(0);
       // Local state at half the limit: 200 ms apart.
       const error = (await limiter.acquire().catch((e: unknown) => e)) as RateLimitedError;
@@ -241,8 +248,8 @@ describe("RedisRateLimitStore", () => {
   it("limits resilientModel calls of the real ChatOpenAI client: tokens settled from usage_metadata, a 429 blocks the fleet", async () => {
     const store = new RedisRateLimitStore({ url: redis.url });
     const name = unique("model");
-    // 100 ms per token: what the call used comes back at 10 tokens a second.
-    const limiter = createRateLimiter({ name, requestsPerMinute: 60_000, tokensPerMinute: 600, tokenBurst: 1000, store, maxWaitMs: 0 });
+    // One token a second: what the call used stays spent for the rest of the test.
+    const limiter = createRateLimiter({ name, requestsPerMinute: 60_000, tokensPerMinute: 60, tokenBurst: 1000, store, maxWaitMs: 0 });
     const llm = resilientModel(chatOpenAI(provider), { rateLimit: limiter, retry: { retries: 0 } });
     const prompt = [new HumanMessage("count the tokens of this prompt, please")];
     const answer = await llm.invoke(prompt);
