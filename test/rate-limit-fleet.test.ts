@@ -33,6 +33,8 @@ interface ReplicaResult {
   failures: string[];
   storeErrors: number;
   storeErrorsMetric: number;
+  /** p99 of the replica's event-loop delay, in ms. */
+  lagP99Ms: number;
 }
 
 function startReplica(env: Record<string, string>) {
@@ -114,8 +116,9 @@ describe("fleet rate limiting (4 replicas, real Redis, ChatOpenAI against a prov
     const base = {
       REDIS_URL: redis.url,
       PROVIDER_URL: provider.url,
-      WORKERS: "6",
-      MAX_WAIT_MS: "2000",
+      // 16 callers in closed loops against ~9.5 places a second, waiting at most 1 s: demand well above the limit.
+      WORKERS: "4",
+      MAX_WAIT_MS: "1000",
       RETRIES: "0",
       LOCAL_SHARE: "0.25",
       OP_TIMEOUT_MS: "1000",
@@ -134,7 +137,7 @@ describe("fleet rate limiting (4 replicas, real Redis, ChatOpenAI against a prov
 
     console.log(
       `shared: ${sharedSeen.accepted} accepted, ${sharedSeen.rejected} 429s (${((100 * sharedSeen.rejected) / sharedRequests).toFixed(2)}%), ` +
-        `${throughputPerMinute.toFixed(0)}/min, ${total(shared.results, "throttled")} refused by the limiter [${spent}], store errors ${total(shared.results, "storeErrorsMetric")}; ` +
+        `${throughputPerMinute.toFixed(0)}/min, ${total(shared.results, "throttled")} refused by the limiter [${spent}], store errors ${total(shared.results, "storeErrorsMetric")}, event-loop delay p99 ${shared.results.map((r) => r.lagP99Ms).join("/")} ms; ` +
         `per-process: ${localSeen.accepted} accepted, ${localSeen.rejected} 429s`,
     );
     expect(total(shared.results, "failed"), JSON.stringify(shared.results)).toBe(0);
