@@ -62,7 +62,11 @@ const resilience = readFileSync("bench/results/resilience.md", "utf8")
 const concurrency = summaryOnly ? sectionOf("## 3.", "## 4.") : run("bench/concurrency.bench.ts");
 const renderSection = summaryOnly ? sectionOf("## 4.", "## 5.") : run("bench/metrics-render.bench.ts");
 const memory = summaryOnly ? sectionOf("## 5.", "## 6.") : run("bench/memory.bench.ts", ["--bench"]);
-const fleet = summaryOnly ? sectionOf("## 6.", undefined) : run("bench/fleet.bench.ts");
+const fleet = summaryOnly ? sectionOf("## 6.", "## 7.") : run("bench/fleet.bench.ts");
+const rateLimit = (summaryOnly ? sectionOf("## 7.", undefined) : run("bench/rate-limit.bench.ts")).replace(
+  /^## Rate limiter/m,
+  "## 7. Rate limiter",
+);
 const minutes = summaryOnly ? (/in ([\d.]+) min/.exec(previous)?.[1] ?? "?") : ((performance.now() - t0) / 60_000).toFixed(1);
 
 const text = `# Benchmarks
@@ -84,6 +88,8 @@ ${renderSection}
 ${memory}
 
 ${fleet}
+
+${rateLimit}
 `;
 if (!summaryOnly) {
   writeResults("bench/RESULTS.md", text);

@@ -20,6 +20,7 @@ export type AlertKey =
   | "timeoutRateHigh"
   | "circuitBreakerOpen"
   | "breakerOffFleetState"
+  | "rateLimitRejections"
   | "idempotencyConflicts"
   | "checkpointErrors"
   | "checkpointLatencyHigh"
@@ -126,6 +127,7 @@ export const defaultConfig: MixinConfig = {
     timeoutRateHigh: "10m",
     circuitBreakerOpen: "5m",
     breakerOffFleetState: "10m",
+    rateLimitRejections: "10m",
     idempotencyConflicts: "30m",
     checkpointErrors: "5m",
     checkpointLatencyHigh: "15m",

@@ -40,13 +40,29 @@ export {
   type SharedBreakerView,
 } from "./resilience/breaker-store.js";
 export { InMemorySemaphoreStore, type SemaphoreStore } from "./resilience/semaphore-store.js";
+export {
+  createRateLimiter,
+  withRateLimit,
+  type AcquireOptions,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitPermit,
+} from "./resilience/rate-limit.js";
+export {
+  InMemoryRateLimitStore,
+  type RateLimitAcquire,
+  type RateLimitDecision,
+  type RateLimitRule,
+  type RateLimitStore,
+} from "./resilience/rate-limit-store.js";
+export { estimatePromptTokens, usageTokensOf } from "./resilience/rate-limit-usage.js";
 export { resilient, type ResilientOptions } from "./resilience/compose.js";
 export { classifyError, langGraphRetryOn, type ErrorClassification } from "./resilience/classify.js";
 export { ERROR_REASONS, type ErrorReason } from "./core/reasons.js";
 export { errorTypeName } from "./resilience/error-fields.js";
 export { NESTED_RETRIES_WARNING_CODE } from "./observability/nested-retries.js";
 export { resilientModel, type ResilientModelOptions } from "./agents/resilient-model.js";
-export type { CallPolicyOptions, CallBreakerOptions } from "./agents/call-policy.js";
+export type { CallPolicyOptions, CallBreakerOptions, CallRateLimitOptions } from "./agents/call-policy.js";
 export { retryAfterFromHeaders } from "./resilience/retry-after.js";
 export {
   TimeoutError,
@@ -55,6 +71,7 @@ export {
   IdempotencyConflictError,
   IdempotencyStoreError,
   BulkheadRejectedError,
+  RateLimitedError,
   toError,
 } from "./resilience/errors.js";
 export { systemClock } from "./resilience/clock.js";

@@ -327,7 +327,9 @@ describe("resilienceMiddleware events", () => {
     );
     expect(() => resilienceMiddleware({ tools: { circuitBreaker: { resetTimeout: -1 } } })).toThrow(/tools\.circuitBreaker\.resetTimeout/);
     expect(() => resilienceMiddleware({ tools: { ttlMs: 0 } })).toThrow(/resilienceMiddleware\(options\)\.tools\.ttlMs/);
-    expect(() => resilienceMiddleware({ model: { rateLimit: {} } as never })).toThrow(/unknown option "rateLimit"/);
+    expect(() => resilienceMiddleware({ model: { rateLimit: {} } as never })).toThrow(
+      /resilienceMiddleware\(options\)\.model\.rateLimit needs requestsPerMinute or tokensPerMinute/,
+    );
     expect(() => resilienceMiddleware({ tools: { idempotent: "yes" as never } })).toThrow(
       'resilienceMiddleware(options).tools.idempotent must be a boolean or a function, got "yes"',
     );

@@ -125,7 +125,8 @@ describe("the demo under an outage, scraped by a real Prometheus with the genera
     // The outage profile has no bulkhead and no hung calls, and this test starts the demo with trace export off, so
     // these stay empty. Retries are seldom exhausted: the LLM breaker opens within a second of the outage, and an open
     // breaker ends a retry loop at once (CircuitOpenError is not retried). The demo does not guard its threads, so the
-    // thread-lock series stay absent. test/alerts-e2e.test.ts covers them all.
+    // thread-lock series stay absent, and it has no rate limiter and no shared store. test/alerts-e2e.test.ts covers
+    // them all.
     const outsideTheDemo = [
       "langgraph_node_retries_exhausted_total",
       "langgraph_node_timeouts_total",
@@ -135,6 +136,9 @@ describe("the demo under an outage, scraped by a real Prometheus with the genera
       "langgraph_thread_lock_total",
       "langgraph_thread_lock_wait_seconds_bucket",
       "langgraph_circuit_breaker_fleet_state",
+      "langgraph_rate_limit_wait_seconds_bucket",
+      "langgraph_rate_limit_rejections_total",
+      "langgraph_rate_limit_available",
       "langgraph_resilience_store_errors_total",
     ];
     const emitted = new Set(await prom.api<string[]>(`/api/v1/label/__name__/values?match[]=${encodeURIComponent('{job="demo"}')}`));

@@ -152,7 +152,7 @@ describe("a real Prometheus scraping an instrumented graph under load, with the 
           job: ["agents"],
           instance: [target],
           graph: ["support"],
-          node: ["approve", "call_model", "guarded", "slow_step", "use_tool"],
+          node: ["approve", "call_model", "guarded", "rate_limited", "slow_step", "use_tool"],
           model: ["fake-large"],
         };
         expect(values, `${d.title} $${v.name}`).toEqual(expected[v.name]);

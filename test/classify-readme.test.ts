@@ -9,6 +9,7 @@ import {
   CircuitOpenError,
   ERROR_REASONS,
   type ErrorReason,
+  RateLimitedError,
   RetriesExhaustedError,
   TimeoutError,
   classifyError,
@@ -65,6 +66,7 @@ const EXAMPLES: Record<ErrorReason, unknown[]> = {
   ],
   circuit_open: [new CircuitOpenError("provider", 1000)],
   bulkhead_full: [new BulkheadRejectedError(2, 0)],
+  throttled: [new RateLimitedError("openai", 250, 0)],
   retries_exhausted: [new RetriesExhaustedError(3, openai(503, "server_error", null), "server_error")],
   context_overflow: [
     ContextOverflowError.fromError(openai(400, "invalid_request_error", "context_length_exceeded")),

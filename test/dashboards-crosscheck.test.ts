@@ -52,6 +52,10 @@ const EXTENSIONS: Record<string, string[]> = {
   langgraph_llm_run_cost_usd: ["graph"],
   // The fleet issue's "fleet breaker state per replica vs pooled": the pooled state next to circuit_breaker_state.
   langgraph_circuit_breaker_fleet_state: ["breaker", "state"],
+  // The design's "New series" table (fleet): rate-limiter waits and refusals, and the issue's "tokens/requests available".
+  langgraph_rate_limit_wait_seconds: ["limiter"],
+  langgraph_rate_limit_rejections_total: ["limiter"],
+  langgraph_rate_limit_available: ["limiter", "resource"],
 };
 /** Everything `createMetrics()` may register: the contract plus the extensions. */
 const REGISTERED: Record<string, string[]> = { ...CONTRACT, ...EXTENSIONS };

@@ -14,6 +14,7 @@ import { type AgentApp, createAgentApp } from "../examples/http-api/app.js";
 import { FakeChatModel } from "../examples/shared/fake-chat-model.js";
 import { main as wrapExample } from "../examples/wrap-existing-graph/main.js";
 import { main as createAgentExample } from "../examples/create-agent/main.js";
+import { main as fleetRateLimitExample } from "../examples/fleet-rate-limit/main.js";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./support/otlp-receiver.js";
 import { type PostgresServer, startPostgres } from "./support/postgres.js";
 import { promtool } from "./support/prometheus.js";
@@ -67,6 +68,15 @@ async function runExample(file: string, env: Record<string, string> = {}, args: 
 }
 
 const silent = () => createLogger({ level: "silent" });
+
+describe("examples/fleet-rate-limit", () => {
+  it("meets 429s with a limiter per replica and none with one shared limiter", async () => {
+    const result = await fleetRateLimitExample();
+    expect(result.perReplica.provider429).toBeGreaterThan(0);
+    expect(result.shared).toEqual({ answered: 24, provider429: 0 });
+    expect(result.metricLines).toContain('langgraph_rate_limit_wait_seconds_count{limiter="provider-shared"} 24');
+  }, 60_000);
+});
 
 describe("examples/create-agent", () => {
   it("answers through provider faults with the middleware and the wrapped model, the idempotent tool runs once", async () => {

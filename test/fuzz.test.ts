@@ -42,9 +42,11 @@ import {
 import {
   REDIS_BREAKER_STORE_OPTIONS,
   REDIS_IDEMPOTENCY_STORE_OPTIONS,
+  REDIS_RATE_LIMIT_STORE_OPTIONS,
   REDIS_SEMAPHORE_STORE_OPTIONS,
   REDIS_THREAD_LOCK_STORE_OPTIONS,
   RedisBreakerStore,
+  RedisRateLimitStore,
   RedisIdempotencyStore,
   RedisSemaphoreStore,
   RedisThreadLockStore,
@@ -66,6 +68,7 @@ import { BULKHEAD_OPTIONS } from "../src/resilience/bulkhead.js";
 import { CIRCUIT_BREAKER_OPTIONS } from "../src/resilience/circuit-breaker.js";
 import { IDEMPOTENCY_OPTIONS, RUN_ONCE_OPTIONS } from "../src/resilience/idempotency.js";
 import { RETRY_OPTIONS } from "../src/resilience/retry.js";
+import { RATE_LIMITER_OPTIONS, createRateLimiter, type RateLimiter, withRateLimit } from "../src/resilience/rate-limit.js";
 import { TIMEOUT_OPTIONS } from "../src/resilience/timeout.js";
 import { CREATE_METRICS_OPTIONS } from "../src/observability/metrics.js";
 import { createAgent } from "langchain";
@@ -308,6 +311,21 @@ function entries(pg: PostgresServer, redis: RedisServer): Entry[] {
       const named = Object.defineProperty(async (s: TestStateType) => sweepNode(s), "name", { value: uniqueName() });
       return withCircuitBreaker(named, o as never);
     }),
+    {
+      where: "createRateLimiter(options)",
+      spec: RATE_LIMITER_OPTIONS,
+      base: { name: "sweep-limiter", requestsPerMinute: 600_000, tokensPerMinute: 6_000_000 },
+      build: (o) => createRateLimiter(o as never),
+      exercise: async (made) => {
+        const permit = await (made as RateLimiter).acquire({ tokens: 1 });
+        permit.settle(2);
+      },
+    },
+    wrapper("withRateLimit(limiterOrOptions)", RATE_LIMITER_OPTIONS, (o) => withRateLimit(sweepNode, o as never), {
+      name: "sweep-node-limiter",
+      requestsPerMinute: 600_000,
+      tokensPerMinute: 6_000_000,
+    }),
     wrapper("resilient(options)", RESILIENT_OPTIONS, (o) => {
       const named = Object.defineProperty(async (s: TestStateType) => sweepNode(s), "name", { value: uniqueName() });
       return resilient(named, o as never);
@@ -507,6 +525,17 @@ function entries(pg: PostgresServer, redis: RedisServer): Entry[] {
       build: (o) => new RedisSemaphoreStore(o as never),
       exercise: (made) => runNode(withBulkhead(sweepNode, { name: uniqueName(), limit: 1, store: made as RedisSemaphoreStore })),
       dispose: (made) => (made as RedisSemaphoreStore).close(),
+    },
+    {
+      where: "RedisRateLimitStore(options)",
+      spec: REDIS_RATE_LIMIT_STORE_OPTIONS,
+      base: { url: redis.url },
+      build: (o) => new RedisRateLimitStore(o as never),
+      exercise: async (made) => {
+        const store = made as RedisRateLimitStore;
+        await createRateLimiter({ name: "sweep-redis-limiter", requestsPerMinute: 600_000, store }).acquire();
+      },
+      dispose: (made) => (made as RedisRateLimitStore).close(),
     },
     {
       where: "RedisThreadLockStore(options)",

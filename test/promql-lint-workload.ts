@@ -1,7 +1,7 @@
 /**
  * A small instrumented LangGraph app that makes every metric family of the kit emit: an LLM node behind retry, a
  * shared breaker and a timeout; a tool; a slow node with timeout + fallback; a bulkhead; runOnce before a human
- * approval interrupt; every fifth run gets a follow-up that queues for its thread (guardThreads); a span per run, exported through `reportExports` as exporter "otlp". `faults.on` makes the model
+ * approval interrupt; a rate-limited step (requests and tokens per minute, its refusals served by a fallback); every fifth run gets a follow-up that queues for its thread (guardThreads); a span per run, exported through `reportExports` as exporter "otlp". `faults.on` makes the model
  * answer 503, which opens the breaker and fails runs; every fifth tool call fails regardless, every third checkpoint
  * write fails while faults are on, and while faults are on the spans go to a collector that is down.
  * While faults are on, the model call also passes a breaker shared through a `RedisBreakerStore` aimed at a loopback
@@ -216,6 +216,16 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
     },
     { bulkhead: { limit: 1, queue: 0 }, fallback: () => ({}) },
   );
+  // 6000 requests/min (one per 10 ms) and a token budget: concurrent runs queue briefly, and past 5 ms are refused.
+  const limited = kit.resilient(async () => ({}), {
+    rateLimit: {
+      name: `${graphName}-limit`,
+      requestsPerMinute: 6000,
+      tokensPerMinute: 600_000,
+      maxWaitMs: 5,
+    },
+    fallback: () => ({}),
+  });
   const approve = async (state: S, config: LangGraphRunnableConfig) => {
     if (!state.approval) return {};
     await kit.runOnce(config, "notify", async () => "sent");
@@ -230,12 +240,14 @@ export function createWorkload(metrics: Metrics, graphName = "support", breakerN
     .addNode("use_tool", useTool)
     .addNode("slow_step", slow)
     .addNode("guarded", guarded)
+    .addNode("rate_limited", limited)
     .addNode("approve", approve)
     .addEdge(START, "call_model")
     .addEdge("call_model", "use_tool")
     .addEdge("use_tool", "slow_step")
     .addEdge("slow_step", "guarded")
-    .addEdge("guarded", "approve")
+    .addEdge("guarded", "rate_limited")
+    .addEdge("rate_limited", "approve")
     .addEdge("approve", END)
     .compile({ checkpointer });
   // One run per thread; a follow-up on a busy thread waits its turn (the thread-lock series and the wait histogram).

@@ -293,9 +293,11 @@ describe("resilientModel events", () => {
     expect(() => resilientModel(model, { fallback: model as never })).toThrow(
       /resilientModel\(options\)\.fallback must be an array, each item/,
     );
-    expect(() => resilientModel(model, { rateLimit: {} } as never)).toThrow(/unknown option "rateLimit"/);
+    expect(() => resilientModel(model, { rateLimit: {} } as never)).toThrow(
+      /resilientModel\(options\)\.rateLimit needs requestsPerMinute or tokensPerMinute/,
+    );
     expect(() => resilientModel(model, { timout: 5 } as never)).toThrow(
-      'resilientModel(options): unknown option "timout" (did you mean "timeout"?); accepted options are timeout, retry, circuitBreaker, fallback',
+      'resilientModel(options): unknown option "timout" (did you mean "timeout"?); accepted options are timeout, retry, circuitBreaker, rateLimit, fallback',
     );
     expect(() => resilientModel(model, { circuitBreaker: { resetTimout: 5 } } as never)).toThrow(
       /resilientModel\(options\)\.circuitBreaker: unknown option "resetTimout" \(did you mean "resetTimeout"\?\)/,

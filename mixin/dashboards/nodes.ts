@@ -224,6 +224,53 @@ export function nodesDashboard(config: MixinConfig): Dashboard {
       ],
       [
         {
+          type: "timeseries",
+          id: 18,
+          title: "Rate-limit wait p95 by limiter",
+          description:
+            "How long calls waited for their place at a rate limiter (requests and tokens per minute, spread over the minute); 0 when they went at once.",
+          unit: "s",
+          targets: [{ expr: quantile("0.95", j(metric("rateLimitWait", "bucket")), "limiter"), legend: "{{limiter}}" }],
+        },
+        {
+          type: "timeseries",
+          id: 19,
+          title: "Rate-limit rejections/s by limiter",
+          description: "Calls refused with RateLimitedError: their place was further away than maxWaitMs or the retry budget.",
+          unit: "ops",
+          targets: [{ expr: sumRate(j(metric("rateLimitRejections")), "limiter"), legend: "{{limiter}}" }],
+        },
+        {
+          type: "timeseries",
+          id: 20,
+          title: "Requests available by limiter",
+          description:
+            "Requests a limiter could let through at once, per instance (0 while callers queue); with a shared store, its last answer.",
+          unit: "short",
+          targets: [
+            {
+              expr: `min by (limiter, instance) (${j(metric("rateLimitAvailable"), is("rateLimitAvailable", "resource", "requests"))})`,
+              legend: "{{limiter}} {{instance}}",
+            },
+          ],
+        },
+        {
+          type: "timeseries",
+          id: 21,
+          title: "Tokens available by limiter",
+          description:
+            "Tokens a limiter could spend at once, per instance; estimates are reserved before a call and settled with its usage after.",
+          unit: "short",
+          targets: [
+            {
+              expr: `min by (limiter, instance) (${j(metric("rateLimitAvailable"), is("rateLimitAvailable", "resource", "tokens"))})`,
+              legend: "{{limiter}} {{instance}}",
+            },
+          ],
+        },
+      ],
+      [
+        {
           type: "state-timeline",
           id: 22,
           title: "Fleet breaker state (pooled)",

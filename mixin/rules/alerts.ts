@@ -270,6 +270,28 @@ function drafts(config: MixinConfig): Draft[] {
       },
     },
     {
+      key: "rateLimitRejections",
+      alert: "LangGraphRateLimitRejections",
+      severity: "warning",
+      expr: `sum by (job, limiter) (rate(${metric("rateLimitRejections")}${s()}[5m])) > 0`,
+      summary: "A LangGraph rate limiter refuses calls.",
+      description:
+        'Rate limiter {{ $labels.limiter }} (job {{ $labels.job }}) refuses {{ $value | printf "%.2f" }} calls/s with RateLimitedError: demand is above the configured limit for longer than callers may wait.',
+      runbook: {
+        meaning:
+          "Calls wanted more requests or tokens per minute than the limiter allows, and their place in line was further away than `maxWaitMs` (or the retry budget), so they failed fast with `RateLimitedError`.",
+        impact: "Model calls behind the limiter fail (or are retried later, or serve their fallback) instead of reaching the provider.",
+        diagnosis: [
+          "*LangGraph / Nodes & Resilience*: rate-limit rejections and wait p95 by limiter, requests/tokens available, shared store errors.",
+          "Whether demand grew (runs/s, tokens per run) or the limit dropped (a provider's 429s block the limiter until their reset).",
+          "With `RedisRateLimitStore`: store errors mean replicas decide locally at `localShare` of the limit.",
+        ],
+        mitigation: [
+          "Raise the provider quota and then `requestsPerMinute` / `tokensPerMinute`; shorten prompts; let callers wait longer (`maxWaitMs`); add a fallback model on another key.",
+        ],
+      },
+    },
+    {
       alert: "LangGraphCircuitBreakerFlapping",
       severity: "info",
       expr: `sum by (job, breaker) (increase(${metric("breakerTransitions")}${s(is("breakerTransitions", "to", "closed"))}[30m])) > ${num(t.breakerFlapsPer30m)}`,

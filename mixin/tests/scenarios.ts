@@ -465,6 +465,26 @@ export function alertScenarios(config: MixinConfig): AlertScenarios[] {
       ],
     },
     {
+      alert: "LangGraphRateLimitRejections",
+      scenarios: [
+        {
+          name: "the limiter refuses six calls a minute",
+          series: [s("rateLimitRejections", { ...base, limiter: "openai" }, ramp(6, len("rateLimitRejections")))],
+          checks: firesAfter(1, f("rateLimitRejections"), [
+            {
+              labels: { job: JOB, limiter: "openai" },
+              description: `Rate limiter openai (job ${JOB}) refuses 0.10 calls/s with RateLimitedError: demand is above the configured limit for longer than callers may wait.`,
+            },
+          ]),
+        },
+        {
+          name: "healthy: the limiter exists and refuses nothing",
+          series: [s("rateLimitRejections", { ...base, limiter: "openai" }, `0x${len("rateLimitRejections")}`)],
+          checks: silent(1, f("rateLimitRejections")),
+        },
+      ],
+    },
+    {
       alert: "LangGraphCircuitBreakerFlapping",
       scenarios: [
         {

@@ -27,6 +27,7 @@ import {
   breakerOf,
   buildCallPolicy,
   checkCallPolicy,
+  rateLimiterOf,
   runWithFallbacks,
 } from "./call-policy.js";
 import {
@@ -190,8 +191,10 @@ function toolPolicies(options: AgentToolOptions): (tool: string) => CallPolicy {
           ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
           ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
         };
+  // One limiter for every tool call (the budget of a shared downstream API), named "tools" unless named.
+  const rateLimiter = rateLimiterOf(options.rateLimit, "tools", `${WHERE}.tools.rateLimit`);
   const sharedPolicy = shared
-    ? buildCallPolicy(options, { retry: undefined, breaker: options.circuitBreaker as CircuitBreaker, idempotency })
+    ? buildCallPolicy(options, { retry: undefined, breaker: options.circuitBreaker as CircuitBreaker, idempotency, rateLimiter })
     : undefined;
   const byTool = new Map<string, CallPolicy>();
   return (tool) => {
@@ -203,7 +206,7 @@ function toolPolicies(options: AgentToolOptions): (tool: string) => CallPolicy {
         given === undefined
           ? undefined
           : toBreaker({ ...given, name: `${given.name ?? DEFAULT_TOOL_BREAKER_PREFIX}:${tool}` }, tool, `${WHERE}.tools.circuitBreaker`);
-      policy = buildCallPolicy(options, { retry: undefined, breaker, idempotency });
+      policy = buildCallPolicy(options, { retry: undefined, breaker, idempotency, rateLimiter });
       byTool.set(tool, policy);
     }
     return policy;
@@ -238,6 +241,7 @@ export function agentHooks(options: ResilienceMiddlewareOptions = {}): AgentHook
   const modelPolicy = buildCallPolicy(modelOptions, {
     retry: {},
     breaker: breakerOf(modelOptions.circuitBreaker, DEFAULT_MODEL_BREAKER, `${WHERE}.model.circuitBreaker`),
+    rateLimiter: rateLimiterOf(modelOptions.rateLimit, DEFAULT_MODEL_BREAKER, `${WHERE}.model.rateLimit`),
   });
   const fallbacks = modelOptions.fallback ?? [];
   const policyOfTool = toolPolicies(toolOptions);
@@ -248,7 +252,7 @@ export function agentHooks(options: ResilienceMiddlewareOptions = {}): AgentHook
       const attemptWith = (model: unknown) => (attempt: RunnableConfig) =>
         handler({ ...request, model: modelForAttempt(model as object, attempt.signal) });
       try {
-        return await runWithFallbacks(modelPolicy, config, attemptWith(request.model), fallbacks.map(attemptWith));
+        return await runWithFallbacks(modelPolicy, config, attemptWith(request.model), fallbacks.map(attemptWith), request.messages);
       } catch (error) {
         if (onFailure === "error" || mustPropagate(error, config)) throw error;
         return new AIMessage({ content: MODEL_FAILURE_MESSAGE, response_metadata: { [FAILURE_METADATA_KEY]: failureMetadata(error) } });

@@ -15,6 +15,14 @@ import { resilient } from "../resilience/compose.js";
 import { toError } from "../resilience/errors.js";
 import type { IdempotencyBaseOptions } from "../resilience/idempotency.js";
 import { type OptionSpec, rule } from "../core/options.js";
+import {
+  RATE_LIMITER_OR_OPTIONS,
+  type RateLimiter,
+  type RateLimiterOptions,
+  limiterFor,
+  resolveRateLimiterOptions,
+  toRateLimiter,
+} from "../resilience/rate-limit.js";
 import { RETRY_OPTIONS, type RetryOptions, resolveRetryOptions } from "../resilience/retry.js";
 import { TIMEOUT_ARGUMENT, type TimeoutOptions } from "../resilience/timeout.js";
 import { markWrapper } from "../core/node-context.js";
@@ -31,7 +39,16 @@ export interface CallPolicyOptions {
   retry?: RetryOptions;
   /** A shared breaker, or options for one (named after the provider, `"model"` or `tool:<name>` when unnamed). */
   circuitBreaker?: CircuitBreaker | CallBreakerOptions;
+  /**
+   * A shared rate limiter, or options for one (named like the breaker when unnamed). Each provider request waits for
+   * capacity; its tokens are estimated from the messages and settled from the answer's `usage_metadata`; a 429 blocks
+   * the limiter until the provider's reset.
+   */
+  rateLimit?: RateLimiter | CallRateLimitOptions;
 }
+
+/** Rate limiter options whose `name` may be left out. */
+export type CallRateLimitOptions = Omit<RateLimiterOptions, "name"> & { name?: string };
 
 /** @internal The accepted keys of {@link CallPolicyOptions}, the same rules as `resilient()`'s: validation and the sweep read it. */
 export const CALL_POLICY_OPTIONS = {
@@ -39,6 +56,7 @@ export const CALL_POLICY_OPTIONS = {
   retry: rule.options(RETRY_OPTIONS),
   // Unnamed breaker options take the provider's or the tool's name.
   circuitBreaker: BREAKER_OR_OPTIONS,
+  rateLimit: RATE_LIMITER_OR_OPTIONS,
 } as const satisfies OptionSpec<keyof CallPolicyOptions>;
 
 /** @internal A chat model the kit can wrap (what `resilientModel` and the fallback lists take). */
@@ -56,7 +74,7 @@ export interface CallPolicy {
    * Runs `attempt` under timeout, retry and breaker, with `config` as the node's run config; with idempotency
    * configured, `key` names the call (its recorded result is replayed for the same key).
    */
-  run<T>(config: RunnableConfig | undefined, attempt: AttemptFn<T>, key?: string): Promise<T>;
+  run<T>(config: RunnableConfig | undefined, attempt: AttemptFn<T>, key?: string, input?: unknown): Promise<T>;
   /** Runs one attempt under the timeout only (fallbacks get one attempt each). */
   once<T>(config: RunnableConfig | undefined, attempt: AttemptFn<T>): Promise<T>;
   /** The breaker, when one is configured. */
@@ -91,12 +109,23 @@ export function isPartial(error: unknown): boolean {
  */
 export function checkCallPolicy(options: CallPolicyOptions, where: string): void {
   if (options.retry !== undefined) resolveRetryOptions(options.retry, `${where}.retry`);
+  const limit = options.rateLimit;
+  if (limit !== undefined && typeof (limit as RateLimiter).acquire !== "function") {
+    resolveRateLimiterOptions({ name: "model", ...limit }, `${where}.rateLimit`);
+  }
+}
+
+/** @internal Resolves `rateLimit` into a limiter named `defaultName` when the options carry no name. */
+export function rateLimiterOf(value: RateLimiter | CallRateLimitOptions | undefined, defaultName: string, where: string) {
+  return value === undefined ? undefined : toRateLimiter(value, defaultName, where);
 }
 
 /** What the trampoline node gets as its "state": the attempt to make and the call's idempotency key. */
 interface Call {
   attempt: AttemptFn<unknown>;
   key: string | undefined;
+  /** The call's input (its messages), for the rate limiter's token estimate. */
+  input?: unknown;
 }
 
 // A kit wrapper (markWrapper): the policies do not open a node attempt span for it; the call's own LangChain run
@@ -114,7 +143,12 @@ const keyOfCall = (call: Call): string => {
  */
 export function buildCallPolicy(
   options: CallPolicyOptions,
-  defaults: { retry: RetryOptions | undefined; breaker: CircuitBreaker | undefined; idempotency?: IdempotencyBaseOptions },
+  defaults: {
+    retry: RetryOptions | undefined;
+    breaker: CircuitBreaker | undefined;
+    idempotency?: IdempotencyBaseOptions;
+    rateLimiter?: RateLimiter | undefined;
+  },
 ): CallPolicy {
   const retry = options.retry ?? defaults.retry;
   let retryOptions: RetryOptions | undefined;
@@ -128,12 +162,13 @@ export function buildCallPolicy(
     ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
     ...(retryOptions !== undefined ? { retry: retryOptions } : {}),
     ...(breaker !== undefined ? { circuitBreaker: breaker } : {}),
+    ...(defaults.rateLimiter !== undefined ? { rateLimit: limiterFor(defaults.rateLimiter, (call: Call) => call.input) } : {}),
   });
   const single = options.timeout === undefined ? undefined : resilient(trampoline, { timeout: options.timeout });
   return {
     breaker,
-    run: <T>(config: RunnableConfig | undefined, attempt: AttemptFn<T>, key?: string) =>
-      full({ attempt: attempt as AttemptFn<unknown>, key }, (config ?? {}) as RunnableConfig) as Promise<T>,
+    run: <T>(config: RunnableConfig | undefined, attempt: AttemptFn<T>, key?: string, input?: unknown) =>
+      full({ attempt: attempt as AttemptFn<unknown>, key, input }, (config ?? {}) as RunnableConfig) as Promise<T>,
     once: <T>(config: RunnableConfig | undefined, attempt: AttemptFn<T>) =>
       single === undefined
         ? attempt(config ?? {})
@@ -163,11 +198,12 @@ export async function runWithFallbacks<T>(
   config: RunnableConfig | undefined,
   primary: AttemptFn<T>,
   fallbacks: readonly AttemptFn<T>[],
+  input?: unknown,
 ): Promise<T> {
-  if (fallbacks.length === 0) return policy.run(config, primary);
+  if (fallbacks.length === 0) return policy.run(config, primary, undefined, input);
   let error: unknown;
   try {
-    return await policy.run(config, primary);
+    return await policy.run(config, primary, undefined, input);
   } catch (thrown) {
     error = thrown;
   }

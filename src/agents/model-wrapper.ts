@@ -38,7 +38,7 @@ export interface ModelInterceptor {
    * Makes the logical call described by `options`: `primary` calls the wrapped model, `fallback(i)` the i-th model
    * of `fallbacks` (each takes the options to send). Resolves with one of their results.
    */
-  call<T>(options: CallOptions, primary: ProviderCall<T>, fallback: (index: number) => ProviderCall<T>): Promise<T>;
+  call<T>(options: CallOptions, primary: ProviderCall<T>, fallback: (index: number) => ProviderCall<T>, input?: unknown): Promise<T>;
   /** Models tried after the wrapped one; the wrapper invokes them as they are. */
   readonly fallbacks: readonly ChatModelLike[];
   /** The same interceptor with other fallback models (the wrapped model's tools bound to them). */
@@ -136,6 +136,7 @@ export function wrapChatModel<M extends object>(model: M, interceptor: ModelInte
         const outputs = await Promise.all(messages.map((prompt) => fallback.invoke(prompt, config) as Promise<BaseMessage>));
         return { generations: outputs.map((message) => [{ text: message.text, message }]), llmOutput: {} } as LLMResult;
       },
+      messages,
     );
   });
 
@@ -153,6 +154,7 @@ export function wrapChatModel<M extends object>(model: M, interceptor: ModelInte
         const fallback = interceptor.fallbacks[index] as ChatModelLike;
         return open(await fallback.stream(input, { ...runConfigOf(parsed), ...extra }));
       },
+      input,
     );
     if (opened.first.done === true) return;
     yield opened.first.value;

@@ -18,6 +18,7 @@ import {
   breakerOf,
   buildCallPolicy,
   checkCallPolicy,
+  rateLimiterOf,
   runWithFallbacks,
 } from "./call-policy.js";
 import { type CallOptions, type ChatModelLike, type ModelInterceptor, wrapChatModel } from "./model-wrapper.js";
@@ -59,6 +60,7 @@ function interceptorOf(policy: CallPolicy, fallbacks: readonly ChatModelLike[]):
       options: CallOptions,
       primary: (extra: CallOptions) => Promise<T>,
       fallback: (index: number) => (extra: CallOptions) => Promise<T>,
+      input?: unknown,
     ) {
       // The attempt's signal aborts at its deadline and when the run is cancelled; the caller's signal is kept too,
       // because a stream outlives its attempt (an attempt ends at the first chunk).
@@ -71,6 +73,7 @@ function interceptorOf(policy: CallPolicy, fallbacks: readonly ChatModelLike[]):
         options,
         (attempt) => primary(extraFor(attempt.signal)),
         fallbacks.map((_, i) => (attempt) => fallback(i)(extraFor(attempt.signal))),
+        input,
       );
     },
   };
@@ -87,7 +90,8 @@ export function anySignal(a: AbortSignal | undefined, b: AbortSignal | undefined
  * Wraps a chat model so its calls get a per-attempt timeout (the HTTP request is aborted), the kit's retry
  * (classification, backoff, `Retry-After`; it replaces the client's retries), a circuit breaker (named after the
  * provider unless named, shared by every model derived from this one with `bindTools`/`withConfig`, or pass a breaker
- * from `createCircuitBreaker` to share it wider) and ordered fallback models. Returns the same model type:
+ * from `createCircuitBreaker` to share it wider), a rate limiter (`rateLimit`: tokens estimated from the messages,
+ * settled from the answer's `usage_metadata`; a streamed answer keeps its estimate) and ordered fallback models. Returns the same model type:
  * `bindTools`, `withStructuredOutput`, `stream` and `createReactAgent({ llm })` keep working.
  *
  * Streaming: an attempt ends at the first chunk. A failure before it is retried (and may fall back); a failure after
@@ -109,7 +113,8 @@ export function resilientModel<M extends BaseChatModel>(model: M, options: Resil
   checkCallPolicy(options, WHERE);
   const fallbacks = options.fallback ?? [];
   const breaker = breakerOf(options.circuitBreaker, providerOf(model), `${WHERE}.circuitBreaker`);
-  const policy = buildCallPolicy(options, { retry: {}, breaker });
+  const rateLimiter = rateLimiterOf(options.rateLimit, providerOf(model), `${WHERE}.rateLimit`);
+  const policy = buildCallPolicy(options, { retry: {}, breaker, rateLimiter });
   return wrapChatModel(
     model,
     interceptorOf(policy, fallbacks as unknown as ChatModelLike[]),

@@ -71,6 +71,12 @@ export const CHANNELS = {
   traceExport: "langgraph-ops:trace.export",
   /** A run of a `guardThreads` graph took, waited for, was refused or interrupted a thread. {@link ThreadLockEvent} */
   threadLock: "langgraph-ops:thread.lock",
+  /** A rate limiter granted a call, at once or after a wait. {@link RateLimitWaitEvent} */
+  rateLimitWait: "langgraph-ops:ratelimit.wait",
+  /** A rate limiter refused a call (no capacity within its wait budget). {@link RateLimitRejectedEvent} */
+  rateLimitRejected: "langgraph-ops:ratelimit.rejected",
+  /** A rate limiter was created. {@link RateLimiterCreatedEvent} */
+  rateLimiterCreated: "langgraph-ops:ratelimit.created",
   /** A shared store (Redis) failed an operation and its policy fell back to local state. {@link StoreErrorEvent} */
   storeError: "langgraph-ops:store.error",
 } as const;
@@ -209,6 +215,31 @@ export interface StoreErrorEvent {
   error: Error;
 }
 
+/** Published when a rate limiter grants a call (every grant, `waitedMs` 0 when it went at once). */
+export interface RateLimitWaitEvent {
+  /** The limiter's name (the `limiter` label). */
+  limiter: string;
+  /** How long the call waited for capacity, in ms. */
+  waitedMs: number;
+  /** Tokens reserved for the call (its estimate). */
+  tokens: number;
+  /** Whether the decision came from the limiter's local fallback (its shared store was unreachable). */
+  local: boolean;
+}
+
+/** Published when a rate limiter refuses a call with `RateLimitedError`. */
+export interface RateLimitRejectedEvent {
+  limiter: string;
+  /** Milliseconds until the call would have conformed. */
+  retryAfterMs: number;
+  local: boolean;
+}
+
+/** Published once per rate limiter, at creation, so its series exist before its first call. */
+export interface RateLimiterCreatedEvent {
+  limiter: string;
+}
+
 /** Maps each channel name to its payload type, for typed subscribers. */
 export interface ChannelPayloads {
   [CHANNELS.retry]: RetryEvent;
@@ -223,6 +254,9 @@ export interface ChannelPayloads {
   [CHANNELS.traceExport]: TraceExportEvent;
   [CHANNELS.threadLock]: ThreadLockEvent;
   [CHANNELS.storeError]: StoreErrorEvent;
+  [CHANNELS.rateLimitWait]: RateLimitWaitEvent;
+  [CHANNELS.rateLimitRejected]: RateLimitRejectedEvent;
+  [CHANNELS.rateLimiterCreated]: RateLimiterCreatedEvent;
 }
 
 /** A documented channel name. */

@@ -28,3 +28,21 @@ export function callNode<S, U, C>(node: (state: S, config: C) => U | Promise<U>,
   if (runner === undefined || (node as unknown as Record<symbol, boolean>)[KIT_WRAPPER] === true) return node(state, config);
   return runner(config as RunnableConfig | undefined, () => node(state, config));
 }
+
+const DEADLINE = Symbol.for("langgraph-ops.deadline");
+
+/**
+ * @internal The config with an absolute deadline (ms on the retry's clock) attached, which the policies inside
+ * (a rate limiter's wait) read so that they never wait past the budget of the retry around them.
+ */
+export function withDeadline<C>(config: C, deadline: number): C {
+  const current = deadlineOf(config);
+  if (current !== undefined && current <= deadline) return config;
+  return { ...(config as object), [DEADLINE]: deadline } as C;
+}
+
+/** @internal The deadline a retry around this call attached to its config, if any. */
+export function deadlineOf(config: unknown): number | undefined {
+  const value = (config as Record<symbol, unknown> | null | undefined)?.[DEADLINE];
+  return typeof value === "number" ? value : undefined;
+}

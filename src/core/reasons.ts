@@ -10,6 +10,7 @@ export const ERROR_REASONS = [
   "network",
   "circuit_open",
   "bulkhead_full",
+  "throttled",
   "retries_exhausted",
   "context_overflow",
   "auth",

@@ -192,3 +192,4 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 export { RedisThreadLockStore, REDIS_THREAD_LOCK_STORE_OPTIONS, type RedisThreadLockStoreOptions } from "./redis-thread-lock.js";
 export { RedisBreakerStore, REDIS_BREAKER_STORE_OPTIONS, type RedisBreakerStoreOptions } from "./redis-breaker.js";
 export { RedisSemaphoreStore, REDIS_SEMAPHORE_STORE_OPTIONS, type RedisSemaphoreStoreOptions } from "./redis-semaphore.js";
+export { RedisRateLimitStore, REDIS_RATE_LIMIT_STORE_OPTIONS, type RedisRateLimitStoreOptions } from "./redis-rate-limit.js";

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { Counter, Gauge, Histogram, Registry, type RegistryContentType, collectDefaultMetrics } from "prom-client";
 import { liveCircuitBreakers } from "../resilience/circuit-breaker.js";
+import { liveRateLimiters } from "../resilience/rate-limit.js";
 import { checkOptions, describe, type OptionSpec, rule } from "../core/options.js";
 import { joinCluster } from "./cluster-worker.js";
 import { writeMetrics } from "./exposition.js";
@@ -129,6 +130,9 @@ export interface MetricsCore {
   readonly threadLocks: Counter<LabelOf<"threadLocks">>;
   readonly threadLockWait: Histogram<LabelOf<"threadLockWait">>;
   readonly storeErrors: Counter<LabelOf<"storeErrors">>;
+  readonly rateLimitWait: Histogram<LabelOf<"rateLimitWait">>;
+  readonly rateLimitRejections: Counter<LabelOf<"rateLimitRejections">>;
+  readonly rateLimitAvailable: Gauge<LabelOf<"rateLimitAvailable">>;
 }
 
 /** @internal Labels shared by the two GenAI histograms. */
@@ -279,6 +283,35 @@ function createCore(
       }
     },
   });
+  const seededLimiters = new Set<string>();
+  // A live limiter's rejections exist at 0, so rate() and the alert see the first one.
+  const rateLimitRejections = (): Counter<LabelOf<"rateLimitRejections">> =>
+    new Counter({
+      ...base("rateLimitRejections"),
+      collect() {
+        for (const limiter of liveRateLimiters()) {
+          const name = guards.value("limiter", limiter.name);
+          if (seededLimiters.has(name)) continue;
+          seededLimiters.add(name);
+          this.inc({ limiter: name }, 0);
+        }
+      },
+    });
+  const rateLimitAvailable = () =>
+    new Gauge<LabelOf<"rateLimitAvailable">>({
+      ...base("rateLimitAvailable"),
+      // Across cluster workers: each worker limits on its own share, so their capacity adds up.
+      aggregator: "sum",
+      collect() {
+        this.reset();
+        for (const limiter of liveRateLimiters()) {
+          const name = guards.value("limiter", limiter.name);
+          const { requests, tokens } = limiter.available();
+          if (requests !== undefined) this.set({ limiter: name, resource: "requests" }, requests);
+          if (tokens !== undefined) this.set({ limiter: name, resource: "tokens" }, tokens);
+        }
+      },
+    });
   // Registration order is exposition order: the catalogue's, with the breaker and exporter series where they were.
   return {
     exemplars,
@@ -314,6 +347,10 @@ function createCore(
     llmRunCost: histogram("llmRunCost"),
     threadLocks: counter("threadLocks"),
     threadLockWait: histogram("threadLockWait"),
+    // Created here, in the catalogue's order.
+    rateLimitWait: histogram("rateLimitWait"),
+    rateLimitRejections: rateLimitRejections(),
+    rateLimitAvailable: rateLimitAvailable(),
     storeErrors: counter("storeErrors"),
   };
 }
@@ -360,6 +397,13 @@ function subscribeWrapperEvents(core: MetricsCore): Array<() => void> {
       if (e.outcome === "waited" || (e.outcome === "taken_over" && e.waitedMs > 0)) {
         core.threadLockWait.observe({ graph, strategy: e.strategy }, e.waitedMs / 1000);
       }
+    }),
+    // Rate limiters are process-wide (one per provider budget), like breakers.
+    subscribe(CHANNELS.rateLimitWait, (e) => {
+      core.rateLimitWait.observe({ limiter: guards.value("limiter", e.limiter) }, e.waitedMs / 1000);
+    }),
+    subscribe(CHANNELS.rateLimitRejected, (e) => {
+      core.rateLimitRejections.inc({ limiter: guards.value("limiter", e.limiter) });
     }),
     // Stores are process-wide, shared by graphs, like breakers.
     subscribe(CHANNELS.storeError, (e) => {

@@ -28,6 +28,10 @@ export const IDEMPOTENCY_RESULTS = ["hit", "miss", "conflict"] as const;
 export const TOKEN_TYPES = ["input", "output"] as const;
 /** `gen_ai_token_type` of the cost series: the billed types of a price (disjoint, see the billing rule in cost.ts). */
 export const COST_TOKEN_TYPES = PRICE_TOKEN_TYPES;
+/** What a rate limiter's availability gauge counts. */
+export const RATE_LIMIT_RESOURCES = ["requests", "tokens"] as const;
+/** Bucket boundaries (seconds) of `langgraph_rate_limit_wait_seconds` (0 = went at once, in the first bucket). */
+export const RATE_LIMIT_WAIT_BUCKETS: readonly number[] = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** Results of a batch of spans handed to a trace exporter. */
 export const EXPORT_RESULTS = ["success", "failure"] as const;
 
@@ -370,6 +374,34 @@ export const SERIES = {
     buckets: THREAD_LOCK_WAIT_BUCKETS,
     doc: "how long `enqueue` and `interrupt` runs waited for their thread",
     example: "histogram_quantile(0.95, sum by (graph, le) (rate(langgraph_thread_lock_wait_seconds_bucket[5m])))",
+  },
+  rateLimitWait: {
+    name: "rate_limit_wait_seconds",
+    prefixed: true,
+    type: "histogram",
+    help: "Time calls waited for a rate limiter's capacity (0 when they went at once).",
+    labels: { limiter: OPEN },
+    buckets: RATE_LIMIT_WAIT_BUCKETS,
+    doc: "how long each call granted by a rate limiter waited for its place (every grant is observed, at once = 0)",
+    example: "histogram_quantile(0.95, sum by (limiter, le) (rate(langgraph_rate_limit_wait_seconds_bucket[5m])))",
+  },
+  rateLimitRejections: {
+    name: "rate_limit_rejections_total",
+    prefixed: true,
+    type: "counter",
+    help: "Calls refused by a rate limiter (RateLimitedError): no capacity within their wait budget.",
+    labels: { limiter: OPEN },
+    doc: "calls a rate limiter refused with `RateLimitedError` because their place was further away than `maxWaitMs` (or the retry budget); exists at 0 from the limiter's creation on",
+    example: "sum by (limiter) (rate(langgraph_rate_limit_rejections_total[5m])) > 0",
+  },
+  rateLimitAvailable: {
+    name: "rate_limit_available",
+    prefixed: true,
+    type: "gauge",
+    help: "Requests or tokens a rate limiter could let through at once (as of the scrape, or the shared store's last answer).",
+    labels: { limiter: OPEN, resource: RATE_LIMIT_RESOURCES },
+    doc: 'requests (`resource="requests"`) or tokens a limiter could grant at once; 0 while callers queue. Local state at scrape time; with `RedisRateLimitStore`, the store\'s last answer to this process',
+    example: 'min by (limiter) (langgraph_rate_limit_available{resource="requests"})',
   },
   storeErrors: {
     name: "resilience_store_errors_total",

@@ -1,6 +1,6 @@
 import { ABORT_ERROR_NAMES, isAbortMessage } from "../core/abort.js";
 import { isGraphBubbleUp } from "@langchain/langgraph";
-import { BulkheadRejectedError, CircuitOpenError, RetriesExhaustedError, TimeoutError } from "./errors.js";
+import { BulkheadRejectedError, CircuitOpenError, RateLimitedError, RetriesExhaustedError, TimeoutError } from "./errors.js";
 import { causeChain, type ErrorFields, kindsOf, langChainRetryable, ownCode, ownStatus, ownTypes } from "./error-fields.js";
 import type { ErrorReason } from "../core/reasons.js";
 import { retryAfterFromHeaders } from "./retry-after.js";
@@ -26,6 +26,7 @@ const POLICY: Readonly<Record<ErrorReason, readonly [retryable: boolean, countsA
   network: [true, true],
   circuit_open: [false, false],
   bulkhead_full: [true, false],
+  throttled: [true, false],
   retries_exhausted: [false, false],
   context_overflow: [false, false],
   auth: [false, false],
@@ -104,6 +105,7 @@ function judge(e: ErrorFields): ErrorReason | "network?" | undefined {
   if (isGraphBubbleUp(e)) return "control_flow";
   if (e instanceof CircuitOpenError) return "circuit_open";
   if (e instanceof BulkheadRejectedError) return "bulkhead_full";
+  if (e instanceof RateLimitedError) return "throttled";
   if (e instanceof RetriesExhaustedError) return "retries_exhausted";
   if (e instanceof TimeoutError) return "timeout";
   // A shared idempotency store past its deadline (recognised by name: the subpath bundles carry their own class copy).
@@ -216,7 +218,11 @@ export function classifyError(error: unknown): ErrorClassification {
   }
   reason ??= "unknown";
   const retryAfterMs =
-    reason === "circuit_open" ? (error as CircuitOpenError).retryAfterMs : DELAYED.has(reason) ? delayOf(chain, decidedAt) : undefined;
+    reason === "circuit_open" || reason === "throttled"
+      ? (chain[decidedAt] as unknown as CircuitOpenError | RateLimitedError).retryAfterMs
+      : DELAYED.has(reason)
+        ? delayOf(chain, decidedAt)
+        : undefined;
   const result = verdict(reason, retryAfterMs);
   if (result.retryable && reason !== "control_flow") {
     for (const link of chain) {

@@ -122,4 +122,22 @@ export class BulkheadRejectedError extends Error {
   }
 }
 
+/**
+ * Thrown by a rate limiter when a call would have to wait for capacity longer than it may (`maxWaitMs`, the retry
+ * budget or the run's deadline): the call is not made. Retryable after `retryAfterMs`; never a breaker failure (the
+ * dependency is fine, this process chose not to call it).
+ */
+export class RateLimitedError extends Error {
+  /** Name of the limiter that refused the call. */
+  readonly limiter: string;
+  /** Milliseconds until the call would conform to the limit. */
+  readonly retryAfterMs: number;
+  constructor(limiter: string, retryAfterMs: number, maxWaitMs: number) {
+    super(`Rate limiter "${limiter}" has no capacity within ${maxWaitMs} ms; retry after ${retryAfterMs} ms`);
+    this.name = "RateLimitedError";
+    this.limiter = limiter;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 export { toError } from "../core/errors.js";

@@ -29,6 +29,12 @@ function read(bag: HeaderBag, name: string): string | undefined {
   return undefined;
 }
 
+/** @internal The value of header `name` (lower case) on an error's response headers, if any. */
+export function headerOf(error: unknown, name: string): string | undefined {
+  const bag = headerBag(error);
+  return bag === undefined ? undefined : read(bag, name);
+}
+
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

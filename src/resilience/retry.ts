@@ -10,12 +10,12 @@ import { isGraphBubbleUp } from "@langchain/langgraph";
 import { type BackoffPolicy, type Jitter, backoffDelay } from "./backoff.js";
 import { classifyError, markHandled } from "./classify.js";
 import { systemClock } from "./clock.js";
-import { CircuitOpenError, RetriesExhaustedError, toError } from "./errors.js";
+import { CircuitOpenError, RateLimitedError, RetriesExhaustedError, toError } from "./errors.js";
 import { assertFunction, checkOptions, type OptionSpec, rule } from "../core/options.js";
 import { retryAfterFromHeaders } from "./retry-after.js";
 import { isThenable } from "./thenable.js";
 import type { Clock, NodeBound, NodeFn, NodeOf, Wrapped, WrappedNode } from "./types.js";
-import { callNode, markWrapper } from "../core/node-context.js";
+import { callNode, markWrapper, withDeadline } from "../core/node-context.js";
 import { CHANNELS, hasSubscribers, labelsOf, publish } from "../core/events.js";
 
 /** Options of `withRetry`. */
@@ -114,7 +114,8 @@ export function decideRetry(
     delayMs = Math.max(error.retryAfterMs, policy.minDelayMs);
   } else {
     if (!policy.retryOn(error)) return { retry: false, error, exhausted: false };
-    const asked = retryAfterFromHeaders(error, policy.clock.now());
+    // A rate limiter's refusal says when its capacity comes back; a server says it in headers.
+    const asked = error instanceof RateLimitedError ? error.retryAfterMs : retryAfterFromHeaders(error, policy.clock.now());
     if (asked !== undefined) {
       delayMs = Math.min(asked, policy.maxRetryAfterMs);
     } else {
@@ -226,8 +227,10 @@ export function retryNode<S, U, C>(node: NodeFn<S, U, C>, options?: RetryOptions
     if (isGraphBubbleUp(thrown)) return Promise.reject(thrown);
     return retryAfterFirstFailure(node, state, config, toError(thrown), policy, timed ? startedAt : policy.clock.now());
   };
-  return markWrapper(function retrying(state: S, config: C): Promise<U> {
+  return markWrapper(function retrying(state: S, given: C): Promise<U> {
     const startedAt = timed ? policy.clock.now() : 0;
+    // With a time budget, the policies inside (a rate limiter's wait) learn where it ends.
+    const config = timed ? withDeadline(given, Date.now() + policy.maxElapsedMs) : given;
     let first: U | Promise<U>;
     try {
       first = callNode(node, state, config);
