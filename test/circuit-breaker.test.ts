@@ -195,7 +195,9 @@ describe("one live breaker per name", () => {
     );
     expect(() => createCircuitBreaker({ name: "dup-differ", volumeThreshold: 2, isFailure: () => true })).toThrow(TypeError);
     // Through the wrapper's options too: the node-named breaker is the same registry.
-    expect(() => withCircuitBreaker(async () => ({}), { name: "dup-differ", resetTimeout: 5 })).toThrow(/dup-differ/);
+    expect(() => withCircuitBreaker(async () => ({}), { name: "dup-differ", resetTimeout: 5 })).toThrow(
+      /^withCircuitBreaker\(options\): a circuit breaker named "dup-differ" already exists with other options \(volumeThreshold, resetTimeout\)/,
+    );
   });
 
   it("frees the name on shutdown(): a new breaker with other options starts closed", async () => {

@@ -414,8 +414,9 @@ export function toBreaker(breakerOrOptions: unknown, nodeName: string, where: st
   if (withName.name === undefined) {
     throw new TypeError(`${where}.name must be a non-empty string, got undefined (it is required when the node function has no name)`);
   }
-  resolveOptions(withName, where);
-  return createCircuitBreaker(withName as unknown as CircuitBreakerOptions);
+  // A name taken with other options is refused here, so the error names the wrapper the user called.
+  const existing = existingBreaker(resolveOptions(withName, where), where);
+  return existing ?? createCircuitBreaker(withName as unknown as CircuitBreakerOptions);
 }
 
 /**
