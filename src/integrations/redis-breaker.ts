@@ -15,6 +15,7 @@ import type { BreakerLink, BreakerLinkOptions, BreakerStore, ProbeGrant, SharedB
 import { startDeadline, storeTimeoutError } from "../resilience/store-deadline.js";
 import {
   evalScript,
+  LUA_NOW_MS,
   openRedisConnection,
   type RedisConnection,
   type RedisConnectionOptions,
@@ -52,8 +53,7 @@ export const REDIS_BREAKER_STORE_OPTIONS = {
 
 // Every script: KEYS state, window, probe; ARGV resetTimeout, channel, breaker name, then its own. It reads the state
 // (refusing another version) and how long until a probe may start, and can announce a change on the channel.
-const PRELUDE = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+const PRELUDE = `${LUA_NOW_MS}
 local reset = tonumber(ARGV[1])
 local st = redis.call('HMGET', KEYS[1], 'v', 'state', 'opened_at')
 if st[1] and st[1] ~= '${STATE_VERSION}' then

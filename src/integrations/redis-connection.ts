@@ -82,6 +82,13 @@ export function openRedisConnection(options: RedisConnectionOptions, where: stri
   };
 }
 
+/**
+ * @internal Lua lines that set `now` to the server's clock in whole milliseconds (`redis.call('TIME')`), so replicas'
+ * clocks never matter. Scripts that call it must stay effects-replicated (the default since Redis 5).
+ */
+export const LUA_NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
 /** @internal A Lua script and its SHA-1, the name Redis caches it under. */
 export interface RedisScript {
   readonly source: string;

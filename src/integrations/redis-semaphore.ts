@@ -11,6 +11,7 @@ import type { SemaphoreStore } from "../resilience/semaphore-store.js";
 import { startDeadline, storeTimeoutError } from "../resilience/store-deadline.js";
 import {
   evalScript,
+  LUA_NOW_MS,
   openRedisConnection,
   type RedisConnection,
   type RedisConnectionOptions,
@@ -39,8 +40,7 @@ export const REDIS_SEMAPHORE_STORE_OPTIONS = {
   operationTimeoutMs: rule.integer(1, 2_147_483_647),
 } as const satisfies OptionSpec<keyof RedisSemaphoreStoreOptions>;
 
-const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+const NOW = LUA_NOW_MS;
 // KEYS: slots. ARGV: holder, limit, leaseMs.
 const ACQUIRE = `${NOW}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)

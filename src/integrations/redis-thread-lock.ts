@@ -10,6 +10,7 @@ import type { AcquireResult, ThreadLockMessage, ThreadLockStore } from "../threa
 import { messageListeners } from "../threads/listeners.js";
 import {
   evalScript,
+  LUA_NOW_MS,
   openRedisConnection,
   type RedisConnection,
   type RedisConnectionOptions,
@@ -32,8 +33,7 @@ export const REDIS_THREAD_LOCK_STORE_OPTIONS = {
   keyPrefix: rule.string(),
 } as const satisfies OptionSpec<keyof RedisThreadLockStoreOptions>;
 
-const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+const NOW = LUA_NOW_MS;
 // KEYS: lease, last holder, queue, queue expiries. ARGV: holder, leaseMs, queued ("1"/"0").
 const ACQUIRE = `${NOW}
 local cur = redis.call('GET', KEYS[1])
