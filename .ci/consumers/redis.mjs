@@ -26,19 +26,18 @@ server.on("error", (error) => {
   process.exit(1);
 });
 const url = `redis://127.0.0.1:${port}`;
-const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-// Refused connections while redis-server starts are expected; the connect loop below retries them.
+// The client connects at once and retries every 100 ms until redis-server accepts (refused connections while it
+// starts are expected); a second connect() on a reconnecting client throws in ioredis 6, so readiness is awaited.
+const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
 client.on("error", () => undefined);
 try {
-  for (let i = 0; ; i++) {
-    try {
-      await client.connect();
-      break;
-    } catch (error) {
-      if (i === 100) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server on ${url} not ready within 10 s`)), 10_000);
+    client.once("ready", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   const store = new RedisIdempotencyStore({ client, keyPrefix: "consumer:" });
   let executions = 0;
   const node = withIdempotency(
