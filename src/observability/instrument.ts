@@ -145,13 +145,11 @@ function instrumentedClass(Base: GraphClass): GraphClass {
       if (fields[GRAPH_NAME_HANDLER_KEY] !== undefined) self[GRAPH_NAME_HANDLER_KEY] = fields[GRAPH_NAME_HANDLER_KEY];
     }
 
-    // The root run of a graph whose nodes report themselves: every entry point (transform too) iterates this.
-    override async *_streamIterator(input: unknown, options?: StreamOptions): AsyncGenerator<unknown> {
+    // The root run of a graph whose nodes report themselves: every entry point (transform too) iterates this. Not
+    // a generator method: without sources the graph's own iterator comes back untouched.
+    override _streamIterator(input: unknown, options?: StreamOptions): AsyncGenerator<unknown> {
       const sources = (this as unknown as Record<symbol, Attachment | undefined>)[ATTACHMENT]?.sources ?? [];
-      if (sources.length === 0) {
-        yield* super._streamIterator(input, options);
-        return;
-      }
+      if (sources.length === 0) return super._streamIterator(input, options);
       const metadata = rootMetadata(this.config, options);
       // A graph instrumented twice: each instrumentation's root run around the next one's, with the same run id.
       let iterate = (o: StreamOptions): AsyncGenerator<unknown> => super._streamIterator(input, o);
@@ -159,7 +157,7 @@ function instrumentedClass(Base: GraphClass): GraphClass {
         const next = iterate;
         iterate = (o) => source.root(input, o, metadata, next);
       }
-      yield* iterate(options ?? {});
+      return iterate(options ?? {});
     }
 
     override _runLoop(params: { loop: object; config?: StreamOptions }): Promise<unknown> {

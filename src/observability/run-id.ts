@@ -8,6 +8,7 @@ const POOL_SIZE = 16 * 256;
 const pool = new Uint8Array(POOL_SIZE);
 let offset = POOL_SIZE;
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const h = (n: number): string => HEX[n & 0xff] as string;
 
 /** A new UUIDv7 string (48-bit millisecond timestamp, 74 random bits). */
 export function uuidv7(nowMs: number = Date.now()): string {
@@ -22,7 +23,6 @@ export function uuidv7(nowMs: number = Date.now()): string {
   const ms = Math.floor(nowMs);
   const hi = Math.floor(ms / 0x10000);
   const lo = ms % 0x10000;
-  const h = (n: number) => HEX[n & 0xff] as string;
   return (
     h(hi >>> 24) +
     h(hi >>> 16) +

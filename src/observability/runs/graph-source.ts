@@ -12,8 +12,8 @@
  * every task's config, and into a subgraph's, so each node finds the run it belongs to without a lookup.
  */
 import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
-import { CallbackManager } from "@langchain/core/callbacks/manager";
 import { uuidv7 } from "../run-id.js";
+import { nodeCallbacks } from "./node-callbacks.js";
 import type { RunTracker } from "./tracker.js";
 import type { RunMetadata, TrackedRun } from "./types.js";
 
@@ -72,22 +72,6 @@ export function canWrapNodes(graph: unknown): graph is GraphLike {
   if (typeof g._streamIterator !== "function" || typeof g.nodes !== "object" || g.nodes === null) return false;
   if (g.constructor?.name === "Pregel") return false;
   return Object.values(g.nodes).every(isNodeLike);
-}
-
-/** The callbacks a node's function gets: the ones LangGraph passed (if any) plus the kit's handler, parented to the node run. */
-function nodeCallbacks(callbacks: unknown, runId: string, handler: BaseCallbackHandler): unknown {
-  if (callbacks === undefined || callbacks === null) {
-    return new CallbackManager(runId, { handlers: [handler], inheritableHandlers: [handler] });
-  }
-  if (Array.isArray(callbacks)) {
-    const handlers = [...(callbacks as BaseCallbackHandler[]), handler];
-    return new CallbackManager(runId, { handlers, inheritableHandlers: [...handlers] });
-  }
-  const manager = callbacks as { copy?: () => { addHandler(h: BaseCallbackHandler, inherit?: boolean): void } };
-  if (typeof manager.copy !== "function") return callbacks;
-  const copy = manager.copy();
-  copy.addHandler(handler, true);
-  return copy;
 }
 
 /**
@@ -184,13 +168,12 @@ export class GraphSource {
     const tracker = this.tracker;
     const run = tracker.nodeStart(id, parent, name, config.metadata, input);
     if (run === undefined) return call(config);
-    // A subgraph's own nodes report themselves, under this run; only a node's function gets the handler.
-    const inner: Config = subgraph
-      ? this.#within(config, run)
-      : { ...config, callbacks: nodeCallbacks(config.callbacks, id, this.#handler) };
-    // The run name is the node run's own, as when LangChain hands a run's children their config: a tool or chain
-    // called with this config keeps its own name.
-    delete inner.runName;
+    // A subgraph's own nodes report themselves, under this run; only a node's function gets the handler. The run
+    // name is the node run's own, as when LangChain hands a run's children their config: a tool or chain called
+    // with this config keeps its own name.
+    const { runName: _runName, ...rest } = config;
+    const inner: Config = subgraph ? this.#within(rest, run) : rest;
+    if (!subgraph) inner.callbacks = nodeCallbacks(config.callbacks, id, this.#handler);
     let out: unknown;
     try {
       out = this.#enter === undefined ? call(inner) : this.#enter(id, () => call(inner));
@@ -221,43 +204,147 @@ export class GraphSource {
   }
 
   /**
-   * One root run around `iterate` (the graph's own `_streamIterator`): started before the first chunk, ended with
-   * the loop's output or error; a caller abort or a stream cancelled before the end is an abandoned run.
+   * One root run around `iterate` (the graph's own `_streamIterator`): started when the first chunk is asked for,
+   * ended with the loop's output or error; a caller abort or a stream cancelled before the end is an abandoned run.
+   * A plain iterator rather than an async generator: chunks pass through with one promise reaction each.
    */
-  async *root(
+  root(
     input: unknown,
     options: Config | undefined,
     metadata: RunMetadata,
     iterate: (options: Config) => AsyncGenerator<unknown>,
   ): AsyncGenerator<unknown> {
-    const tracker = this.tracker;
+    return new RootRun(this, this.tracker, input, options, metadata, iterate);
+  }
+
+  /** `options` for the run loop of root run `run`: its tasks find the run through the config. */
+  rootOptions(options: Config | undefined, run: TrackedRun): Config {
+    return { ...this.#within(options ?? {}, run), runId: run.id };
+  }
+
+  /** The loop that ran root run `run`, once the run loop reported it. */
+  loopOf(run: TrackedRun): LoopLike | undefined {
+    return this.#loops.get(run);
+  }
+}
+
+/** The iterator of one root run; see {@link GraphSource.root}. */
+class RootRun implements AsyncGenerator<unknown> {
+  readonly #source: GraphSource;
+  readonly #tracker: RunTracker;
+  readonly #input: unknown;
+  readonly #options: Config | undefined;
+  readonly #metadata: RunMetadata;
+  readonly #iterate: (options: Config) => AsyncGenerator<unknown>;
+  #inner: AsyncGenerator<unknown> | undefined;
+  /** The run's record; undefined before the first chunk was asked for, or when another source tracks this run id. */
+  #run: TrackedRun | undefined;
+  #ended = false;
+  #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => {
+    if (this.#run !== undefined) this.#tracker.abandon(this.#run.id);
+  };
+  readonly #onResult = (result: IteratorResult<unknown>): IteratorResult<unknown> => {
+    if (result.done === true) this.#end(undefined, false);
+    return result;
+  };
+  readonly #onError = (error: unknown): never => {
+    this.#end(error, true);
+    throw error;
+  };
+
+  constructor(
+    source: GraphSource,
+    tracker: RunTracker,
+    input: unknown,
+    options: Config | undefined,
+    metadata: RunMetadata,
+    iterate: (options: Config) => AsyncGenerator<unknown>,
+  ) {
+    this.#source = source;
+    this.#tracker = tracker;
+    this.#input = input;
+    this.#options = options;
+    this.#metadata = metadata;
+    this.#iterate = iterate;
+  }
+
+  #start(): AsyncGenerator<unknown> {
+    const options = this.#options;
     const runId = typeof options?.runId === "string" ? options.runId : uuidv7();
-    const run = tracker.rootStart(runId, metadata, input);
+    const run = this.#tracker.rootStart(runId, this.#metadata, this.#input);
     if (run === undefined) {
-      yield* iterate(options ?? {});
-      return;
+      this.#ended = true;
+      this.#inner = this.#iterate(options ?? {});
+      return this.#inner;
     }
+    this.#run = run;
     const signal = options?.signal instanceof AbortSignal && !options.signal.aborted ? options.signal : undefined;
     // LangGraph sends nothing when a caller aborts or a stream is cancelled: the run is ended here, at once.
-    const onAbort = (): void => tracker.abandon(runId);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    let ended = false;
-    try {
-      yield* iterate({ ...this.#within(options ?? {}, run), runId });
-      ended = true;
-      const loop = this.#loops.get(run);
-      // Static breakpoints (interruptBefore/After) pause the run without any node raising an interrupt.
-      if (typeof loop?.status === "string" && loop.status.startsWith("interrupt")) tracker.interrupt(runId);
-      tracker.chainEnd(runId, loop?.output ?? {});
-    } catch (error) {
-      ended = true;
-      tracker.chainError(runId, error);
-      throw error;
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      // The consumer stopped iterating (break, return, cancel) before the run ended.
-      if (!ended) tracker.abandon(runId);
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.#signal = signal;
+    this.#inner = this.#iterate(this.#source.rootOptions(options, run));
+    return this.#inner;
+  }
+
+  #end(error: unknown, failed: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    const run = this.#run as TrackedRun;
+    if (failed) {
+      this.#tracker.chainError(run.id, error);
+      return;
     }
+    const loop = this.#source.loopOf(run);
+    // Static breakpoints (interruptBefore/After) pause the run without any node raising an interrupt.
+    if (typeof loop?.status === "string" && loop.status.startsWith("interrupt")) this.#tracker.interrupt(run.id);
+    this.#tracker.chainEnd(run.id, loop?.output ?? {});
+  }
+
+  /** The consumer stopped iterating (break, return, cancel) before the run ended. */
+  #abandon(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#tracker.abandon((this.#run as TrackedRun).id);
+  }
+
+  next(...args: [] | [unknown]): Promise<IteratorResult<unknown>> {
+    const inner = this.#inner ?? this.#start();
+    if (this.#ended) return inner.next(...args);
+    let step: Promise<IteratorResult<unknown>>;
+    try {
+      step = inner.next(...args);
+    } catch (error) {
+      this.#end(error, true);
+      throw error;
+    }
+    return step.then(this.#onResult, this.#onError);
+  }
+
+  return(value?: unknown): Promise<IteratorResult<unknown>> {
+    const inner = this.#inner;
+    if (inner === undefined) {
+      this.#ended = true;
+      return Promise.resolve({ done: true, value });
+    }
+    // Abandoned once the graph let go of its loop, as an async generator's `finally` would.
+    return inner.return(value).finally(() => this.#abandon());
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<unknown>> {
+    const inner = this.#inner ?? this.#start();
+    if (this.#ended) return inner.throw(error);
+    return inner.throw(error).then(this.#onResult, this.#onError);
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<unknown> {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
   }
 }
 
