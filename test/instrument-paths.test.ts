@@ -1,12 +1,13 @@
 /**
  * The two run sources of `instrument()` tell the same story. Every graph shape the instrumented suites run (a chain,
  * an agent with a tool node and a subgraph that interrupts, Send fan-out into a subgraph, Command routing, LangGraph
- * RetryPolicy, a kit retry, errors, an abort, static breakpoints, the prebuilt ReAct agent, stream modes and
- * streamEvents) is run once with the graph's nodes reporting their own runs and once through the callback handler
- * bound at the graph. The Prometheus exposition (every series and value, durations aside) and the span trees (names
- * and parentage) must be identical.
+ * RetryPolicy, a kit retry, errors, an abort, static breakpoints, chains and a graph invoked inside a node, the
+ * prebuilt ReAct agent, stream modes and streamEvents) is run once with the graph's nodes reporting their own runs
+ * and once through the callback handler bound at the graph. The Prometheus exposition (every series and value,
+ * durations aside) and the span trees (names and parentage) must be identical.
  */
 import { HumanMessage } from "@langchain/core/messages";
+import { RunnableLambda, RunnableSequence } from "@langchain/core/runnables";
 import { Annotation, Command, END, MemorySaver, Send, START, StateGraph } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -174,6 +175,29 @@ const scenarios: Record<string, Scenario> = {
     await running;
     controller.abort();
     await resumed;
+  },
+
+  "chains and a graph invoked inside a node, with the node's config and implicitly": async (wrap, metrics) => {
+    const model = new ScriptedChatModel();
+    const chain = RunnableSequence.from([RunnableLambda.from((q: string) => [new HumanMessage(q)]), model]);
+    const inner = new StateGraph(Chain)
+      .addNode("a", (s: ChainState) => ({ n: s.n + 1 }))
+      .addNode("b", (s: ChainState) => ({ n: s.n + 1 }))
+      .addEdge(START, "a")
+      .addEdge("a", "b")
+      .addEdge("b", END)
+      .compile();
+    const graph = new StateGraph(Chain)
+      .addNode("work", async (s: ChainState, config) => {
+        await chain.invoke("weather?", config);
+        await RunnableLambda.from(() => chain.invoke("again?")).invoke({});
+        const out = await inner.invoke({ n: s.n });
+        return { n: out.n };
+      })
+      .addEdge(START, "work")
+      .addEdge("work", END)
+      .compile();
+    await wrap(graph, kit(metrics, "calls")).invoke({ n: 0 });
   },
 
   "the prebuilt ReAct agent": async (wrap, metrics) => {
