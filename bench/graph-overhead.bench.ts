@@ -95,6 +95,9 @@ function bind(graph: Invokable, callbacks: BaseCallbackHandler[]): Invokable {
   return (graph as unknown as { withConfig(c: unknown): Invokable }).withConfig({ callbacks });
 }
 
+/** Name of the variant that runs the kit's run sources with no signal: what every signal is added to. */
+export const NO_SIGNALS = "instrument() with no signals";
+
 /** Name of the no-op-handler variant every ratio is taken against. */
 export const FLOOR = "no-op callback handler (floor)";
 
@@ -106,6 +109,9 @@ export function variantsOf(build: () => Invokable, buildResilient?: () => Invoka
   const variants: Variant[] = [
     { name: "bare graph", graph: build() },
     { name: FLOOR, graph: bind(build(), [new NoopHandler()]) },
+    // The kit's run sources with no signal attached: node wrappers, the root run, and the handler inside node runs,
+    // whose LLM and tool calls still make LangChain build a run manager each.
+    { name: NO_SIGNALS, graph: instrument(build() as never, { name: "bench" }) as Invokable },
     { name: "instrument({ metrics })", graph: instrument(build() as never, { metrics: createMetrics(), name: "bench" }) as Invokable },
     { name: "instrument({ tracing })", graph: instrument(build() as never, { tracing: true, name: "bench" }) as Invokable },
     { name: "instrument({ metrics, tracing, logger })", graph: kit(build()) },

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { renderOverhead, type ScenarioRun } from "./graph-overhead.bench.js";
+import { NO_SIGNALS, renderOverhead, type ScenarioRun } from "./graph-overhead.bench.js";
 import { machine, writeResults } from "./support.js";
 
 function run(script: string, args: string[] = [], env: Record<string, string> = {}): string {
@@ -142,6 +142,7 @@ function summary(): string {
   const bare = (t: string[][], name: string) => `${cell(t, name, 3)}×`;
   const both = (t: string[][], name: string) => `${bare(t, name)} | ${floor(t, name)}`;
   const variants: Array<[string, string]> = [
+    [NO_SIGNALS, "`instrument()` with no signals (run sources only)"],
     ["instrument({ metrics })", "metrics"],
     ["instrument({ tracing })", "tracing"],
     ["instrument({ metrics, tracing, logger })", "metrics + tracing + logs"],
@@ -164,8 +165,10 @@ function summary(): string {
     "",
     `Measured by \`${command}\` (all benchmarks in one command, ${minutes} min on 2 shared cores; the default sizes take a few minutes); full tables, machine and sizes in`,
     "[bench/RESULTS.md](bench/RESULTS.md). CPU time per invoke against the bare graph (× bare) and against the same graph with",
-    "a no-op LangChain callback handler bound at the graph (× floor: what any callback-based tool pays before doing anything;",
-    "`instrument()` takes graph and node runs from the graph itself and lands at or below it). All variants run in each process",
+    "a no-op LangChain callback handler bound at the graph (× floor: what any callback-based tool pays before doing anything).",
+    "`instrument()` takes graph and node runs from the graph itself, and inside a node LangChain builds run managers only for",
+    "the LLM and tool calls, so it lands below the floor; most of what is left over the bare graph on the ReAct agent is those",
+    "run managers, which any handler listening to LLM and tool calls costs. All variants run in each process",
     `(interleaved in a random order per round; OpenInference, which patches LangChain's callback manager, after the others), ${processCount}`,
     "processes. Each ratio is the median of per-round ratios against the reference's sample of the same round, pooled over the",
     "processes; in parentheses the interquartile range of the floor ratios and the lowest and highest of the processes' own",
