@@ -14,6 +14,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@o
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAgentGraph, ScriptedChatModel, searchTool } from "../bench/tracing-fixtures.js";
+import { twoNodeCounter } from "./support/graph.js";
 import { instrument, instrumentWithCallbacks } from "../src/observability/instrument.js";
 import { createLogger } from "../src/observability/logging.js";
 import { createMetrics, type Metrics } from "../src/observability/metrics.js";
@@ -180,13 +181,7 @@ const scenarios: Record<string, Scenario> = {
   "chains and a graph invoked inside a node, with the node's config and implicitly": async (wrap, metrics) => {
     const model = new ScriptedChatModel();
     const chain = RunnableSequence.from([RunnableLambda.from((q: string) => [new HumanMessage(q)]), model]);
-    const inner = new StateGraph(Chain)
-      .addNode("a", (s: ChainState) => ({ n: s.n + 1 }))
-      .addNode("b", (s: ChainState) => ({ n: s.n + 1 }))
-      .addEdge(START, "a")
-      .addEdge("a", "b")
-      .addEdge("b", END)
-      .compile();
+    const inner = twoNodeCounter();
     const graph = new StateGraph(Chain)
       .addNode("work", async (s: ChainState, config) => {
         await chain.invoke("weather?", config);

@@ -12,6 +12,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@o
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ScriptedChatModel } from "../bench/tracing-fixtures.js";
+import { twoNodeCounter } from "./support/graph.js";
 import { instrument } from "../src/observability/instrument.js";
 import { createMetrics } from "../src/observability/metrics.js";
 import { NodeCallbackManager, nodeCallbacks } from "../src/observability/runs/node-callbacks.js";
@@ -121,13 +122,7 @@ describe("calls inside an instrumented graph's node", () => {
   it("counts the LLM calls chains make, under the node, and a graph invoked in the node with its nodes", async () => {
     const model = new ScriptedChatModel();
     const chain = RunnableSequence.from([RunnableLambda.from((q: string) => [new HumanMessage(q)]), model]);
-    const inner = new StateGraph(State)
-      .addNode("a", (s: S) => ({ n: s.n + 1 }))
-      .addNode("b", (s: S) => ({ n: s.n + 1 }))
-      .addEdge(START, "a")
-      .addEdge("a", "b")
-      .addEdge("b", END)
-      .compile();
+    const inner = twoNodeCounter();
     const joined = new Recorder();
     const graph = new StateGraph(State)
       .addNode("work", async (s: S, config) => {

@@ -49,3 +49,18 @@ export function threadConfig(extra: Record<string, unknown> = {}) {
   thread += 1;
   return { configurable: { thread_id: `t-${process.pid}-${thread}`, ...extra } };
 }
+
+/** State of the counting test graphs: one number every node adds to. */
+export const CountState = Annotation.Root({ n: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }) });
+export type CountStateType = typeof CountState.State;
+
+/** Compiles START → a → b → END, each node adding 1 to `n` (a graph to invoke from inside another graph's node). */
+export function twoNodeCounter() {
+  return new StateGraph(CountState)
+    .addNode("a", (s: CountStateType) => ({ n: s.n + 1 }))
+    .addNode("b", (s: CountStateType) => ({ n: s.n + 1 }))
+    .addEdge("__start__", "a")
+    .addEdge("a", "b")
+    .addEdge("b", "__end__")
+    .compile();
+}

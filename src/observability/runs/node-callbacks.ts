@@ -35,14 +35,20 @@ export class NodeCallbackManager extends CallbackManager {
     return this.handlers.length === 1 && this.handlers[0] === this.#own;
   }
 
-  /** The manager a chain run's children get: this one's inheritable handlers, tags and metadata. */
-  #child(): NodeCallbackManager {
+  /**
+   * A copy holding the same listener; `inheritableOnly`: the manager a chain run's children get (this one's
+   * inheritable handlers, tags and metadata), as LangChain's `getChild` builds it.
+   */
+  #clone(inheritableOnly: boolean): NodeCallbackManager {
+    const handlers = inheritableOnly ? this.inheritableHandlers : this.handlers;
+    const tags = inheritableOnly ? this.inheritableTags : this.tags;
+    const metadata = inheritableOnly ? this.inheritableMetadata : this.metadata;
     return new NodeCallbackManager(this._parentRunId, this.#own, {
-      handlers: [...this.inheritableHandlers],
+      handlers: [...handlers],
       inheritableHandlers: [...this.inheritableHandlers],
-      tags: [...this.inheritableTags],
+      tags: [...tags],
       inheritableTags: [...this.inheritableTags],
-      metadata: { ...this.inheritableMetadata },
+      metadata: { ...metadata },
       inheritableMetadata: { ...this.inheritableMetadata },
     });
   }
@@ -50,14 +56,7 @@ export class NodeCallbackManager extends CallbackManager {
   override copy(additionalHandlers: BaseCallbackHandler[] = [], inherit = true): CallbackManager {
     // Another handler joins: LangChain's own copy, whose chains are real runs.
     if (additionalHandlers.length > 0) return super.copy(additionalHandlers, inherit);
-    return new NodeCallbackManager(this._parentRunId, this.#own, {
-      handlers: [...this.handlers],
-      inheritableHandlers: [...this.inheritableHandlers],
-      tags: [...this.tags],
-      inheritableTags: [...this.inheritableTags],
-      metadata: { ...this.metadata },
-      inheritableMetadata: { ...this.inheritableMetadata },
-    });
+    return this.#clone(false);
   }
 
   override handleChainStart(
@@ -77,7 +76,7 @@ export class NodeCallbackManager extends CallbackManager {
     if (this.#transparent === undefined) {
       // No handlers: ending it tells no one. Its children report to this manager's parent, the node run.
       const run = new CallbackManagerForChainRun(this._parentRunId ?? "", [], [], [], [], {}, {}, undefined);
-      run.getChild = () => this.#child();
+      run.getChild = () => this.#clone(true);
       this.#transparent = run;
     }
     return Promise.resolve(this.#transparent);
