@@ -10,11 +10,12 @@ import { HumanMessage } from "@langchain/core/messages";
 import { RunnableLambda, RunnableSequence } from "@langchain/core/runnables";
 import { Annotation, Command, END, MemorySaver, Send, START, StateGraph } from "@langchain/langgraph";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAgentGraph, ScriptedChatModel, searchTool } from "../bench/tracing-fixtures.js";
 import { twoNodeCounter } from "./support/graph.js";
+import { comparableExposition, spanTrees } from "./support/run-compare.js";
 import { instrument, instrumentWithCallbacks } from "../src/observability/instrument.js";
 import { createLogger } from "../src/observability/logging.js";
 import { createMetrics, type Metrics } from "../src/observability/metrics.js";
@@ -30,26 +31,6 @@ type Instrument = typeof instrument;
 /** Runs the scenario's graphs, instrumented with `wrap`, on `metrics`. */
 type Scenario = (wrap: Instrument, metrics: Metrics) => Promise<void>;
 
-/** The exposition without what depends on time: duration sums and buckets (counts stay). */
-function comparable(text: string): string[] {
-  return text
-    .split("\n")
-    .filter((line) => line !== "" && !line.startsWith("#"))
-    .filter((line) => !/_(duration|time)[a-z_]*seconds_(sum|bucket)/.test(line))
-    .sort();
-}
-
-/** Each span as the path of span names from its trace's root, plus its events' names; sorted. */
-function trees(spans: readonly ReadableSpan[]): string[] {
-  const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
-  const path = (s: ReadableSpan): string => {
-    const parentId = s.parentSpanContext?.spanId;
-    const parent = parentId === undefined ? undefined : byId.get(parentId);
-    return parent === undefined ? s.name : `${path(parent)} > ${s.name}`;
-  };
-  return spans.map((s) => `${path(s)} [${s.events.map((e) => e.name).join(",")}]`).sort();
-}
-
 async function runBoth(scenario: Scenario): Promise<{ nodes: [string[], string[]]; callbacks: [string[], string[]] }> {
   const out: Record<string, [string[], string[]]> = {};
   for (const [label, wrap] of [
@@ -61,7 +42,7 @@ async function runBoth(scenario: Scenario): Promise<{ nodes: [string[], string[]
     await scenario(wrap as Instrument, metrics);
     await new Promise((r) => setTimeout(r, 20));
     await provider.forceFlush();
-    out[label] = [comparable(await metrics.text()), trees(exporter.getFinishedSpans())];
+    out[label] = [comparableExposition(await metrics.text()), spanTrees(exporter.getFinishedSpans())];
     expect(openRunCount()).toBe(0);
   }
   return out as { nodes: [string[], string[]]; callbacks: [string[], string[]] };
