@@ -17,6 +17,7 @@ import { MetricsCallbackHandler } from "./metrics-handler.js";
 import { coreOf, isMetrics, type Metrics } from "./metrics.js";
 import { uuidv7 } from "./run-id.js";
 import { canWrapNodes, GraphSource, rootMetadata } from "./runs/graph-source.js";
+import { withHandler } from "./runs/node-callbacks.js";
 import { withRunContext } from "./tracing/bridge.js";
 import { createTracingHandler, type TracingOptions } from "./tracing/handler.js";
 
@@ -110,18 +111,6 @@ class RunEndWatcher extends BaseCallbackHandler {
   override handleChainError(_error: unknown, runId: string): void {
     if (runId === this.runId) this.detach();
   }
-}
-
-function withHandler(callbacks: unknown, handler: BaseCallbackHandler): unknown {
-  if (callbacks === undefined || callbacks === null) return [handler];
-  if (Array.isArray(callbacks)) return [...callbacks, handler];
-  const manager = callbacks as { copy?: () => { addHandler(h: BaseCallbackHandler, inherit?: boolean): void } };
-  if (typeof manager.copy === "function") {
-    const copy = manager.copy();
-    copy.addHandler(handler, true);
-    return copy;
-  }
-  return callbacks;
 }
 
 /** Reports the run as abandoned when the caller's signal aborts before the run ended. */

@@ -287,10 +287,16 @@ class RootRun implements AsyncGenerator<unknown> {
     return this.#inner;
   }
 
-  #end(error: unknown, failed: boolean): void {
-    if (this.#ended) return;
+  /** Marks the run ended and lets go of the caller's signal; false when it had ended already. */
+  #finish(): boolean {
+    if (this.#ended) return false;
     this.#ended = true;
     this.#signal?.removeEventListener("abort", this.#onAbort);
+    return true;
+  }
+
+  #end(error: unknown, failed: boolean): void {
+    if (!this.#finish()) return;
     const run = this.#run as TrackedRun;
     if (failed) {
       this.#tracker.chainError(run.id, error);
@@ -304,10 +310,7 @@ class RootRun implements AsyncGenerator<unknown> {
 
   /** The consumer stopped iterating (break, return, cancel) before the run ended. */
   #abandon(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#tracker.abandon((this.#run as TrackedRun).id);
+    if (this.#finish()) this.#tracker.abandon((this.#run as TrackedRun).id);
   }
 
   next(...args: [] | [unknown]): Promise<IteratorResult<unknown>> {

@@ -83,6 +83,20 @@ export class NodeCallbackManager extends CallbackManager {
   }
 }
 
+/**
+ * @internal `callbacks` (a run config's: a handler list or a manager) with `handler` added, as LangChain merges
+ * them; anything else is returned as it is.
+ */
+export function withHandler(callbacks: unknown, handler: BaseCallbackHandler): unknown {
+  if (callbacks === undefined || callbacks === null) return [handler];
+  if (Array.isArray(callbacks)) return [...callbacks, handler];
+  const manager = callbacks as { copy?: () => { addHandler(h: BaseCallbackHandler, inherit?: boolean): void } };
+  if (typeof manager.copy !== "function") return callbacks;
+  const copy = manager.copy();
+  copy.addHandler(handler, true);
+  return copy;
+}
+
 /** @internal The callbacks a node's function gets: LangGraph's (if any) plus the kit's handler, parented to node run `runId`. */
 export function nodeCallbacks(callbacks: unknown, runId: string, handler: BaseCallbackHandler): unknown {
   if (callbacks === undefined || callbacks === null) return new NodeCallbackManager(runId, handler);
@@ -90,9 +104,5 @@ export function nodeCallbacks(callbacks: unknown, runId: string, handler: BaseCa
     const handlers = [...(callbacks as BaseCallbackHandler[]), handler];
     return new CallbackManager(runId, { handlers, inheritableHandlers: [...handlers] });
   }
-  const manager = callbacks as { copy?: () => { addHandler(h: BaseCallbackHandler, inherit?: boolean): void } };
-  if (typeof manager.copy !== "function") return callbacks;
-  const copy = manager.copy();
-  copy.addHandler(handler, true);
-  return copy;
+  return withHandler(callbacks, handler);
 }
