@@ -144,7 +144,10 @@ describe("Redis SIGKILLed and restarted under load", () => {
       10_000,
       "every replica reads the fleet state again",
     );
-    await new Promise((r) => setTimeout(r, 1100));
+    // The drive's last successes reach the pooled window at their flush (up to flushIntervalMs, 200 ms, after the
+    // call, later on a loaded machine) and stay there ROLLING_MS: only once they have left does the window hold the
+    // outage's failures alone, so that it opens at VOLUME failures and not at VOLUME calls of which some succeeded.
+    await new Promise((r) => setTimeout(r, 2000));
     provider.failAlways({ fault: "server_error", status: 503 });
     arrivals.length = 0;
     const outageRuns = await Promise.all(fleet.map((r) => r.send<Drive>({ cmd: "drive", ms: 600 })));
