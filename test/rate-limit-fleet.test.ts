@@ -192,6 +192,7 @@ describe("fleet rate limiting (4 replicas, real Redis, ChatOpenAI against a prov
     // The limiter's state is in Redis again, and the fleet runs at the shared limit, not at four local shares.
     expect(keyBack).toBe(1);
     expect(afterPerMinute).toBeGreaterThanOrEqual(RPM * 0.9);
-    expect(after.rejected).toBeLessThanOrEqual(Math.floor((after.accepted + after.rejected) * 0.01));
+    // One 429 may land at the hand-over: the provider's minute still holds the calls made on the local shares.
+    expect(after.rejected).toBeLessThanOrEqual(Math.max(1, Math.floor((after.accepted + after.rejected) * 0.01)));
   }, 300_000);
 });
