@@ -124,7 +124,8 @@ describe("a provider outage across 4 replica processes", () => {
 describe("Redis SIGKILLed and restarted under load", () => {
   it("fails no run, counts the fallback in the store errors metric, and pools again once Redis is back", async () => {
     // A short window, so the successes before the outage below have left it when the outage starts.
-    const fleet = await replicas("shared", { ROLLING_MS: "1000" });
+    const rollingMs = 1000;
+    const fleet = await replicas("shared", { ROLLING_MS: String(rollingMs) });
     const driving = Promise.all(fleet.map((r) => r.send<Drive>({ cmd: "drive", ms: 3000 })));
     await new Promise((r) => setTimeout(r, 500));
     await redis.kill();
@@ -144,10 +145,10 @@ describe("Redis SIGKILLed and restarted under load", () => {
       10_000,
       "every replica reads the fleet state again",
     );
-    // The drive's last successes reach the pooled window at their flush (up to flushIntervalMs, 200 ms, after the
-    // call, later on a loaded machine) and stay there ROLLING_MS: only once they have left does the window hold the
-    // outage's failures alone, so that it opens at VOLUME failures and not at VOLUME calls of which some succeeded.
-    await new Promise((r) => setTimeout(r, 2000));
+    // The drive's last successes reach the pooled window at their flush (the fixture's flushIntervalMs after the
+    // call, later on a loaded machine) and stay there a rolling window: only once they have left does the window hold
+    // the outage's failures alone, so that it opens at VOLUME failures and not at VOLUME calls of which some succeeded.
+    await new Promise((r) => setTimeout(r, 2 * rollingMs));
     provider.failAlways({ fault: "server_error", status: 503 });
     arrivals.length = 0;
     const outageRuns = await Promise.all(fleet.map((r) => r.send<Drive>({ cmd: "drive", ms: 600 })));
